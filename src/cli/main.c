@@ -1,0 +1,357 @@
+/*
+ * elastic-hal - command-line front end of the ELASTIC TEE HAL.
+ *
+ *   elastic-hal run [options] GUEST [ARGS...]   run a workload
+ *   elastic-hal compile GUEST.wasm -o OUT       ahead-of-time compile
+ *   elastic-hal check --world NAME GUEST        resolve imports, run nothing
+ *   elastic-hal info [--json]                   platform and capabilities
+ *
+ * Exit status: the guest's own for run; 134 when the guest trapped; 1 for
+ * errors of elastic-hal itself; 2 for usage errors.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../interfaces/interfaces.h"
+#include "../runtime/linker.h"
+#include "elastic-hal/elastic_hal.h"
+
+static const char *prog = "elastic-hal";
+
+static void usage_main(FILE *f) {
+  fprintf(f,
+          "Usage: %s COMMAND [OPTIONS]\n"
+          "\n"
+          "Run WebAssembly workloads against the ELASTIC TEE HAL.\n"
+          "\n"
+          "Commands:\n"
+          "  run       run a guest (.wasm or compiled artifact)\n"
+          "  compile   compile a .wasm ahead of time into a loadable artifact\n"
+          "  check     resolve a guest's imports against a world without running it\n"
+          "  info      show the platform and the HAL's capabilities\n"
+          "\n"
+          "Options:\n"
+          "  -h, --help     show this help (COMMAND --help for a command's)\n"
+          "  -V, --version  show the version\n"
+          "\n"
+          "Worlds: elastic-tee-hal (default), elastic-tee-minimal, elastic-tee-attestation,\n"
+          "elastic-tee-storage, elastic-tee-network, elastic-tee-compute.\n",
+          prog);
+}
+
+static void usage_run(FILE *f) {
+  fprintf(f,
+          "Usage: %s run [OPTIONS] GUEST [ARGS...]\n"
+          "\n"
+          "Run GUEST (a .wasm, compiled on first use into the state directory's cache,\n"
+          "or an artifact from 'elastic-hal compile').  ARGS become the guest's argv.\n"
+          "\n"
+          "Options:\n"
+          "  -w, --world NAME       world to link (default elastic-tee-hal)\n"
+          "  -n, --workload NAME    workload name (default: GUEST's file name without extension)\n"
+          "  -s, --state-dir DIR    state directory (default $XDG_STATE_HOME/elastic-hal,\n"
+          "                         else ~/.local/state/elastic-hal)\n"
+          "  -e, --env K=V          set a guest environment variable (repeatable); the\n"
+          "                         host's environment is never passed on\n"
+          "  -m, --max-memory MIB   bound on the guest's linear memory (default 1024)\n"
+          "      --max-sleep-ms MS  bound on one clock.sleep (default 10000)\n"
+          "  -h, --help             show this help\n"
+          "\n"
+          "Exit status: the guest's exit status; 134 if the guest trapped; 1 on errors.\n",
+          prog);
+}
+
+static void usage_compile(FILE *f) {
+  fprintf(f,
+          "Usage: %s compile GUEST.wasm -o OUT\n"
+          "\n"
+          "Translate GUEST.wasm with wasm2c and compile it with the system C compiler\n"
+          "(cc, or $ELASTIC_HAL_CC) into a loadable artifact OUT.\n",
+          prog);
+}
+
+static void usage_check(FILE *f) {
+  fprintf(f,
+          "Usage: %s check [--world NAME] GUEST\n"
+          "\n"
+          "Resolve every import of GUEST against the world (default elastic-tee-hal) plus\n"
+          "WASI preview 1, exactly as run does, and report one line per problem.\n"
+          "Nothing runs.  Exit status 0 only when everything resolves.\n"
+          "  --no-wasi   do not offer WASI preview 1\n",
+          prog);
+}
+
+static void usage_info(FILE *f) {
+  fprintf(f,
+          "Usage: %s info [--json]\n"
+          "\n"
+          "Show the detected platform, the interfaces this build implements and every\n"
+          "capability with its status.\n",
+          prog);
+}
+
+static char *default_state_dir(void) {
+  const char *x = getenv("XDG_STATE_HOME");
+  char *out = NULL;
+  if (x && *x) {
+    if (asprintf(&out, "%s/elastic-hal", x) < 0) return NULL;
+    return out;
+  }
+  const char *home = getenv("HOME");
+  if (asprintf(&out, "%s/.local/state/elastic-hal", home && *home ? home : ".") < 0) return NULL;
+  return out;
+}
+
+static void progress(const char *msg, void *user) {
+  (void)user;
+  fprintf(stderr, "%s: %s...\n", prog, msg);
+}
+
+static char *workload_from_path(const char *path) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  char *w = strdup(base);
+  char *dot = strrchr(w, '.');
+  if (dot && dot != w) *dot = 0;
+  return w;
+}
+
+static int link_world(elastic_hal_linker *l, const char *world, bool wasi) {
+  if (elastic_hal_world_add_to_linker_by_name(l, world) != 0) {
+    fprintf(stderr, "%s: unknown world '%s' (see '%s --help')\n", prog, world, prog);
+    return -1;
+  }
+  if (wasi) elastic_hal_wasi_add_to_linker(l);
+  return 0;
+}
+
+static int cmd_run(int argc, char **argv) {
+  static const struct option opts[] = {{"world", required_argument, 0, 'w'},
+                                       {"workload", required_argument, 0, 'n'},
+                                       {"state-dir", required_argument, 0, 's'},
+                                       {"env", required_argument, 0, 'e'},
+                                       {"max-memory", required_argument, 0, 'm'},
+                                       {"max-sleep-ms", required_argument, 0, 'S'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL;
+  char **env = calloc((size_t)argc + 1, sizeof *env);
+  int envc = 0, c;
+  unsigned long max_mib = 1024, max_sleep_ms = 10000;
+  while ((c = getopt_long(argc, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
+    switch (c) {
+      case 'w': world = optarg; break;
+      case 'n': workload = optarg; break;
+      case 's': state = optarg; break;
+      case 'e':
+        if (!strchr(optarg, '=')) {
+          fprintf(stderr, "%s: --env needs K=V, got '%s'\n", prog, optarg);
+          return 2;
+        }
+        env[envc++] = optarg;
+        break;
+      case 'm':
+        max_mib = strtoul(optarg, NULL, 10);
+        if (max_mib == 0 || max_mib > 4096) {
+          fprintf(stderr, "%s: --max-memory must be 1..4096 MiB\n", prog);
+          return 2;
+        }
+        break;
+      case 'S': max_sleep_ms = strtoul(optarg, NULL, 10); break;
+      case 'h': usage_run(stdout); return 0;
+      default: usage_run(stderr); return 2;
+    }
+  }
+  if (optind >= argc) {
+    usage_run(stderr);
+    return 2;
+  }
+  const char *guest = argv[optind];
+  char *state_dir = state ? strdup(state) : default_state_dir();
+  char *cache = NULL;
+  if (asprintf(&cache, "%s/cache", state_dir) < 0) return 1;
+  char *wl = workload ? strdup(workload) : workload_from_path(guest);
+  elastic_hal_linker *l = elastic_hal_linker_new();
+  if (link_world(l, world, true) != 0) return 2;
+  elastic_hal_error err;
+  elastic_hal_load_options lo = {cache, progress, NULL};
+  int status = 1;
+  elastic_hal_module *m = elastic_hal_module_load(guest, &lo, &err);
+  if (!m) {
+    fprintf(stderr, "%s: %s\n", prog, err.msg);
+    goto out;
+  }
+  elastic_hal_config cfg = {.workload = wl,
+                            .state_dir = state_dir,
+                            .argc = argc - optind,
+                            .argv = argv + optind,
+                            .envc = envc,
+                            .env = env,
+                            .max_memory_pages = (uint32_t)(max_mib * 16),
+                            .max_sleep_ns = (uint64_t)max_sleep_ms * 1000000ull};
+  elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
+  if (!inst) {
+    fprintf(stderr, "%s: cannot instantiate %s:\n%s\n", prog, guest, err.msg);
+    goto out;
+  }
+  if (elastic_hal_run(inst, &status, &err) == ELASTIC_HAL_TRAPPED)
+    fprintf(stderr, "%s: %s\n", prog, err.msg);
+  elastic_hal_instance_free(inst);
+out:
+  elastic_hal_module_free(m);
+  elastic_hal_linker_free(l);
+  free(wl);
+  free(cache);
+  free(state_dir);
+  free(env);
+  return status;
+}
+
+static int cmd_compile(int argc, char **argv) {
+  static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *out = NULL;
+  int c;
+  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    if (c == 'o') out = optarg;
+    else if (c == 'h') {
+      usage_compile(stdout);
+      return 0;
+    } else {
+      usage_compile(stderr);
+      return 2;
+    }
+  }
+  if (optind != argc - 1 || !out) {
+    usage_compile(stderr);
+    return 2;
+  }
+  elastic_hal_error err;
+  elastic_hal_load_options lo = {NULL, progress, NULL};
+  if (elastic_hal_compile(argv[optind], out, &lo, &err) != 0) {
+    fprintf(stderr, "%s: %s\n", prog, err.msg);
+    return 1;
+  }
+  return 0;
+}
+
+static int cmd_check(int argc, char **argv) {
+  static const struct option opts[] = {{"world", required_argument, 0, 'w'},
+                                       {"no-wasi", no_argument, 0, 'W'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *world = "elastic-tee-hal";
+  bool wasi = true;
+  int c;
+  while ((c = getopt_long(argc, argv, "w:h", opts, NULL)) != -1) {
+    if (c == 'w') world = optarg;
+    else if (c == 'W') wasi = false;
+    else if (c == 'h') {
+      usage_check(stdout);
+      return 0;
+    } else {
+      usage_check(stderr);
+      return 2;
+    }
+  }
+  if (optind != argc - 1) {
+    usage_check(stderr);
+    return 2;
+  }
+  elastic_hal_linker *l = elastic_hal_linker_new();
+  if (link_world(l, world, wasi) != 0) return 2;
+  elastic_hal_error err;
+  elastic_hal_module *m = elastic_hal_module_inspect(argv[optind], &err);
+  if (!m) {
+    fprintf(stderr, "%s: %s\n", prog, err.msg);
+    elastic_hal_linker_free(l);
+    return 1;
+  }
+  int n = elastic_hal_check(m, l, stdout);
+  if (n == 0) printf("%s: all imports resolve in world %s\n", argv[optind], world);
+  elastic_hal_module_free(m);
+  elastic_hal_linker_free(l);
+  return n ? 1 : 0;
+}
+
+static void json_str(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') printf("\\%c", *s);
+    else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
+    else putchar(*s);
+  }
+  putchar('"');
+}
+
+static int cmd_info(int argc, char **argv) {
+  bool json = false;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--json")) json = true;
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage_info(stdout);
+      return 0;
+    } else {
+      usage_info(stderr);
+      return 2;
+    }
+  }
+  ehal_capability caps[256];
+  char vers[1024];
+  size_t n = ehal_capabilities(NULL, caps, 256, vers, sizeof vers);
+  if (json) {
+    printf("{\"version\": \"%s\", \"platform\": ", ELASTIC_HAL_VERSION);
+    json_str(elastic_hal_platform_type());
+    printf(", \"platform_version\": ");
+    json_str(ehal_platform_version());
+    printf(", \"engine\": ");
+    json_str(ehal_engine_build_id());
+    printf(", \"capabilities\": [");
+    for (size_t i = 0; i < n; i++) {
+      printf("%s{\"name\": ", i ? ", " : "");
+      json_str(caps[i].name);
+      printf(", \"supported\": %s, \"version\": ", caps[i].supported ? "true" : "false");
+      json_str(caps[i].version);
+      printf("}");
+    }
+    printf("]}\n");
+    return 0;
+  }
+  printf("elastic-hal %s\nplatform:  %s\n           %s\nengine:    %s\n\n", ELASTIC_HAL_VERSION,
+         elastic_hal_platform_type(), ehal_platform_version(), ehal_engine_build_id());
+  printf("%-40s %-10s %s\n", "CAPABILITY", "STATUS", "VERSION");
+  for (size_t i = 0; i < n; i++)
+    printf("%-40s %-10s %s\n", caps[i].name, caps[i].supported ? "supported" : "unsupported",
+           caps[i].version);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage_main(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    usage_main(stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+    printf("elastic-hal %s (%s)\n", ELASTIC_HAL_VERSION, ehal_engine_build_id());
+    return 0;
+  }
+  argv[1] = argv[0];
+  argc--;
+  argv++;
+  if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
+  if (!strcmp(cmd, "compile")) return cmd_compile(argc, argv);
+  if (!strcmp(cmd, "check")) return cmd_check(argc, argv);
+  if (!strcmp(cmd, "info")) return cmd_info(argc, argv);
+  fprintf(stderr, "%s: unknown command '%s' (see '%s --help')\n", prog, cmd, prog);
+  return 2;
+}

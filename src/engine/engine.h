@@ -1,0 +1,86 @@
+/*
+ * engine.h - the seam between the HAL and the WebAssembly engine.
+ *
+ * The HAL needs only this much of an engine: compile a module to something
+ * loadable, load it, list its imports, instantiate it with resolved host
+ * functions, reach its linear memory and allocator, call an export under trap
+ * protection, and trap.  The wasm2c engine (engine/wasm2c/) implements it;
+ * another engine (Wasmtime's or WAMR's C API) would implement the same
+ * functions without touching interface code.
+ */
+#ifndef EHAL_ENGINE_H
+#define EHAL_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elastic-hal/elastic_hal.h"
+
+/* A host function, called as RET fn(void *env, args...) with the C types of
+ * the core signature (i32 -> uint32_t, i64 -> uint64_t). */
+typedef void (*ehal_hostfn)(void);
+
+typedef struct ehal_engine_module ehal_engine_module;
+typedef struct ehal_engine_instance ehal_engine_instance;
+
+/* Pointers to the engine's live memory fields: data and size may change
+ * whenever guest code runs (memory.grow, cabi_realloc). */
+typedef struct {
+  uint8_t **data;
+  uint32_t *size;
+} ehal_memref;
+
+typedef enum {
+  EHAL_TRAP_NONE = 0,
+  EHAL_TRAP_OOB,
+  EHAL_TRAP_INT_OVERFLOW,
+  EHAL_TRAP_DIV_BY_ZERO,
+  EHAL_TRAP_INVALID_CONVERSION,
+  EHAL_TRAP_UNREACHABLE,
+  EHAL_TRAP_CALL_INDIRECT,
+  EHAL_TRAP_EXHAUSTION,
+  EHAL_TRAP_HOST, /* raised by the host: ABI violation or proc_exit */
+  EHAL_TRAP_OTHER
+} ehal_trap_kind;
+
+/* Short name of a trap kind ("out-of-bounds", "unreachable", ...). */
+const char *ehal_trap_name(ehal_trap_kind kind);
+
+/* Compile a validated module to an artifact at out_path. */
+int ehal_engine_compile(const char *wasm_path, const uint8_t *wasm, size_t wasm_len,
+                        const char *sha384_hex, const char *out_path,
+                        void (*progress)(const char *, void *), void *user, elastic_hal_error *err);
+/* A string naming the engine build (part of the cache key). */
+const char *ehal_engine_build_id(void);
+
+int ehal_engine_load(const char *artifact_path, ehal_engine_module **out, elastic_hal_error *err);
+void ehal_engine_module_free(ehal_engine_module *m);
+const char *ehal_engine_module_sha384(const ehal_engine_module *m);
+/* The artifact's function imports, in import order. */
+size_t ehal_engine_module_nimports(const ehal_engine_module *m);
+void ehal_engine_module_import(const ehal_engine_module *m, size_t i, const char **module,
+                               const char **field, const char **sig);
+
+/* fns[i] serves import i (in the module's import order). */
+ehal_engine_instance *ehal_engine_instantiate(ehal_engine_module *m, void *env,
+                                              const ehal_hostfn *fns, uint32_t max_pages,
+                                              elastic_hal_error *err);
+void ehal_engine_instance_free(ehal_engine_instance *inst);
+bool ehal_engine_memory(ehal_engine_instance *inst, ehal_memref *out);
+bool ehal_engine_has_export(const ehal_engine_instance *inst, const char *name, const char *sig);
+bool ehal_engine_has_realloc(const ehal_engine_instance *inst);
+
+/* Call an export by name under trap protection; returns EHAL_TRAP_NONE or
+ * the trap that ended the call. */
+ehal_trap_kind ehal_engine_call(ehal_engine_instance *inst, const char *name,
+                                const uint64_t *args, size_t nargs, uint64_t *results,
+                                size_t nresults);
+/* Call the guest's cabi_realloc from host code that runs inside a guest
+ * call; a trap inside it ends the whole guest call. */
+uint32_t ehal_engine_realloc(ehal_engine_instance *inst, uint32_t old, uint32_t old_size,
+                             uint32_t align, uint32_t new_size);
+/* Unwind to the innermost ehal_engine_call with EHAL_TRAP_HOST. */
+_Noreturn void ehal_engine_trap_host(void);
+
+#endif

@@ -1,0 +1,301 @@
+/*
+ * engine.c - the wasm2c engine: loads compiled artifacts (shared objects),
+ * instantiates them against resolved host functions and runs their exports
+ * with traps turned into return values.
+ *
+ * Traps.  wasm2c's runtime (wasm-rt-impl.c from Debian's wabt) unwinds a trap
+ * with longjmp to the innermost wasm_rt_impl_try().  In the default build,
+ * guest memory accesses are checked by guard pages: linear memory lives in an
+ * 8 GiB PROT_NONE reservation and a fault there is an out-of-bounds trap.
+ * wabt's own SIGSEGV handler treats *every* fault as a guest trap; ours
+ * replaces it and only claims faults inside the running guest's memory
+ * reservation or at the thread's stack guard (stack exhaustion).  Any other
+ * fault is a host bug and is left to crash the process with a core dump.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine.h"
+#include "artifact.h"
+#include "wasm-rt-impl.h"
+
+struct ehal_engine_module {
+  void *dl;
+  const ehal_artifact *desc;
+};
+
+struct ehal_engine_instance {
+  ehal_engine_module *mod;
+  void *storage; /* the artifact's instance struct */
+  wasm_rt_memory_t *mem;
+  uintptr_t stack_lo;
+  bool live;
+};
+
+static __thread ehal_engine_instance *t_current;
+static __thread bool t_host_trap;
+
+#define RESERVATION 0x200000000ull /* what wasm-rt-impl.c reserves per memory */
+#define STACK_SLACK (256u * 1024u)
+
+#if WASM_RT_MEMCHECK_SIGNAL_HANDLER
+static void on_fault(int sig, siginfo_t *si, void *uctx) {
+  (void)uctx;
+  ehal_engine_instance *c = t_current;
+  if (c) {
+    uintptr_t a = (uintptr_t)si->si_addr;
+    if (c->mem && a >= (uintptr_t)c->mem->data && a - (uintptr_t)c->mem->data < RESERVATION)
+      wasm_rt_trap(WASM_RT_TRAP_OOB);
+    if (c->stack_lo && a + STACK_SLACK >= c->stack_lo && a < c->stack_lo + STACK_SLACK)
+      wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  }
+  /* Not a guest fault: restore the default action; the faulting instruction
+   * runs again and the process dies with an honest core dump. */
+  signal(sig, SIG_DFL);
+}
+#endif
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void engine_init(void) {
+  wasm_rt_init();
+#if WASM_RT_MEMCHECK_SIGNAL_HANDLER
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_sigaction = on_fault;
+  sigaction(SIGSEGV, &sa, NULL);
+  sigaction(SIGBUS, &sa, NULL);
+#endif
+}
+
+const char *ehal_engine_build_id(void) {
+#if WASM_RT_MEMCHECK_SIGNAL_HANDLER
+  return "wasm2c-wabt1.0.32-abi1-guard";
+#else
+  return "wasm2c-wabt1.0.32-abi1-bounds";
+#endif
+}
+
+const char *ehal_trap_name(ehal_trap_kind kind) {
+  switch (kind) {
+    case EHAL_TRAP_NONE: return "none";
+    case EHAL_TRAP_OOB: return "out-of-bounds memory access";
+    case EHAL_TRAP_INT_OVERFLOW: return "integer overflow";
+    case EHAL_TRAP_DIV_BY_ZERO: return "integer divide by zero";
+    case EHAL_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
+    case EHAL_TRAP_UNREACHABLE: return "unreachable executed";
+    case EHAL_TRAP_CALL_INDIRECT: return "indirect call type mismatch or null";
+    case EHAL_TRAP_EXHAUSTION: return "call stack exhausted";
+    case EHAL_TRAP_HOST: return "host";
+    default: return "unknown";
+  }
+}
+
+int ehal_engine_load(const char *path, ehal_engine_module **out, elastic_hal_error *err) {
+  pthread_once(&g_once, engine_init);
+  void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!dl) {
+    snprintf(err->msg, sizeof err->msg, "cannot load artifact %s: %s", path, dlerror());
+    return -1;
+  }
+  const ehal_artifact *d = dlsym(dl, EHAL_ARTIFACT_SYMBOL);
+  if (!d || d->abi != EHAL_ARTIFACT_ABI) {
+    snprintf(err->msg, sizeof err->msg,
+             "%s is not an elastic-hal artifact of this version (recompile it with "
+             "'elastic-hal compile')",
+             path);
+    dlclose(dl);
+    return -1;
+  }
+  if (d->memcheck != WASM_RT_MEMCHECK_SIGNAL_HANDLER) {
+    snprintf(err->msg, sizeof err->msg,
+             "%s was compiled for a different memory-check mode (%s); recompile it", path,
+             d->memcheck ? "guard pages" : "bounds checks");
+    dlclose(dl);
+    return -1;
+  }
+  ehal_engine_module *m = calloc(1, sizeof *m);
+  if (!m) {
+    dlclose(dl);
+    snprintf(err->msg, sizeof err->msg, "out of memory");
+    return -1;
+  }
+  m->dl = dl;
+  m->desc = d;
+  d->init_module();
+  *out = m;
+  return 0;
+}
+
+void ehal_engine_module_free(ehal_engine_module *m) {
+  if (!m) return;
+  /* The artifact's code stays mapped: wasm2c registers function types in
+   * the shared runtime, and unloading would leave dangling pointers. */
+  free(m);
+}
+
+const char *ehal_engine_module_sha384(const ehal_engine_module *m) { return m->desc->sha384; }
+
+size_t ehal_engine_module_nimports(const ehal_engine_module *m) { return m->desc->n_imports; }
+
+void ehal_engine_module_import(const ehal_engine_module *m, size_t i, const char **module,
+                               const char **field, const char **sig) {
+  *module = m->desc->imports[i].module;
+  *field = m->desc->imports[i].field;
+  *sig = m->desc->imports[i].sig;
+}
+
+static ehal_trap_kind map_trap(int code) {
+  if (t_host_trap) {
+    t_host_trap = false;
+    return EHAL_TRAP_HOST;
+  }
+  switch (code) {
+    case WASM_RT_TRAP_OOB: return EHAL_TRAP_OOB;
+    case WASM_RT_TRAP_INT_OVERFLOW: return EHAL_TRAP_INT_OVERFLOW;
+    case WASM_RT_TRAP_DIV_BY_ZERO: return EHAL_TRAP_DIV_BY_ZERO;
+    case WASM_RT_TRAP_INVALID_CONVERSION: return EHAL_TRAP_INVALID_CONVERSION;
+    case WASM_RT_TRAP_UNREACHABLE: return EHAL_TRAP_UNREACHABLE;
+    case WASM_RT_TRAP_CALL_INDIRECT: return EHAL_TRAP_CALL_INDIRECT;
+    case WASM_RT_TRAP_EXHAUSTION: return EHAL_TRAP_EXHAUSTION;
+    default: return EHAL_TRAP_OTHER;
+  }
+}
+
+static uintptr_t stack_low(void) {
+  pthread_attr_t attr;
+  void *addr = NULL;
+  size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
+  pthread_attr_getstack(&attr, &addr, &size);
+  pthread_attr_destroy(&attr);
+  return (uintptr_t)addr;
+}
+
+/* Run fn(arg) as guest code: traps come back as a return value. */
+static ehal_trap_kind guarded(ehal_engine_instance *inst, void (*fn)(ehal_engine_instance *, void *),
+                              void *arg) {
+  ehal_engine_instance *volatile prev = t_current;
+  t_current = inst;
+  t_host_trap = false;
+  int code = wasm_rt_impl_try();
+  if (code != 0) {
+    t_current = prev;
+    return map_trap(code);
+  }
+  fn(inst, arg);
+  t_current = prev;
+  return EHAL_TRAP_NONE;
+}
+
+typedef struct {
+  void *env;
+  const ehal_hostfn *fns;
+} inst_args;
+
+static void do_instantiate(ehal_engine_instance *inst, void *arg) {
+  inst_args *a = arg;
+  inst->mod->desc->instantiate(inst->storage, a->env, (const ehal_a_hostfn *)a->fns);
+  inst->live = true;
+}
+
+ehal_engine_instance *ehal_engine_instantiate(ehal_engine_module *m, void *env,
+                                              const ehal_hostfn *fns, uint32_t max_pages,
+                                              elastic_hal_error *err) {
+  const ehal_artifact *d = m->desc;
+  if (d->mem_initial_pages > max_pages) {
+    snprintf(err->msg, sizeof err->msg,
+             "the module needs %u pages of linear memory initially, above the limit of %u pages",
+             d->mem_initial_pages, max_pages);
+    return NULL;
+  }
+  ehal_engine_instance *inst = calloc(1, sizeof *inst);
+  if (!inst || !(inst->storage = calloc(1, d->instance_size))) {
+    free(inst);
+    snprintf(err->msg, sizeof err->msg, "out of memory");
+    return NULL;
+  }
+  inst->mod = m;
+  inst->stack_lo = stack_low();
+  inst_args a = {env, fns};
+  ehal_trap_kind k = guarded(inst, do_instantiate, &a);
+  if (k != EHAL_TRAP_NONE) {
+    snprintf(err->msg, sizeof err->msg, "trap during instantiation: %s", ehal_trap_name(k));
+    if (inst->live) d->free_instance(inst->storage);
+    free(inst->storage);
+    free(inst);
+    return NULL;
+  }
+  inst->mem = d->memory ? d->memory(inst->storage) : NULL;
+  if (inst->mem && inst->mem->max_pages > max_pages) inst->mem->max_pages = max_pages;
+  return inst;
+}
+
+void ehal_engine_instance_free(ehal_engine_instance *inst) {
+  if (!inst) return;
+  if (inst->live) inst->mod->desc->free_instance(inst->storage);
+  free(inst->storage);
+  free(inst);
+}
+
+bool ehal_engine_memory(ehal_engine_instance *inst, ehal_memref *out) {
+  if (!inst->mem) return false;
+  out->data = &inst->mem->data;
+  out->size = &inst->mem->size;
+  return true;
+}
+
+static const ehal_artifact_export *find_export(const ehal_engine_module *m, const char *name) {
+  for (uint32_t i = 0; i < m->desc->n_exports; i++)
+    if (strcmp(m->desc->exports[i].name, name) == 0) return &m->desc->exports[i];
+  return NULL;
+}
+
+bool ehal_engine_has_export(const ehal_engine_instance *inst, const char *name, const char *sig) {
+  const ehal_artifact_export *e = find_export(inst->mod, name);
+  return e && (!sig || strcmp(e->sig, sig) == 0);
+}
+
+bool ehal_engine_has_realloc(const ehal_engine_instance *inst) {
+  return inst->mod->desc->realloc != NULL;
+}
+
+typedef struct {
+  const ehal_artifact_export *e;
+  const uint64_t *args;
+  uint64_t *results;
+} call_args;
+
+static void do_call(ehal_engine_instance *inst, void *arg) {
+  call_args *c = arg;
+  c->e->thunk(inst->storage, c->args, c->results);
+}
+
+ehal_trap_kind ehal_engine_call(ehal_engine_instance *inst, const char *name,
+                                const uint64_t *args, size_t nargs, uint64_t *results,
+                                size_t nresults) {
+  const ehal_artifact_export *e = find_export(inst->mod, name);
+  if (!e || !e->thunk) return EHAL_TRAP_OTHER;
+  const char *colon = strchr(e->sig, ':');
+  if ((size_t)(colon - e->sig) != nargs || strlen(colon + 1) != nresults) return EHAL_TRAP_OTHER;
+  uint64_t scratch[1];
+  call_args c = {e, args, results ? results : scratch};
+  return guarded(inst, do_call, &c);
+}
+
+uint32_t ehal_engine_realloc(ehal_engine_instance *inst, uint32_t old, uint32_t old_size,
+                             uint32_t align, uint32_t new_size) {
+  return inst->mod->desc->realloc(inst->storage, old, old_size, align, new_size);
+}
+
+_Noreturn void ehal_engine_trap_host(void) {
+  t_host_trap = true;
+  wasm_rt_trap(WASM_RT_TRAP_UNREACHABLE);
+}

@@ -1,0 +1,118 @@
+/*
+ * clock.c - elastic:clock@0.1.1: wall and monotonic time, bounded sleep,
+ * the configured time zone, and elapsed-time timers.
+ *
+ * Timers are handles in the workload's own table (see handles.h): another
+ * workload's timer handle means nothing here.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ehal_bindings.h"
+#include "interfaces.h"
+
+typedef struct {
+  uint64_t start_ns;
+  uint64_t stopped_ns; /* 0 while running */
+} timer_obj;
+
+static uint64_t now_ns(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#define FAIL(ret, ...)                               \
+  do {                                               \
+    (ret)->is_err = true;                            \
+    (ret)->err = ehal_str_fmt(inst, __VA_ARGS__);    \
+    return;                                          \
+  } while (0)
+
+void ehal_impl_clock_get_system_time(ehal_instance *inst, ehal_clock_result_system_time_string_t *ret) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) FAIL(ret, "clock_gettime failed: %s", strerror(errno));
+  ret->val.seconds = (uint64_t)ts.tv_sec;
+  ret->val.nanoseconds = (uint32_t)ts.tv_nsec;
+}
+
+void ehal_impl_clock_get_monotonic_time(ehal_instance *inst,
+                                        ehal_clock_result_monotonic_time_string_t *ret) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) FAIL(ret, "clock_gettime failed: %s", strerror(errno));
+  ret->val.elapsed_seconds = (uint64_t)ts.tv_sec;
+  ret->val.elapsed_nanoseconds = (uint32_t)ts.tv_nsec;
+}
+
+void ehal_impl_clock_resolution(ehal_instance *inst, ehal_clock_result_u64_string_t *ret) {
+  struct timespec ts;
+  if (clock_getres(CLOCK_MONOTONIC, &ts) != 0) FAIL(ret, "clock_getres failed: %s", strerror(errno));
+  ret->val = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void ehal_impl_clock_sleep(ehal_instance *inst, uint64_t duration_ns,
+                           ehal_clock_result_void_string_t *ret) {
+  if (duration_ns > inst->max_sleep_ns)
+    FAIL(ret, "sleep of %llu ns exceeds this node's maximum of %llu ns",
+         (unsigned long long)duration_ns, (unsigned long long)inst->max_sleep_ns);
+  struct timespec ts = {(time_t)(duration_ns / 1000000000ull), (long)(duration_ns % 1000000000ull)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+void ehal_impl_clock_get_timezone(ehal_instance *inst, ehal_clock_result_timezone_info_string_t *ret) {
+  /* The node's configured zone: /etc/localtime as the system sets it. */
+  char link[PATH_MAX];
+  ssize_t n = readlink("/etc/localtime", link, sizeof link - 1);
+  const char *name = "UTC";
+  if (n > 0) {
+    link[n] = 0;
+    const char *z = strstr(link, "zoneinfo/");
+    if (z) name = z + 9;
+  }
+  time_t t = time(NULL);
+  struct tm tm;
+  if (!localtime_r(&t, &tm)) FAIL(ret, "cannot read the local time zone");
+  ret->val.name = ehal_str_fmt(inst, "%s", name);
+  ret->val.utc_offset_seconds = (int32_t)tm.tm_gmtoff;
+}
+
+void ehal_impl_clock_start_timer(ehal_instance *inst, ehal_clock_result_timer_handle_string_t *ret) {
+  timer_obj *t = calloc(1, sizeof *t);
+  if (!t) FAIL(ret, "out of memory");
+  t->start_ns = now_ns(CLOCK_MONOTONIC);
+  ret->val = ehal_handle_new(&inst->timers, t);
+  if (!ret->val) {
+    free(t);
+    FAIL(ret, "too many timers (at most %u per workload)", EHAL_MAX_TIMERS);
+  }
+}
+
+static timer_obj *get_timer(ehal_instance *inst, uint64_t h) {
+  return ehal_handle_get(&inst->timers, h);
+}
+
+void ehal_impl_clock_stop_timer(ehal_instance *inst, uint64_t timer, ehal_clock_result_u64_string_t *ret) {
+  timer_obj *t = get_timer(inst, timer);
+  if (!t) FAIL(ret, "invalid timer handle");
+  if (!t->stopped_ns) t->stopped_ns = now_ns(CLOCK_MONOTONIC);
+  ret->val = t->stopped_ns - t->start_ns;
+}
+
+void ehal_impl_clock_read_timer(ehal_instance *inst, uint64_t timer, ehal_clock_result_u64_string_t *ret) {
+  timer_obj *t = get_timer(inst, timer);
+  if (!t) FAIL(ret, "invalid timer handle");
+  ret->val = (t->stopped_ns ? t->stopped_ns : now_ns(CLOCK_MONOTONIC)) - t->start_ns;
+}
+
+void ehal_impl_clock_destroy_timer(ehal_instance *inst, uint64_t timer,
+                                   ehal_clock_result_void_string_t *ret) {
+  timer_obj *t = ehal_handle_take(&inst->timers, timer);
+  if (!t) FAIL(ret, "invalid timer handle");
+  free(t);
+}

@@ -1,0 +1,177 @@
+/* cabi.c - Canonical ABI helpers for the generated glue (see cabi.h). */
+#include "cabi.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "instance.h"
+
+/* ---- call arena ---- */
+
+struct ehal_arena_chunk {
+  ehal_arena_chunk *next;
+  size_t cap;
+  _Alignas(16) unsigned char data[];
+};
+
+/* Host memory one call may hold: results are bounded by what a guest can
+ * receive anyway (its linear memory is at most 4 GiB). */
+#define ARENA_LIMIT ((size_t)1 << 32)
+#define ARENA_CHUNK ((size_t)64 * 1024)
+
+void ehal_call_begin(ehal_instance *inst) {
+  ehal_arena *a = &inst->arena;
+  /* Keep the first chunk for reuse; release the rest. */
+  ehal_arena_chunk *c = a->head;
+  while (c && c->next) {
+    ehal_arena_chunk *n = c->next;
+    c->next = n->next;
+    a->total -= n->cap;
+    free(n);
+  }
+  a->used = 0;
+}
+
+void ehal_arena_release(ehal_instance *inst) {
+  ehal_arena_chunk *c = inst->arena.head;
+  while (c) {
+    ehal_arena_chunk *n = c->next;
+    free(c);
+    c = n;
+  }
+  inst->arena.head = NULL;
+  inst->arena.used = inst->arena.total = 0;
+}
+
+void *ehal_arena_alloc(ehal_instance *inst, size_t size) {
+  ehal_arena *a = &inst->arena;
+  size = (size + 15) & ~(size_t)15;
+  if (size == 0) size = 16;
+  if (a->head && a->head->cap - a->used >= size) {
+    void *p = a->head->data + a->used;
+    a->used += size;
+    return p;
+  }
+  size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+  if (cap > ARENA_LIMIT || a->total + cap > ARENA_LIMIT)
+    ehal_abi_trap(inst, "host call needs more than %zu bytes of host memory", (size_t)ARENA_LIMIT);
+  ehal_arena_chunk *c = malloc(sizeof *c + cap);
+  if (!c) ehal_abi_trap(inst, "host out of memory serving this call");
+  c->cap = cap;
+  a->total += cap;
+  /* A big one-off chunk goes behind the current head so the head keeps
+   * serving small allocations. */
+  if (a->head && size > ARENA_CHUNK) {
+    c->next = a->head->next;
+    a->head->next = c;
+    return c->data;
+  }
+  c->next = a->head;
+  a->head = c;
+  a->used = size;
+  return c->data;
+}
+
+void *ehal_stage(ehal_instance *inst, size_t n, size_t size) {
+  if (size && n > SIZE_MAX / size) ehal_abi_trap(inst, "list length %zu overflows", n);
+  return ehal_arena_alloc(inst, n * size);
+}
+
+ehal_str ehal_str_fmt(ehal_instance *inst, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) return EHAL_STR("");
+  char *p = ehal_arena_alloc(inst, (size_t)n + 1);
+  va_start(ap, fmt);
+  vsnprintf(p, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return (ehal_str){p, (size_t)n};
+}
+
+ehal_str ehal_str_from(const char *cstr) { return (ehal_str){cstr, strlen(cstr)}; }
+
+_Noreturn void ehal_abi_trap(ehal_instance *inst, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(inst->trap_msg, sizeof inst->trap_msg, fmt, ap);
+  va_end(ap);
+  ehal_engine_trap_host();
+}
+
+/* ---- guest memory ---- */
+
+static void check_range(ehal_instance *inst, uint32_t ptr, uint64_t len, uint32_t align,
+                        const char *what) {
+  if (!inst->mem.data) ehal_abi_trap(inst, "guest exports no memory for %s", what);
+  if (align > 1 && (ptr & (align - 1)))
+    ehal_abi_trap(inst, "misaligned %s pointer 0x%x (alignment %u)", what, ptr, align);
+  if ((uint64_t)ptr + len > *inst->mem.size)
+    ehal_abi_trap(inst, "%s [0x%x, +%llu) is outside linear memory (%u bytes)", what, ptr,
+                  (unsigned long long)len, *inst->mem.size);
+}
+
+bool ehal_utf8_valid(const uint8_t *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    uint8_t c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) n = 1, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) n = 2, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) n = 3, cp = c & 0x07;
+    else return false;
+    if (len - i <= n) return false;
+    for (size_t k = 1; k <= n; k++) {
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+ehal_str ehal_lift_string(ehal_instance *inst, uint32_t ptr, uint32_t len) {
+  check_range(inst, ptr, len, 1, "string");
+  const uint8_t *p = *inst->mem.data + ptr;
+  if (!ehal_utf8_valid(p, len)) ehal_abi_trap(inst, "string at 0x%x is not valid UTF-8", ptr);
+  return (ehal_str){(const char *)p, len};
+}
+
+ehal_bytes ehal_lift_bytes(ehal_instance *inst, uint32_t ptr, uint32_t len) {
+  check_range(inst, ptr, len, 1, "list");
+  return (ehal_bytes){*inst->mem.data + ptr, len};
+}
+
+const uint8_t *ehal_lift_area(ehal_instance *inst, uint32_t ptr, uint64_t size, uint32_t align) {
+  check_range(inst, ptr, size, align, "list");
+  return *inst->mem.data + ptr;
+}
+
+uint32_t ehal_lower_bytes(ehal_instance *inst, const void *src, size_t len, uint32_t align) {
+  if (len > UINT32_MAX) ehal_abi_trap(inst, "result of %zu bytes exceeds a 32-bit memory", len);
+  if (!ehal_engine_has_realloc(inst->eng))
+    ehal_abi_trap(inst, "guest exports no cabi_realloc, needed to return a string or list");
+  if (len == 0) return align; /* any aligned pointer: nothing is read */
+  uint32_t p = ehal_engine_realloc(inst->eng, 0, 0, align, (uint32_t)len);
+  /* realloc may have grown memory: check against the fresh size */
+  if ((p & (align - 1)) || (uint64_t)p + len > *inst->mem.size)
+    ehal_abi_trap(inst, "cabi_realloc returned an invalid pointer 0x%x for %zu bytes", p, len);
+  memcpy(*inst->mem.data + p, src, len);
+  return p;
+}
+
+void ehal_store_area(ehal_instance *inst, uint32_t ptr, const void *src, size_t size,
+                     uint32_t align) {
+  check_range(inst, ptr, size, align, "return area");
+  memcpy(*inst->mem.data + ptr, src, size);
+}

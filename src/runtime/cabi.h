@@ -1,0 +1,90 @@
+/*
+ * cabi.h - Canonical ABI helpers used by the generated host glue.
+ *
+ * Every guest-supplied pointer and length passes through here: ranges are
+ * checked against the guest's current linear memory, alignment is checked,
+ * strings are validated as UTF-8.  A violation traps the calling guest
+ * (and only it) with a message naming the problem.
+ *
+ * Host-side values produced while serving one call (lifted lists, strings an
+ * implementation formats) live in a per-instance arena that is reset at the
+ * start of the next call, so a trap in the middle of a call leaks nothing.
+ */
+#ifndef EHAL_CABI_H
+#define EHAL_CABI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct ehal_instance ehal_instance;
+
+/* A borrowed UTF-8 string (not NUL-terminated). */
+typedef struct {
+  const char *ptr;
+  size_t len;
+} ehal_str;
+
+/* A borrowed byte list. */
+typedef struct {
+  const uint8_t *ptr;
+  size_t len;
+} ehal_bytes;
+
+#define EHAL_STR(lit) ((ehal_str){(lit), sizeof(lit) - 1})
+
+/* Called first by every glue function: resets the call arena. */
+void ehal_call_begin(ehal_instance *inst);
+
+/* Arena allocation for the current call; traps the guest if the host cannot
+ * provide the memory (never returns NULL). */
+void *ehal_arena_alloc(ehal_instance *inst, size_t size);
+/* Arena array of n elements of size each, overflow-checked. */
+void *ehal_stage(ehal_instance *inst, size_t n, size_t size);
+/* printf into the arena. */
+ehal_str ehal_str_fmt(ehal_instance *inst, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+ehal_str ehal_str_from(const char *cstr);
+
+/* Trap the guest for an ABI violation.  Never returns. */
+_Noreturn void ehal_abi_trap(ehal_instance *inst, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Lifting: view guest memory [ptr, ptr+len) after checks. */
+ehal_str ehal_lift_string(ehal_instance *inst, uint32_t ptr, uint32_t len);
+ehal_bytes ehal_lift_bytes(ehal_instance *inst, uint32_t ptr, uint32_t len);
+const uint8_t *ehal_lift_area(ehal_instance *inst, uint32_t ptr, uint64_t size, uint32_t align);
+
+/* Lowering: copy len bytes into guest memory allocated with the guest's
+ * cabi_realloc(0, 0, align, len); returns the guest address. */
+uint32_t ehal_lower_bytes(ehal_instance *inst, const void *src, size_t len, uint32_t align);
+/* Copy a finished return area into guest memory at ptr (checked). */
+void ehal_store_area(ehal_instance *inst, uint32_t ptr, const void *src, size_t size,
+                     uint32_t align);
+
+/* Strict UTF-8 validation (no overlongs, surrogates or values > U+10FFFF). */
+bool ehal_utf8_valid(const uint8_t *s, size_t len);
+
+/* Little-endian scalar access to staging buffers and guest memory. */
+static inline void ehal_put_u8(uint8_t *d, uint8_t v) { d[0] = v; }
+static inline void ehal_put_u16(uint8_t *d, uint16_t v) {
+  d[0] = (uint8_t)v;
+  d[1] = (uint8_t)(v >> 8);
+}
+static inline void ehal_put_u32(uint8_t *d, uint32_t v) {
+  for (int i = 0; i < 4; i++) d[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void ehal_put_u64(uint8_t *d, uint64_t v) {
+  for (int i = 0; i < 8; i++) d[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint8_t ehal_get_u8(const uint8_t *s) { return s[0]; }
+static inline uint16_t ehal_get_u16(const uint8_t *s) { return (uint16_t)(s[0] | (s[1] << 8)); }
+static inline uint32_t ehal_get_u32(const uint8_t *s) {
+  return (uint32_t)s[0] | ((uint32_t)s[1] << 8) | ((uint32_t)s[2] << 16) | ((uint32_t)s[3] << 24);
+}
+static inline uint64_t ehal_get_u64(const uint8_t *s) {
+  return (uint64_t)ehal_get_u32(s) | ((uint64_t)ehal_get_u32(s + 4) << 32);
+}
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * instance.h - one instantiated guest (a workload) and what the host keeps
+ * for it.  Internal to the runtime.
+ */
+#ifndef EHAL_INSTANCE_H
+#define EHAL_INSTANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../engine/engine.h"
+#include "cabi.h"
+#include "elastic-hal/elastic_hal.h"
+#include "handles.h"
+
+/* Bump arena for one host call (see cabi.h). */
+typedef struct ehal_arena_chunk ehal_arena_chunk;
+typedef struct {
+  ehal_arena_chunk *head;
+  size_t used;     /* bytes used in head */
+  size_t total;    /* bytes held over all chunks (bounded) */
+} ehal_arena;
+
+struct ehal_instance {
+  ehal_engine_instance *eng;
+  ehal_hostfn *fns;           /* resolved imports, in import order */
+  ehal_memref mem;            /* the guest's linear memory (data/size move) */
+  ehal_arena arena;
+  const elastic_hal_module *module;
+
+  /* configuration, owned copies */
+  char *workload;
+  char *state_dir;
+  char *world;
+  int argc;
+  char **argv;
+  int envc;
+  char **env;
+  uint64_t max_sleep_ns;
+  int stdout_fd, stderr_fd;
+
+  /* why the guest stopped, when it stopped early */
+  bool exited;
+  int exit_status;
+  char trap_msg[512]; /* set by ehal_abi_trap */
+
+  /* interfaces this instance was linked with (for capabilities) */
+  const void *linked[64];
+  size_t n_linked;
+
+  /* per-workload handle tables */
+  ehal_handle_table timers;
+};
+
+#endif

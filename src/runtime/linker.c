@@ -1,0 +1,180 @@
+/* linker.c - interface sets and import resolution (see linker.h). */
+#include "linker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wasm_module.h"
+
+#define MAX_IFACES 64
+
+struct elastic_hal_linker {
+  const ehal_iface_def *ifaces[MAX_IFACES];
+  size_t n;
+  char world[64];
+};
+
+elastic_hal_linker *elastic_hal_linker_new(void) {
+  elastic_hal_linker *l = calloc(1, sizeof *l);
+  if (l) snprintf(l->world, sizeof l->world, "custom");
+  return l;
+}
+
+void elastic_hal_linker_free(elastic_hal_linker *linker) { free(linker); }
+
+const char *elastic_hal_linker_world(const elastic_hal_linker *linker) { return linker->world; }
+
+int ehal_linker_add_iface(elastic_hal_linker *linker, const ehal_iface_def *iface) {
+  for (size_t i = 0; i < linker->n; i++)
+    if (linker->ifaces[i] == iface) return 0;
+  if (linker->n == MAX_IFACES) return -1;
+  linker->ifaces[linker->n++] = iface;
+  return 0;
+}
+
+int ehal_linker_add_world(elastic_hal_linker *linker, const char *world,
+                          const ehal_iface_def *const *ifaces) {
+  snprintf(linker->world, sizeof linker->world, "%s", world);
+  for (; *ifaces; ifaces++)
+    if (ehal_linker_add_iface(linker, *ifaces) != 0) return -1;
+  return 0;
+}
+
+int elastic_hal_world_add_to_linker_by_name(elastic_hal_linker *linker, const char *world) {
+  for (const ehal_world_def *w = ehal_worlds; w->name; w++)
+    if (strcmp(w->name, world) == 0) return ehal_linker_add_world(linker, w->name, w->ifaces);
+  return -1;
+}
+
+int elastic_hal_wasi_add_to_linker(elastic_hal_linker *linker) {
+  return ehal_linker_add_iface(linker, &ehal_iface_wasi_preview1);
+}
+
+bool ehal_iface_implemented(const ehal_iface_def *iface) {
+  for (size_t i = 0; i < iface->nfuncs; i++)
+    if (iface->funcs[i].fn) return true;
+  return false;
+}
+
+/* An import module name split into package, interface and version.
+ * Accepts "ns:pkg/iface@1.2.3", "ns:pkg/iface" and the cm32p2 form
+ * "cm32p2|ns:pkg/iface@1.2" (version abbreviated to its compatible prefix). */
+typedef struct {
+  char package[128];
+  char iface[64];
+  int nver;           /* components given: 0..3 */
+  unsigned ver[3];
+} import_name;
+
+static bool parse_import(const char *module, import_name *out) {
+  memset(out, 0, sizeof *out);
+  if (strncmp(module, "cm32p2|", 7) == 0) module += 7;
+  const char *slash = strchr(module, '/');
+  const char *colon = strchr(module, ':');
+  if (!slash || !colon || colon > slash) return false;
+  size_t plen = (size_t)(slash - module);
+  if (plen >= sizeof out->package) return false;
+  memcpy(out->package, module, plen);
+  const char *at = strchr(slash, '@');
+  size_t ilen = at ? (size_t)(at - slash - 1) : strlen(slash + 1);
+  if (ilen == 0 || ilen >= sizeof out->iface) return false;
+  memcpy(out->iface, slash + 1, ilen);
+  if (at) {
+    const char *p = at + 1;
+    while (out->nver < 3) {
+      char *end;
+      unsigned long v = strtoul(p, &end, 10);
+      if (end == p || v > 1000000) return false;
+      out->ver[out->nver++] = (unsigned)v;
+      if (*end == 0) break;
+      if (*end != '.') return false; /* pre-release tags are not served */
+      p = end + 1;
+    }
+  }
+  return true;
+}
+
+/* Semver compatibility: a provider x.y.z serves requests for the same major
+ * (and, in 0.x, the same minor) that are not newer than it. */
+static bool version_ok(const import_name *req, const ehal_iface_def *d) {
+  unsigned have[3] = {d->major, d->minor, d->patch};
+  if (req->nver == 0) return true;
+  if (req->ver[0] != have[0]) return false;
+  if (have[0] == 0) {
+    if (req->nver >= 2 && req->ver[1] != have[1]) return false;
+    if (req->nver == 3 && req->ver[2] > have[2]) return false;
+    return true;
+  }
+  if (req->nver >= 2 && req->ver[1] > have[1]) return false;
+  if (req->nver == 3 && req->ver[1] == have[1] && req->ver[2] > have[2]) return false;
+  return true;
+}
+
+static const ehal_func_def *find_func(const ehal_iface_def *d, const char *field) {
+  for (size_t i = 0; i < d->nfuncs; i++)
+    if (strcmp(d->funcs[i].name, field) == 0) return &d->funcs[i];
+  return NULL;
+}
+
+static ehal_hostfn check_func(const ehal_iface_def *d, const char *field, const char *sig,
+                              char *why, size_t whylen) {
+  const ehal_func_def *f = find_func(d, field);
+  char a[128], b[128];
+  if (!f) {
+    snprintf(why, whylen, "no such function in %s%s%s@%u.%u.%u", d->package ? d->package : "",
+             d->package ? "/" : "", d->name, d->major, d->minor, d->patch);
+    return NULL;
+  }
+  if (strcmp(f->sig, sig) != 0) {
+    snprintf(why, whylen, "signature %s does not match the canonical ABI's %s",
+             ehal_sig_pretty(sig, a, sizeof a), ehal_sig_pretty(f->sig, b, sizeof b));
+    return NULL;
+  }
+  if (!f->fn) {
+    snprintf(why, whylen, "not implemented by this HAL (capabilities reports it unsupported)");
+    return NULL;
+  }
+  return f->fn;
+}
+
+ehal_hostfn ehal_linker_resolve(const elastic_hal_linker *linker, const char *module,
+                                const char *field, const char *sig, char *why, size_t whylen) {
+  /* plain core module names (WASI preview 1) */
+  for (size_t i = 0; i < linker->n; i++)
+    if (!linker->ifaces[i]->package && strcmp(linker->ifaces[i]->name, module) == 0)
+      return check_func(linker->ifaces[i], field, sig, why, whylen);
+  import_name in;
+  if (!parse_import(module, &in)) {
+    snprintf(why, whylen, "unknown import module");
+    return NULL;
+  }
+  const ehal_iface_def *seen_version = NULL;
+  for (size_t i = 0; i < linker->n; i++) {
+    const ehal_iface_def *d = linker->ifaces[i];
+    if (!d->package || strcmp(d->package, in.package) || strcmp(d->name, in.iface)) continue;
+    if (!version_ok(&in, d)) {
+      seen_version = d;
+      continue;
+    }
+    return check_func(d, field, sig, why, whylen);
+  }
+  if (seen_version) {
+    snprintf(why, whylen, "no compatible version (this HAL provides %u.%u.%u)",
+             seen_version->major, seen_version->minor, seen_version->patch);
+    return NULL;
+  }
+  for (const ehal_iface_def *const *c = ehal_catalog; *c; c++) {
+    if (strcmp((*c)->package, in.package) == 0 && strcmp((*c)->name, in.iface) == 0) {
+      snprintf(why, whylen, "not in world %s", linker->world);
+      return NULL;
+    }
+  }
+  snprintf(why, whylen, "unknown interface");
+  return NULL;
+}
+
+size_t ehal_linker_ifaces(const elastic_hal_linker *linker, const ehal_iface_def *const **out) {
+  *out = linker->ifaces;
+  return linker->n;
+}

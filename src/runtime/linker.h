@@ -1,0 +1,55 @@
+/*
+ * linker.h - the catalog of host interfaces and the import resolver.
+ *
+ * The catalog (generated from WIT into ehal_glue.c) lists every interface of
+ * every package with every function and its canonical-ABI core signature;
+ * a function the HAL does not implement has fn == NULL.  A linker is a set of
+ * catalog interfaces; resolving an import finds the interface by name and a
+ * semver-compatible version, then the function, then checks the signature.
+ */
+#ifndef EHAL_LINKER_H
+#define EHAL_LINKER_H
+
+#include <stddef.h>
+
+#include "../engine/engine.h"
+
+typedef struct {
+  const char *name; /* WIT function name, e.g. "get-system-time" */
+  const char *sig;  /* compact core signature, see wasm_module.h */
+  ehal_hostfn fn;   /* NULL: not implemented, never linked */
+} ehal_func_def;
+
+typedef struct {
+  const char *package; /* "elastic:clock"; NULL for a plain core module name */
+  const char *name;    /* interface name, or the core module name */
+  unsigned major, minor, patch;
+  const ehal_func_def *funcs;
+  size_t nfuncs;
+} ehal_iface_def;
+
+typedef struct {
+  const char *name;
+  const ehal_iface_def *const *ifaces;
+} ehal_world_def;
+
+extern const ehal_iface_def *const ehal_catalog[];  /* NULL-terminated */
+extern const ehal_world_def ehal_worlds[];           /* name == NULL ends */
+extern const ehal_iface_def ehal_iface_wasi_preview1;
+
+int ehal_linker_add_iface(elastic_hal_linker *linker, const ehal_iface_def *iface);
+int ehal_linker_add_world(elastic_hal_linker *linker, const char *world,
+                          const ehal_iface_def *const *ifaces);
+
+/* Resolve one function import.  On failure returns NULL and writes the
+ * reason (without the import name) into why. */
+ehal_hostfn ehal_linker_resolve(const elastic_hal_linker *linker, const char *module,
+                                const char *field, const char *sig, char *why, size_t whylen);
+
+/* The interfaces in a linker. */
+size_t ehal_linker_ifaces(const elastic_hal_linker *linker, const ehal_iface_def *const **out);
+
+/* Whether a catalog function has an implementation (for capabilities). */
+bool ehal_iface_implemented(const ehal_iface_def *iface);
+
+#endif
