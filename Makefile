@@ -1,0 +1,51 @@
+# ELASTIC TEE HAL - top-level Makefile (CMake does the building).
+#
+#   make          build everything into build/ (the CLI is build/elastic-hal)
+#   make demo     install what is missing, build, run the hello example
+#   make check    install what is missing, build, run every test (also
+#                 under AddressSanitizer + UndefinedBehaviorSanitizer)
+#   make bench    run the benchmarks
+#   make install  install the library, headers, pkg-config file and CLI
+#                 (PREFIX=/usr/local, DESTDIR supported)
+
+BUILD   ?= build
+ASAN    ?= build-asan
+PREFIX  ?= /usr/local
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all setup demo check check-fast check-asan bench install clean format
+
+all: $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j$(JOBS)
+
+$(BUILD)/CMakeCache.txt:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+
+setup:
+	@tools/setup.sh
+
+demo: setup all
+	@echo "== elastic-hal run build/guests/hello.wasm (simulated platform)"
+	@$(BUILD)/elastic-hal run --state-dir $(BUILD)/demo-state $(BUILD)/guests/hello.wasm
+
+check: 
+	@tools/setup.sh --tests
+	@$(MAKE) --no-print-directory all
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DEHAL_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN) -j$(JOBS)
+	@tests/run.sh $(BUILD) $(ASAN)
+
+check-fast: all
+	@tests/run.sh $(BUILD)
+
+bench: setup all
+	@$(BUILD)/bench/elastic-hal-bench
+
+install: all
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	@rm -rf $(BUILD) $(ASAN)

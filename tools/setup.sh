@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what building, running and testing elastic-hal needs on Debian
+# (bookworm or later).  Idempotent: installs only what is missing.
+set -euo pipefail
+
+PKGS=(build-essential cmake python3 pkg-config libssl-dev wabt clang lld wasi-libc
+      libclang-rt-14-dev-wasm32 nodejs npm)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Debian's nodejs may come without npm when node was installed another way.
+if [[ " ${missing[*]} " == *" npm "* ]] && command -v npm >/dev/null; then
+  missing=("${missing[@]/npm}")
+fi
+if [[ " ${missing[*]} " == *" nodejs "* ]] && command -v node >/dev/null; then
+  missing=("${missing[@]/nodejs}")
+fi
+read -r -a missing <<<"${missing[*]}"
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=()
+  [[ $(id -u) -eq 0 ]] || SUDO=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update -qq
+  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "--tests" ]]; then
+  # The WIT parser (jco), pinned by package-lock.json.
+  if [[ ! -x node_modules/.bin/jco ]]; then
+    echo "setup: npm ci (jco, pinned by package-lock.json)" >&2
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi
