@@ -42,7 +42,7 @@ bench: setup all
 	@$(BUILD)/bench/elastic-hal-bench
 
 install: all
-	@cmake --install $(BUILD) --prefix $(PREFIX)
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -69,6 +69,8 @@ ehal_engine_instance *ehal_engine_instantiate(ehal_engine_module *m, void *env,
 void ehal_engine_instance_free(ehal_engine_instance *inst);
 bool ehal_engine_memory(ehal_engine_instance *inst, ehal_memref *out);
 bool ehal_engine_has_export(const ehal_engine_instance *inst, const char *name, const char *sig);
+/* Compact core signature of an exported function, NULL if none. */
+const char *ehal_engine_export_sig(const ehal_engine_instance *inst, const char *name);
 bool ehal_engine_has_realloc(const ehal_engine_instance *inst);
 
 /* Call an export by name under trap protection; returns EHAL_TRAP_NONE or

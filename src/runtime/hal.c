@@ -352,8 +352,18 @@ elastic_hal_outcome elastic_hal_run(elastic_hal_instance *inst, int *status,
 elastic_hal_outcome elastic_hal_call(elastic_hal_instance *inst, const char *name,
                                      const uint64_t *args, size_t nargs, uint64_t *results,
                                      size_t nresults, elastic_hal_error *err) {
-  if (!ehal_engine_has_export(inst->eng, name, NULL)) {
+  const char *sig = ehal_engine_export_sig(inst->eng, name);
+  if (!sig) {
     snprintf(err->msg, sizeof err->msg, "no exported function %s", name);
+    return ELASTIC_HAL_TRAPPED;
+  }
+  const char *colon = strchr(sig, ':');
+  if ((size_t)(colon - sig) != nargs || strlen(colon + 1) != nresults ||
+      strspn(sig, "iI:") != strlen(sig)) {
+    char pretty[128];
+    snprintf(err->msg, sizeof err->msg, "%s has signature %s: cannot call it with %zu i32/i64 "
+             "arguments and %zu results", name, ehal_sig_pretty(sig, pretty, sizeof pretty), nargs,
+             nresults);
     return ELASTIC_HAL_TRAPPED;
   }
   inst->exited = false;

@@ -263,6 +263,11 @@ bool ehal_engine_has_export(const ehal_engine_instance *inst, const char *name, 
   return e && (!sig || strcmp(e->sig, sig) == 0);
 }
 
+const char *ehal_engine_export_sig(const ehal_engine_instance *inst, const char *name) {
+  const ehal_artifact_export *e = find_export(inst->mod, name);
+  return e ? e->sig : NULL;
+}
+
 bool ehal_engine_has_realloc(const ehal_engine_instance *inst) {
   return inst->mod->desc->realloc != NULL;
 }
