@@ -301,9 +301,8 @@ static int cmd_info(int argc, char **argv) {
       return 2;
     }
   }
-  ehal_capability caps[256];
-  char vers[1024];
-  size_t n = ehal_capabilities(NULL, caps, 256, vers, sizeof vers);
+  ehal_capability caps[512];
+  size_t n = ehal_capabilities(NULL, caps, 512);
   if (json) {
     printf("{\"version\": \"%s\", \"platform\": ", ELASTIC_HAL_VERSION);
     json_str(elastic_hal_platform_type());

@@ -7,6 +7,7 @@
  * plus the platform rows and WASI.  has-capability accepts exactly the
  * listed names.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,63 +22,87 @@ static bool linked(const ehal_instance *inst, const ehal_iface_def *d) {
   return false;
 }
 
-size_t ehal_capabilities(const ehal_instance *inst, ehal_capability *out, size_t max,
-                         char *verbuf, size_t verbuf_len) {
-  size_t n = 0, vk = 0;
-  static char names[1024][80];
-  static const char *platforms[] = {"sev-snp", "tdx", "simulated"};
-  const char *plat = elastic_hal_platform_type();
-  size_t ni = 0;
+/* The rows' names and versions depend only on the catalog: built once. */
+typedef struct {
+  char name[80];
+  char version[16];
+  const ehal_iface_def *iface;  /* NULL for platform and WASI rows */
+  const ehal_func_def *func;    /* NULL for an interface row */
+} cap_row;
+
+static cap_row g_rows[512];
+static size_t g_nrows;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static const char *const platforms[] = {"sev-snp", "tdx", "simulated"};
+
+static void build_rows(void) {
   for (const ehal_iface_def *const *c = ehal_catalog; *c; c++) {
     const ehal_iface_def *d = *c;
-    const char *ver = verbuf + vk;
-    vk += (size_t)snprintf(verbuf + vk, verbuf_len - vk, "%u.%u.%u", d->major, d->minor, d->patch) + 1;
-    if (vk >= verbuf_len) break;
-    bool is_linked = linked(inst, d);
-    if (n < max) out[n++] = (ehal_capability){d->name, is_linked && ehal_iface_implemented(d), ver};
-    for (size_t f = 0; f < d->nfuncs && n < max && ni < 1024; f++, ni++) {
-      snprintf(names[ni], sizeof names[ni], "%s.%s", d->name, d->funcs[f].name);
-      out[n++] = (ehal_capability){names[ni], is_linked && d->funcs[f].fn != NULL, ver};
+    for (size_t f = 0; f <= d->nfuncs && g_nrows < 500; f++) {
+      cap_row *r = &g_rows[g_nrows++];
+      r->iface = d;
+      r->func = f ? &d->funcs[f - 1] : NULL;
+      if (f) snprintf(r->name, sizeof r->name, "%s.%s", d->name, d->funcs[f - 1].name);
+      else snprintf(r->name, sizeof r->name, "%s", d->name);
+      snprintf(r->version, sizeof r->version, "%u.%u.%u", d->major, d->minor, d->patch);
     }
   }
-  for (int p = 0; p < 3 && n < max; p++) {
-    static char pn[3][32];
-    snprintf(pn[p], sizeof pn[p], "platform.%s", platforms[p]);
-    out[n++] = (ehal_capability){pn[p], strcmp(plat, platforms[p]) == 0, ELASTIC_HAL_VERSION};
+  for (int p = 0; p < 3; p++) {
+    cap_row *r = &g_rows[g_nrows++];
+    snprintf(r->name, sizeof r->name, "platform.%s", platforms[p]);
+    snprintf(r->version, sizeof r->version, "%s", ELASTIC_HAL_VERSION);
   }
-  if (n < max) {
-    bool wasi = !inst;
-    for (size_t i = 0; inst && i < inst->n_linked; i++)
-      if (inst->linked[i] == &ehal_iface_wasi_preview1) wasi = true;
-    out[n++] = (ehal_capability){"wasi-preview1", wasi, "0.1.0"};
+  cap_row *w = &g_rows[g_nrows++];
+  snprintf(w->name, sizeof w->name, "wasi-preview1");
+  snprintf(w->version, sizeof w->version, "0.1.0");
+}
+
+static bool row_supported(const ehal_instance *inst, size_t i) {
+  const cap_row *r = &g_rows[i];
+  if (r->iface) {
+    if (!linked(inst, r->iface)) return false;
+    return r->func ? r->func->fn != NULL : ehal_iface_implemented(r->iface);
   }
+  if (strncmp(r->name, "platform.", 9) == 0)
+    return strcmp(r->name + 9, elastic_hal_platform_type()) == 0;
+  /* wasi-preview1 */
+  if (!inst) return true;
+  for (size_t k = 0; k < inst->n_linked; k++)
+    if (inst->linked[k] == &ehal_iface_wasi_preview1) return true;
+  return false;
+}
+
+size_t ehal_capabilities(const ehal_instance *inst, ehal_capability *out, size_t max) {
+  pthread_once(&g_once, build_rows);
+  size_t n = 0;
+  for (size_t i = 0; i < g_nrows && n < max; i++)
+    out[n++] = (ehal_capability){g_rows[i].name, row_supported(inst, i), g_rows[i].version};
   return n;
 }
 
-#define MAX_CAPS 256
+#define MAX_CAPS 512
 
 void ehal_impl_capabilities_list_capabilities(ehal_instance *inst,
                                               ehal_capabilities_list_capability_info_t *ret) {
   ehal_capability caps[MAX_CAPS];
-  char vers[1024];
-  size_t n = ehal_capabilities(inst, caps, MAX_CAPS, vers, sizeof vers);
+  size_t n = ehal_capabilities(inst, caps, MAX_CAPS);
   ehal_capabilities_capability_info_t *items = ehal_stage(inst, n, sizeof *items);
   for (size_t i = 0; i < n; i++) {
-    items[i].feature_name = ehal_str_fmt(inst, "%s", caps[i].name);
+    items[i].feature_name = ehal_str_from(caps[i].name);
     items[i].supported = caps[i].supported;
-    items[i].version = ehal_str_fmt(inst, "%s", caps[i].version);
+    items[i].version = ehal_str_from(caps[i].version);
   }
   ret->ptr = items;
   ret->len = n;
 }
 
 void ehal_impl_capabilities_has_capability(ehal_instance *inst, ehal_str feature_name, bool *ret) {
-  ehal_capability caps[MAX_CAPS];
-  char vers[1024];
-  size_t n = ehal_capabilities(inst, caps, MAX_CAPS, vers, sizeof vers);
+  pthread_once(&g_once, build_rows);
   *ret = false;
-  for (size_t i = 0; i < n; i++)
-    if (strlen(caps[i].name) == feature_name.len &&
-        memcmp(caps[i].name, feature_name.ptr, feature_name.len) == 0)
-      *ret = caps[i].supported;
+  for (size_t i = 0; i < g_nrows; i++)
+    if (strlen(g_rows[i].name) == feature_name.len &&
+        memcmp(g_rows[i].name, feature_name.ptr, feature_name.len) == 0) {
+      *ret = row_supported(inst, i);
+      return;
+    }
 }

@@ -17,9 +17,9 @@ typedef struct {
   const char *version;
 } ehal_capability;
 
-/* Fills up to max rows for this instance; returns the count. */
-size_t ehal_capabilities(const ehal_instance *inst, ehal_capability *out, size_t max,
-                         char *verbuf, size_t verbuf_len);
+/* Fills up to max rows for this instance (NULL: for this build); returns
+ * the count.  Names and versions are static strings. */
+size_t ehal_capabilities(const ehal_instance *inst, ehal_capability *out, size_t max);
 
 #define EHAL_RANDOM_MAX_BYTES (1u << 20)   /* per get-random-bytes call */
 #define EHAL_RESEED_MAX_BYTES (64u * 1024) /* per reseed call */

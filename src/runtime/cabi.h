@@ -66,25 +66,30 @@ void ehal_store_area(ehal_instance *inst, uint32_t ptr, const void *src, size_t 
 /* Strict UTF-8 validation (no overlongs, surrogates or values > U+10FFFF). */
 bool ehal_utf8_valid(const uint8_t *s, size_t len);
 
-/* Little-endian scalar access to staging buffers and guest memory. */
-static inline void ehal_put_u8(uint8_t *d, uint8_t v) { d[0] = v; }
-static inline void ehal_put_u16(uint8_t *d, uint16_t v) {
-  d[0] = (uint8_t)v;
-  d[1] = (uint8_t)(v >> 8);
-}
-static inline void ehal_put_u32(uint8_t *d, uint32_t v) {
-  for (int i = 0; i < 4; i++) d[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void ehal_put_u64(uint8_t *d, uint64_t v) {
-  for (int i = 0; i < 8; i++) d[i] = (uint8_t)(v >> (8 * i));
-}
-static inline uint8_t ehal_get_u8(const uint8_t *s) { return s[0]; }
-static inline uint16_t ehal_get_u16(const uint8_t *s) { return (uint16_t)(s[0] | (s[1] << 8)); }
-static inline uint32_t ehal_get_u32(const uint8_t *s) {
-  return (uint32_t)s[0] | ((uint32_t)s[1] << 8) | ((uint32_t)s[2] << 16) | ((uint32_t)s[3] << 24);
-}
-static inline uint64_t ehal_get_u64(const uint8_t *s) {
-  return (uint64_t)ehal_get_u32(s) | ((uint64_t)ehal_get_u32(s + 4) << 32);
-}
+/* Little-endian scalar access to staging buffers and guest memory.  Wasm is
+ * little-endian; on a little-endian host these are single unaligned moves. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define EHAL_LE_ACCESS(bits)                                                                  \
+  static inline void ehal_put_u##bits(uint8_t *d, uint##bits##_t v) { memcpy(d, &v, sizeof v); } \
+  static inline uint##bits##_t ehal_get_u##bits(const uint8_t *s) {                           \
+    uint##bits##_t v;                                                                       \
+    memcpy(&v, s, sizeof v);                                                                \
+    return v;                                                                               \
+  }
+#else
+#define EHAL_LE_ACCESS(bits)                                                                  \
+  static inline void ehal_put_u##bits(uint8_t *d, uint##bits##_t v) {                        \
+    for (unsigned i = 0; i < bits / 8; i++) d[i] = (uint8_t)(v >> (8 * i));                 \
+  }                                                                                         \
+  static inline uint##bits##_t ehal_get_u##bits(const uint8_t *s) {                           \
+    uint##bits##_t v = 0;                                                                   \
+    for (unsigned i = 0; i < bits / 8; i++) v |= (uint##bits##_t)s[i] << (8 * i);           \
+    return v;                                                                               \
+  }
+#endif
+EHAL_LE_ACCESS(8)
+EHAL_LE_ACCESS(16)
+EHAL_LE_ACCESS(32)
+EHAL_LE_ACCESS(64)
 
 #endif
