@@ -32,9 +32,13 @@ extern "C" {
 /* Exit status of a guest that trapped (as a process killed by SIGABRT). */
 #define ELASTIC_HAL_TRAP_STATUS 134
 
+/* elastic_hal_config.max_sleep_ns: the guest may not sleep at all. */
+#define ELASTIC_HAL_SLEEP_NONE UINT64_MAX
+
 /* Error text for the last failing call. */
 typedef struct {
   char msg[2048];
+  bool trapped; /* elastic_hal_instantiate: the guest's start function trapped */
 } elastic_hal_error;
 
 typedef struct elastic_hal_module elastic_hal_module;
@@ -78,14 +82,14 @@ int elastic_hal_check(const elastic_hal_module *module, const elastic_hal_linker
 
 /* ---- instances ---- */
 typedef struct {
-  const char *workload;      /* stable workload name (storage, messaging) */
-  const char *state_dir;     /* per-node state directory */
-  int argc;                  /* guest argv (argv[0] is the program name) */
+  const char *workload;  /* stable workload name (storage, messaging) */
+  const char *state_dir; /* per-node state directory */
+  int argc;              /* guest argv (argv[0] is the program name) */
   char *const *argv;
-  int envc;                  /* guest environment, "K=V" strings */
+  int envc; /* guest environment, "K=V" strings */
   char *const *env;
   uint32_t max_memory_pages; /* linear memory bound (64 KiB pages); 0 = 16384 (1 GiB) */
-  uint64_t max_sleep_ns;     /* clock.sleep bound; 0 = 10 s */
+  uint64_t max_sleep_ns;     /* clock.sleep bound; 0 = 10 s; ELASTIC_HAL_SLEEP_NONE = none */
   int stdout_fd, stderr_fd;  /* where the guest's fd 1 and 2 go; 0 = 1 and 2 */
 } elastic_hal_config;
 

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,15 @@ static char *default_state_dir(void) {
   return out;
 }
 
+/* A decimal number in [min, max], the whole string; false otherwise. */
+static bool parse_num(const char *s, unsigned long min, unsigned long max, unsigned long *out) {
+  if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 12) return false;
+  unsigned long v = strtoul(s, NULL, 10);
+  if (v < min || v > max) return false;
+  *out = v;
+  return true;
+}
+
 static void progress(const char *msg, void *user) {
   (void)user;
   fprintf(stderr, "%s: %s...\n", prog, msg);
@@ -139,29 +149,34 @@ static int cmd_run(int argc, char **argv) {
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL;
-  char **env = calloc((size_t)argc + 1, sizeof *env);
   int envc = 0, c;
   unsigned long max_mib = 1024, max_sleep_ms = 10000;
+  /* first pass: options only, so every early return happens before allocating */
   while ((c = getopt_long(argc, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
     switch (c) {
       case 'w': world = optarg; break;
       case 'n': workload = optarg; break;
       case 's': state = optarg; break;
       case 'e':
-        if (!strchr(optarg, '=')) {
+        if (!strchr(optarg, '=') || optarg[0] == '=') {
           fprintf(stderr, "%s: --env needs K=V, got '%s'\n", prog, optarg);
           return 2;
         }
-        env[envc++] = optarg;
+        envc++;
         break;
       case 'm':
-        max_mib = strtoul(optarg, NULL, 10);
-        if (max_mib == 0 || max_mib > 4096) {
-          fprintf(stderr, "%s: --max-memory must be 1..4096 MiB\n", prog);
+        if (!parse_num(optarg, 1, 4096, &max_mib)) {
+          fprintf(stderr, "%s: --max-memory takes a number of MiB from 1 to 4096\n", prog);
           return 2;
         }
         break;
-      case 'S': max_sleep_ms = strtoul(optarg, NULL, 10); break;
+      case 'S':
+        if (!parse_num(optarg, 0, 86400000, &max_sleep_ms)) {
+          fprintf(stderr, "%s: --max-sleep-ms takes a number of milliseconds (0 to 86400000)\n",
+                  prog);
+          return 2;
+        }
+        break;
       case 'h': usage_run(stdout); return 0;
       default: usage_run(stderr); return 2;
     }
@@ -170,13 +185,23 @@ static int cmd_run(int argc, char **argv) {
     usage_run(stderr);
     return 2;
   }
-  const char *guest = argv[optind];
+  int guest_index = optind;
+  const char *guest = argv[guest_index];
+  elastic_hal_linker *l = elastic_hal_linker_new();
+  if (!l) return 1;
+  if (link_world(l, world, true) != 0) {
+    elastic_hal_linker_free(l);
+    return 2;
+  }
+  char **env = calloc((size_t)envc + 1, sizeof *env);
+  envc = 0;
+  optind = 0; /* second pass collects the --env values */
+  while ((c = getopt_long(guest_index, argv, "+w:n:s:e:m:h", opts, NULL)) != -1)
+    if (c == 'e') env[envc++] = optarg;
   char *state_dir = state ? strdup(state) : default_state_dir();
   char *cache = NULL;
-  if (asprintf(&cache, "%s/cache", state_dir) < 0) return 1;
+  if (asprintf(&cache, "%s/cache", state_dir) < 0) cache = NULL;
   char *wl = workload ? strdup(workload) : workload_from_path(guest);
-  elastic_hal_linker *l = elastic_hal_linker_new();
-  if (link_world(l, world, true) != 0) return 2;
   elastic_hal_error err;
   elastic_hal_load_options lo = {cache, progress, NULL};
   int status = 1;
@@ -185,17 +210,23 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "%s: %s\n", prog, err.msg);
     goto out;
   }
-  elastic_hal_config cfg = {.workload = wl,
-                            .state_dir = state_dir,
-                            .argc = argc - optind,
-                            .argv = argv + optind,
-                            .envc = envc,
-                            .env = env,
-                            .max_memory_pages = (uint32_t)(max_mib * 16),
-                            .max_sleep_ns = (uint64_t)max_sleep_ms * 1000000ull};
+  elastic_hal_config cfg = {
+      .workload = wl,
+      .state_dir = state_dir,
+      .argc = argc - guest_index,
+      .argv = argv + guest_index,
+      .envc = envc,
+      .env = env,
+      .max_memory_pages = (uint32_t)(max_mib * 16),
+      .max_sleep_ns = max_sleep_ms ? (uint64_t)max_sleep_ms * 1000000ull : ELASTIC_HAL_SLEEP_NONE};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
-    fprintf(stderr, "%s: cannot instantiate %s:\n%s\n", prog, guest, err.msg);
+    if (err.trapped) {
+      fprintf(stderr, "%s: %s\n", prog, err.msg);
+      status = ELASTIC_HAL_TRAP_STATUS;
+    } else {
+      fprintf(stderr, "%s: cannot instantiate %s:\n%s\n", prog, guest, err.msg);
+    }
     goto out;
   }
   if (elastic_hal_run(inst, &status, &err) == ELASTIC_HAL_TRAPPED)
@@ -212,13 +243,13 @@ out:
 }
 
 static int cmd_compile(int argc, char **argv) {
-  static const struct option opts[] = {{"output", required_argument, 0, 'o'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   const char *out = NULL;
   int c;
   while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-    if (c == 'o') out = optarg;
+    if (c == 'o')
+      out = optarg;
     else if (c == 'h') {
       usage_compile(stdout);
       return 0;
@@ -249,8 +280,10 @@ static int cmd_check(int argc, char **argv) {
   bool wasi = true;
   int c;
   while ((c = getopt_long(argc, argv, "w:h", opts, NULL)) != -1) {
-    if (c == 'w') world = optarg;
-    else if (c == 'W') wasi = false;
+    if (c == 'w')
+      world = optarg;
+    else if (c == 'W')
+      wasi = false;
     else if (c == 'h') {
       usage_check(stdout);
       return 0;
@@ -264,7 +297,11 @@ static int cmd_check(int argc, char **argv) {
     return 2;
   }
   elastic_hal_linker *l = elastic_hal_linker_new();
-  if (link_world(l, world, wasi) != 0) return 2;
+  if (!l) return 1;
+  if (link_world(l, world, wasi) != 0) {
+    elastic_hal_linker_free(l);
+    return 2;
+  }
   elastic_hal_error err;
   elastic_hal_module *m = elastic_hal_module_inspect(argv[optind], &err);
   if (!m) {
@@ -282,9 +319,12 @@ static int cmd_check(int argc, char **argv) {
 static void json_str(const char *s) {
   putchar('"');
   for (; *s; s++) {
-    if (*s == '"' || *s == '\\') printf("\\%c", *s);
-    else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
-    else putchar(*s);
+    if (*s == '"' || *s == '\\')
+      printf("\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      printf("\\u%04x", *s);
+    else
+      putchar(*s);
   }
   putchar('"');
 }
@@ -292,7 +332,8 @@ static void json_str(const char *s) {
 static int cmd_info(int argc, char **argv) {
   bool json = false;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) json = true;
+    if (!strcmp(argv[i], "--json"))
+      json = true;
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage_info(stdout);
       return 0;

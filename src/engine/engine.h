@@ -62,10 +62,14 @@ size_t ehal_engine_module_nimports(const ehal_engine_module *m);
 void ehal_engine_module_import(const ehal_engine_module *m, size_t i, const char **module,
                                const char **field, const char **sig);
 
-/* fns[i] serves import i (in the module's import order). */
-ehal_engine_instance *ehal_engine_instantiate(ehal_engine_module *m, void *env,
-                                              const ehal_hostfn *fns, uint32_t max_pages,
-                                              elastic_hal_error *err);
+/* Allocate an instance (nothing of the guest runs yet); its memory is
+ * reachable with ehal_engine_memory from here on. */
+ehal_engine_instance *ehal_engine_instance_new(ehal_engine_module *m, uint32_t max_pages,
+                                               elastic_hal_error *err);
+/* Instantiate: fns[i] serves import i (in the module's import order).  Runs
+ * the wasm start function, if any, under trap protection. */
+ehal_trap_kind ehal_engine_instantiate(ehal_engine_instance *inst, void *env,
+                                       const ehal_hostfn *fns);
 void ehal_engine_instance_free(ehal_engine_instance *inst);
 bool ehal_engine_memory(ehal_engine_instance *inst, ehal_memref *out);
 bool ehal_engine_has_export(const ehal_engine_instance *inst, const char *name, const char *sig);
@@ -75,9 +79,8 @@ bool ehal_engine_has_realloc(const ehal_engine_instance *inst);
 
 /* Call an export by name under trap protection; returns EHAL_TRAP_NONE or
  * the trap that ended the call. */
-ehal_trap_kind ehal_engine_call(ehal_engine_instance *inst, const char *name,
-                                const uint64_t *args, size_t nargs, uint64_t *results,
-                                size_t nresults);
+ehal_trap_kind ehal_engine_call(ehal_engine_instance *inst, const char *name, const uint64_t *args,
+                                size_t nargs, uint64_t *results, size_t nresults);
 /* Call the guest's cabi_realloc from host code that runs inside a guest
  * call; a trap inside it ends the whole guest call. */
 uint32_t ehal_engine_realloc(ehal_engine_instance *inst, uint32_t old, uint32_t old_size,

@@ -26,8 +26,8 @@ static bool linked(const ehal_instance *inst, const ehal_iface_def *d) {
 typedef struct {
   char name[80];
   char version[16];
-  const ehal_iface_def *iface;  /* NULL for platform and WASI rows */
-  const ehal_func_def *func;    /* NULL for an interface row */
+  const ehal_iface_def *iface; /* NULL for platform and WASI rows */
+  const ehal_func_def *func;   /* NULL for an interface row */
 } cap_row;
 
 static cap_row g_rows[512];
@@ -42,8 +42,10 @@ static void build_rows(void) {
       cap_row *r = &g_rows[g_nrows++];
       r->iface = d;
       r->func = f ? &d->funcs[f - 1] : NULL;
-      if (f) snprintf(r->name, sizeof r->name, "%s.%s", d->name, d->funcs[f - 1].name);
-      else snprintf(r->name, sizeof r->name, "%s", d->name);
+      if (f)
+        snprintf(r->name, sizeof r->name, "%s.%s", d->name, d->funcs[f - 1].name);
+      else
+        snprintf(r->name, sizeof r->name, "%s", d->name);
       snprintf(r->version, sizeof r->version, "%u.%u.%u", d->major, d->minor, d->patch);
     }
   }

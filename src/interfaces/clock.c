@@ -27,16 +27,18 @@ static uint64_t now_ns(clockid_t id) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-#define FAIL(ret, ...)                               \
-  do {                                               \
-    (ret)->is_err = true;                            \
-    (ret)->err = ehal_str_fmt(inst, __VA_ARGS__);    \
-    return;                                          \
+#define FAIL(ret, ...)                            \
+  do {                                            \
+    (ret)->is_err = true;                         \
+    (ret)->err = ehal_str_fmt(inst, __VA_ARGS__); \
+    return;                                       \
   } while (0)
 
-void ehal_impl_clock_get_system_time(ehal_instance *inst, ehal_clock_result_system_time_string_t *ret) {
+void ehal_impl_clock_get_system_time(ehal_instance *inst,
+                                     ehal_clock_result_system_time_string_t *ret) {
   struct timespec ts;
-  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) FAIL(ret, "clock_gettime failed: %s", strerror(errno));
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+    FAIL(ret, "clock_gettime failed: %s", strerror(errno));
   ret->val.seconds = (uint64_t)ts.tv_sec;
   ret->val.nanoseconds = (uint32_t)ts.tv_nsec;
 }
@@ -44,14 +46,16 @@ void ehal_impl_clock_get_system_time(ehal_instance *inst, ehal_clock_result_syst
 void ehal_impl_clock_get_monotonic_time(ehal_instance *inst,
                                         ehal_clock_result_monotonic_time_string_t *ret) {
   struct timespec ts;
-  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) FAIL(ret, "clock_gettime failed: %s", strerror(errno));
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+    FAIL(ret, "clock_gettime failed: %s", strerror(errno));
   ret->val.elapsed_seconds = (uint64_t)ts.tv_sec;
   ret->val.elapsed_nanoseconds = (uint32_t)ts.tv_nsec;
 }
 
 void ehal_impl_clock_resolution(ehal_instance *inst, ehal_clock_result_u64_string_t *ret) {
   struct timespec ts;
-  if (clock_getres(CLOCK_MONOTONIC, &ts) != 0) FAIL(ret, "clock_getres failed: %s", strerror(errno));
+  if (clock_getres(CLOCK_MONOTONIC, &ts) != 0)
+    FAIL(ret, "clock_getres failed: %s", strerror(errno));
   ret->val = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -65,7 +69,8 @@ void ehal_impl_clock_sleep(ehal_instance *inst, uint64_t duration_ns,
   }
 }
 
-void ehal_impl_clock_get_timezone(ehal_instance *inst, ehal_clock_result_timezone_info_string_t *ret) {
+void ehal_impl_clock_get_timezone(ehal_instance *inst,
+                                  ehal_clock_result_timezone_info_string_t *ret) {
   /* The node's configured zone: /etc/localtime as the system sets it. */
   char link[PATH_MAX];
   ssize_t n = readlink("/etc/localtime", link, sizeof link - 1);
@@ -82,7 +87,8 @@ void ehal_impl_clock_get_timezone(ehal_instance *inst, ehal_clock_result_timezon
   ret->val.utc_offset_seconds = (int32_t)tm.tm_gmtoff;
 }
 
-void ehal_impl_clock_start_timer(ehal_instance *inst, ehal_clock_result_timer_handle_string_t *ret) {
+void ehal_impl_clock_start_timer(ehal_instance *inst,
+                                 ehal_clock_result_timer_handle_string_t *ret) {
   timer_obj *t = calloc(1, sizeof *t);
   if (!t) FAIL(ret, "out of memory");
   t->start_ns = now_ns(CLOCK_MONOTONIC);
@@ -97,14 +103,16 @@ static timer_obj *get_timer(ehal_instance *inst, uint64_t h) {
   return ehal_handle_get(&inst->timers, h);
 }
 
-void ehal_impl_clock_stop_timer(ehal_instance *inst, uint64_t timer, ehal_clock_result_u64_string_t *ret) {
+void ehal_impl_clock_stop_timer(ehal_instance *inst, uint64_t timer,
+                                ehal_clock_result_u64_string_t *ret) {
   timer_obj *t = get_timer(inst, timer);
   if (!t) FAIL(ret, "invalid timer handle");
   if (!t->stopped_ns) t->stopped_ns = now_ns(CLOCK_MONOTONIC);
   ret->val = t->stopped_ns - t->start_ns;
 }
 
-void ehal_impl_clock_read_timer(ehal_instance *inst, uint64_t timer, ehal_clock_result_u64_string_t *ret) {
+void ehal_impl_clock_read_timer(ehal_instance *inst, uint64_t timer,
+                                ehal_clock_result_u64_string_t *ret) {
   timer_obj *t = get_timer(inst, timer);
   if (!t) FAIL(ret, "invalid timer handle");
   ret->val = (t->stopped_ns ? t->stopped_ns : now_ns(CLOCK_MONOTONIC)) - t->start_ns;

@@ -30,7 +30,8 @@ static bool fill(uint8_t *buf, size_t len) {
   return true;
 }
 
-static void random_bytes(ehal_instance *inst, uint32_t length, ehal_random_result_list_u8_string_t *ret) {
+static void random_bytes(ehal_instance *inst, uint32_t length,
+                         ehal_random_result_list_u8_string_t *ret) {
   if (length > EHAL_RANDOM_MAX_BYTES) {
     ret->is_err = true;
     ret->err = ehal_str_fmt(inst, "length %u exceeds the maximum of %u bytes per call", length,

@@ -21,6 +21,8 @@ struct ehal_arena_chunk {
 #define ARENA_CHUNK ((size_t)64 * 1024)
 
 void ehal_call_begin(ehal_instance *inst) {
+  if (inst->lowering)
+    ehal_abi_trap(inst, "host function called from cabi_realloc while a result was being lowered");
   ehal_arena *a = &inst->arena;
   /* Keep the first chunk for reuse; release the rest. */
   ehal_arena_chunk *c = a->head;
@@ -123,10 +125,14 @@ bool ehal_utf8_valid(const uint8_t *s, size_t len) {
     }
     size_t n;
     uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) n = 1, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) n = 2, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) n = 3, cp = c & 0x07;
-    else return false;
+    if (c >= 0xc2 && c <= 0xdf)
+      n = 1, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+      n = 2, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+      n = 3, cp = c & 0x07;
+    else
+      return false;
     if (len - i <= n) return false;
     for (size_t k = 1; k <= n; k++) {
       if ((s[i + k] & 0xc0) != 0x80) return false;
@@ -162,7 +168,9 @@ uint32_t ehal_lower_bytes(ehal_instance *inst, const void *src, size_t len, uint
   if (!ehal_engine_has_realloc(inst->eng))
     ehal_abi_trap(inst, "guest exports no cabi_realloc, needed to return a string or list");
   if (len == 0) return align; /* any aligned pointer: nothing is read */
+  inst->lowering = true;
   uint32_t p = ehal_engine_realloc(inst->eng, 0, 0, align, (uint32_t)len);
+  inst->lowering = false;
   /* realloc may have grown memory: check against the fresh size */
   if ((p & (align - 1)) || (uint64_t)p + len > *inst->mem.size)
     ehal_abi_trap(inst, "cabi_realloc returned an invalid pointer 0x%x for %zu bytes", p, len);

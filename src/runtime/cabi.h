@@ -69,22 +69,22 @@ bool ehal_utf8_valid(const uint8_t *s, size_t len);
 /* Little-endian scalar access to staging buffers and guest memory.  Wasm is
  * little-endian; on a little-endian host these are single unaligned moves. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define EHAL_LE_ACCESS(bits)                                                                  \
+#define EHAL_LE_ACCESS(bits)                                                                     \
   static inline void ehal_put_u##bits(uint8_t *d, uint##bits##_t v) { memcpy(d, &v, sizeof v); } \
-  static inline uint##bits##_t ehal_get_u##bits(const uint8_t *s) {                           \
-    uint##bits##_t v;                                                                       \
-    memcpy(&v, s, sizeof v);                                                                \
-    return v;                                                                               \
+  static inline uint##bits##_t ehal_get_u##bits(const uint8_t *s) {                              \
+    uint##bits##_t v;                                                                            \
+    memcpy(&v, s, sizeof v);                                                                     \
+    return v;                                                                                    \
   }
 #else
-#define EHAL_LE_ACCESS(bits)                                                                  \
-  static inline void ehal_put_u##bits(uint8_t *d, uint##bits##_t v) {                        \
-    for (unsigned i = 0; i < bits / 8; i++) d[i] = (uint8_t)(v >> (8 * i));                 \
-  }                                                                                         \
-  static inline uint##bits##_t ehal_get_u##bits(const uint8_t *s) {                           \
-    uint##bits##_t v = 0;                                                                   \
-    for (unsigned i = 0; i < bits / 8; i++) v |= (uint##bits##_t)s[i] << (8 * i);           \
-    return v;                                                                               \
+#define EHAL_LE_ACCESS(bits)                                                      \
+  static inline void ehal_put_u##bits(uint8_t *d, uint##bits##_t v) {             \
+    for (unsigned i = 0; i < bits / 8; i++) d[i] = (uint8_t)(v >> (8 * i));       \
+  }                                                                               \
+  static inline uint##bits##_t ehal_get_u##bits(const uint8_t *s) {               \
+    uint##bits##_t v = 0;                                                         \
+    for (unsigned i = 0; i < bits / 8; i++) v |= (uint##bits##_t)s[i] << (8 * i); \
+    return v;                                                                     \
   }
 #endif
 EHAL_LE_ACCESS(8)

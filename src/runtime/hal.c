@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,16 +17,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "instance.h"
 #include "linker.h"
 #include "wasm_module.h"
 
 struct elastic_hal_module {
   char sha384[97];
-  ehal_wasm_info info;           /* imports as parsed (for .wasm inputs) */
-  ehal_engine_module *eng;       /* NULL for inspect-only modules */
+  ehal_wasm_info info;     /* imports as parsed (for .wasm inputs) */
+  ehal_engine_module *eng; /* NULL for inspect-only modules */
 };
 
 void ehal_arena_release(ehal_instance *inst);
@@ -149,8 +148,8 @@ elastic_hal_module *elastic_hal_module_load(const char *path, const elastic_hal_
     snprintf(id, sizeof id, "%s/%s", m->sha384, ehal_engine_build_id());
     sha384_hex((const uint8_t *)id, strlen(id), key);
     snprintf(artifact, sizeof artifact, "%s/%.64s.so", cache, key);
-    if (access(artifact, R_OK) != 0 &&
-        ehal_engine_compile(path, buf, len, m->sha384, artifact, opts->progress, opts->user, err) != 0)
+    if (access(artifact, R_OK) != 0 && ehal_engine_compile(path, buf, len, m->sha384, artifact,
+                                                           opts->progress, opts->user, err) != 0)
       goto fail;
   } else {
     snprintf(artifact, sizeof artifact, "%s", path);
@@ -229,6 +228,9 @@ int elastic_hal_check(const elastic_hal_module *m, const elastic_hal_linker *l, 
   return n;
 }
 
+static elastic_hal_outcome finish(ehal_instance *inst, ehal_trap_kind k, const char *what,
+                                  int *status, elastic_hal_error *err);
+
 static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
 
 static char **dupv(int n, char *const *v) {
@@ -260,6 +262,7 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
     free(fns);
     return NULL;
   }
+  err->trapped = false;
   ehal_instance *inst = calloc(1, sizeof *inst);
   if (!inst) {
     free(fns);
@@ -274,7 +277,9 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   inst->argv = dupv(cfg->argc, cfg->argv);
   inst->envc = cfg->envc;
   inst->env = dupv(cfg->envc, cfg->env);
-  inst->max_sleep_ns = cfg->max_sleep_ns ? cfg->max_sleep_ns : 10ull * 1000000000ull;
+  inst->max_sleep_ns = cfg->max_sleep_ns == ELASTIC_HAL_SLEEP_NONE ? 0
+                       : cfg->max_sleep_ns                         ? cfg->max_sleep_ns
+                                                                   : 10ull * 1000000000ull;
   inst->stdout_fd = cfg->stdout_fd ? cfg->stdout_fd : 1;
   inst->stderr_fd = cfg->stderr_fd ? cfg->stderr_fd : 2;
   const ehal_iface_def *const *ifs;
@@ -284,7 +289,7 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   uint32_t max_pages = cfg->max_memory_pages ? cfg->max_memory_pages : 16384;
   if (max_pages > 65536) max_pages = 65536;
   inst->fns = fns; /* the artifact calls through this table for the instance's life */
-  inst->eng = ehal_engine_instantiate(m->eng, inst, fns, max_pages, err);
+  inst->eng = ehal_engine_instance_new(m->eng, max_pages, err);
   if (!inst->eng) {
     elastic_hal_instance_free(inst);
     return NULL;
@@ -293,6 +298,15 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
     snprintf(err->msg, sizeof err->msg,
              "the module imports host functions but exports no memory ('memory' or "
              "'cm32p2_memory')");
+    elastic_hal_instance_free(inst);
+    return NULL;
+  }
+  ehal_trap_kind k = ehal_engine_instantiate(inst->eng, inst, fns);
+  if (k != EHAL_TRAP_NONE) {
+    int status;
+    finish(inst, k, "start function", &status, err);
+    if (inst->exited) snprintf(err->msg, sizeof err->msg, "the start function called proc_exit");
+    err->trapped = true;
     elastic_hal_instance_free(inst);
     return NULL;
   }
@@ -335,6 +349,7 @@ elastic_hal_outcome elastic_hal_run(elastic_hal_instance *inst, int *status,
                                     elastic_hal_error *err) {
   *status = 0;
   inst->exited = false;
+  inst->lowering = false;
   static const char *init[] = {"_initialize", "cm32p2_initialize"};
   for (int i = 0; i < 2; i++) {
     if (!ehal_engine_has_export(inst->eng, init[i], ":")) continue;
@@ -361,12 +376,14 @@ elastic_hal_outcome elastic_hal_call(elastic_hal_instance *inst, const char *nam
   if ((size_t)(colon - sig) != nargs || strlen(colon + 1) != nresults ||
       strspn(sig, "iI:") != strlen(sig)) {
     char pretty[128];
-    snprintf(err->msg, sizeof err->msg, "%s has signature %s: cannot call it with %zu i32/i64 "
-             "arguments and %zu results", name, ehal_sig_pretty(sig, pretty, sizeof pretty), nargs,
-             nresults);
+    snprintf(err->msg, sizeof err->msg,
+             "%s has signature %s: cannot call it with %zu i32/i64 "
+             "arguments and %zu results",
+             name, ehal_sig_pretty(sig, pretty, sizeof pretty), nargs, nresults);
     return ELASTIC_HAL_TRAPPED;
   }
   inst->exited = false;
+  inst->lowering = false;
   ehal_trap_kind k = ehal_engine_call(inst->eng, name, args, nargs, results, nresults);
   int st;
   return finish(inst, k, name, &st, err);

@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 typedef struct {
-  void *obj;        /* NULL when the slot is free */
-  uint32_t gen;     /* bumped on every free */
+  void *obj;    /* NULL when the slot is free */
+  uint32_t gen; /* bumped on every free */
 } ehal_handle_slot;
 
 typedef struct {

@@ -17,14 +17,14 @@
 typedef struct ehal_arena_chunk ehal_arena_chunk;
 typedef struct {
   ehal_arena_chunk *head;
-  size_t used;     /* bytes used in head */
-  size_t total;    /* bytes held over all chunks (bounded) */
+  size_t used;  /* bytes used in head */
+  size_t total; /* bytes held over all chunks (bounded) */
 } ehal_arena;
 
 struct ehal_instance {
   ehal_engine_instance *eng;
-  ehal_hostfn *fns;           /* resolved imports, in import order */
-  ehal_memref mem;            /* the guest's linear memory (data/size move) */
+  ehal_hostfn *fns; /* resolved imports, in import order */
+  ehal_memref mem;  /* the guest's linear memory (data/size move) */
   ehal_arena arena;
   const elastic_hal_module *module;
 
@@ -38,6 +38,10 @@ struct ehal_instance {
   char **env;
   uint64_t max_sleep_ns;
   int stdout_fd, stderr_fd;
+
+  /* set while the host calls the guest's cabi_realloc to lower a result:
+   * the canonical ABI forbids the guest to call the host then */
+  bool lowering;
 
   /* why the guest stopped, when it stopped early */
   bool exited;

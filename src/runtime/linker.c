@@ -63,7 +63,7 @@ bool ehal_iface_implemented(const ehal_iface_def *iface) {
 typedef struct {
   char package[128];
   char iface[64];
-  int nver;           /* components given: 0..3 */
+  int nver; /* components given: 0..3 */
   unsigned ver[3];
 } import_name;
 
@@ -81,15 +81,18 @@ static bool parse_import(const char *module, import_name *out) {
   if (ilen == 0 || ilen >= sizeof out->iface) return false;
   memcpy(out->iface, slash + 1, ilen);
   if (at) {
+    /* MAJOR[.MINOR[.PATCH]]: digits only, no signs, spaces, empty parts,
+     * leading zeros or pre-release tags (those are never served). */
     const char *p = at + 1;
-    while (out->nver < 3) {
-      char *end;
-      unsigned long v = strtoul(p, &end, 10);
-      if (end == p || v > 1000000) return false;
-      out->ver[out->nver++] = (unsigned)v;
-      if (*end == 0) break;
-      if (*end != '.') return false; /* pre-release tags are not served */
-      p = end + 1;
+    for (;;) {
+      if (out->nver == 3) return false;
+      size_t digits = strspn(p, "0123456789");
+      if (digits == 0 || digits > 6 || (digits > 1 && p[0] == '0')) return false;
+      out->ver[out->nver++] = (unsigned)strtoul(p, NULL, 10);
+      p += digits;
+      if (*p == 0) break;
+      if (*p != '.') return false;
+      p++;
     }
   }
   return true;
@@ -160,8 +163,8 @@ ehal_hostfn ehal_linker_resolve(const elastic_hal_linker *linker, const char *mo
     return check_func(d, field, sig, why, whylen);
   }
   if (seen_version) {
-    snprintf(why, whylen, "no compatible version (this HAL provides %u.%u.%u)",
-             seen_version->major, seen_version->minor, seen_version->patch);
+    snprintf(why, whylen, "no compatible version (this HAL provides %u.%u.%u)", seen_version->major,
+             seen_version->minor, seen_version->patch);
     return NULL;
   }
   for (const ehal_iface_def *const *c = ehal_catalog; *c; c++) {

@@ -33,8 +33,8 @@ typedef struct {
   const ehal_iface_def *const *ifaces;
 } ehal_world_def;
 
-extern const ehal_iface_def *const ehal_catalog[];  /* NULL-terminated */
-extern const ehal_world_def ehal_worlds[];           /* name == NULL ends */
+extern const ehal_iface_def *const ehal_catalog[]; /* NULL-terminated */
+extern const ehal_world_def ehal_worlds[];         /* name == NULL ends */
 extern const ehal_iface_def ehal_iface_wasi_preview1;
 
 int ehal_linker_add_iface(elastic_hal_linker *linker, const ehal_iface_def *iface);

@@ -84,7 +84,23 @@ static void limits(reader *r) {
   if (flags & 1) u32(r);
 }
 
-#define MAX_ITEMS 1000000u /* bound on counts, so a hostile header cannot ask for huge arrays */
+#define MAX_ITEMS 1000000u
+
+/* A vector count: every entry takes at least one byte, so a count larger
+ * than what is left of its section is malformed; checking that before
+ * allocating keeps a 20-byte module from asking for gigabytes. */
+static uint32_t count(reader *r, const char *what) {
+  uint32_t n = u32(r);
+  if (!r->bad && (n > MAX_ITEMS || n > (size_t)(r->end - r->p))) fail(r, what);
+  return r->bad ? 0 : n;
+}
+
+static void *alloc_items(reader *r, uint32_t n, size_t size) {
+  if (r->bad) return NULL;
+  void *p = calloc(n ? n : 1, size);
+  if (!p) fail(r, "out of memory");
+  return p;
+}
 
 int ehal_wasm_parse(const uint8_t *buf, size_t len, ehal_wasm_info *out, elastic_hal_error *err) {
   memset(out, 0, sizeof *out);
@@ -98,8 +114,16 @@ int ehal_wasm_parse(const uint8_t *buf, size_t len, ehal_wasm_info *out, elastic
     return -1;
   }
   r.p += 8;
+  uint32_t seen = 0; /* known sections may appear once each */
   while (r.p < r.end && !r.bad) {
     uint8_t id = byte(&r);
+    if (id != 0 && id <= 12) {
+      if (seen & (1u << id)) {
+        fail(&r, "section appears twice");
+        break;
+      }
+      seen |= 1u << id;
+    }
     uint32_t size = u32(&r);
     if (r.bad || size > (size_t)(r.end - r.p)) {
       fail(&r, "section runs past the end of the module");
@@ -108,27 +132,25 @@ int ehal_wasm_parse(const uint8_t *buf, size_t len, ehal_wasm_info *out, elastic
     reader s = {r.p, r.p + size, false, NULL};
     r.p += size;
     if (id == 1) { /* type */
-      n_types = u32(&s);
-      if (n_types > MAX_ITEMS) fail(&s, "too many types");
-      types = s.bad ? NULL : calloc(n_types ? n_types : 1, sizeof *types);
+      n_types = count(&s, "type count exceeds its section");
+      types = alloc_items(&s, n_types, sizeof *types);
       for (uint32_t i = 0; i < n_types && !s.bad; i++) {
         if (byte(&s) != 0x60) fail(&s, "type is not a function type");
         uint32_t np = u32(&s);
-        if (np > 1000 || np > (size_t)(s.end - s.p)) fail(&s, "too many parameters");
+        if (!s.bad && (np > 1000 || np > (size_t)(s.end - s.p))) fail(&s, "too many parameters");
         char tmp[2100];
         size_t k = 0;
         for (uint32_t j = 0; j < np && !s.bad; j++) tmp[k++] = valtype(&s);
         tmp[k++] = ':';
         uint32_t nr = u32(&s);
-        if (nr > 1000 || nr > (size_t)(s.end - s.p)) fail(&s, "too many results");
+        if (!s.bad && (nr > 1000 || nr > (size_t)(s.end - s.p))) fail(&s, "too many results");
         for (uint32_t j = 0; j < nr && !s.bad; j++) tmp[k++] = valtype(&s);
         tmp[k] = 0;
-        if (!s.bad) types[i] = strdup(tmp);
+        if (!s.bad && !(types[i] = strdup(tmp))) fail(&s, "out of memory");
       }
     } else if (id == 2) { /* import */
-      uint32_t n = u32(&s);
-      if (n > MAX_ITEMS) fail(&s, "too many imports");
-      out->imports = s.bad ? NULL : calloc(n ? n : 1, sizeof *out->imports);
+      uint32_t n = count(&s, "import count exceeds its section");
+      out->imports = alloc_items(&s, n, sizeof *out->imports);
       for (uint32_t i = 0; i < n && !s.bad; i++) {
         ehal_wasm_import *im = &out->imports[out->n_imports++];
         im->module = name(&s);
@@ -137,27 +159,34 @@ int ehal_wasm_parse(const uint8_t *buf, size_t len, ehal_wasm_info *out, elastic
         switch (im->kind) {
           case EHAL_EXTERN_FUNC: {
             uint32_t t = u32(&s);
-            if (t >= n_types) fail(&s, "import refers to an unknown type");
-            else im->sig = strdup(types[t]);
+            if (t >= n_types)
+              fail(&s, "import refers to an unknown type");
+            else if (!(im->sig = strdup(types[t])))
+              fail(&s, "out of memory");
             n_func_imports++;
             break;
           }
-          case EHAL_EXTERN_TABLE: byte(&s); limits(&s); break;
+          case EHAL_EXTERN_TABLE:
+            byte(&s);
+            limits(&s);
+            break;
           case EHAL_EXTERN_MEMORY: limits(&s); break;
-          case EHAL_EXTERN_GLOBAL: byte(&s); byte(&s); break;
+          case EHAL_EXTERN_GLOBAL:
+            byte(&s);
+            byte(&s);
+            break;
           default: fail(&s, "unknown import kind");
         }
       }
     } else if (id == 3) { /* function */
-      n_funcs = u32(&s);
-      if (n_funcs > MAX_ITEMS) fail(&s, "too many functions");
-      func_types = s.bad ? NULL : calloc(n_funcs ? n_funcs : 1, sizeof *func_types);
+      n_funcs = count(&s, "function count exceeds its section");
+      func_types = alloc_items(&s, n_funcs, sizeof *func_types);
       for (uint32_t i = 0; i < n_funcs && !s.bad; i++) {
         func_types[i] = u32(&s);
         if (func_types[i] >= n_types) fail(&s, "function refers to an unknown type");
       }
     } else if (id == 5) { /* memory */
-      uint32_t n = u32(&s);
+      uint32_t n = count(&s, "memory count exceeds its section");
       for (uint32_t i = 0; i < n && !s.bad; i++) {
         uint8_t flags = byte(&s);
         uint32_t min = u32(&s);
@@ -165,9 +194,8 @@ int ehal_wasm_parse(const uint8_t *buf, size_t len, ehal_wasm_info *out, elastic
         if (out->n_memories++ == 0) out->mem_min = min;
       }
     } else if (id == 7) { /* export */
-      uint32_t n = u32(&s);
-      if (n > MAX_ITEMS) fail(&s, "too many exports");
-      out->exports = s.bad ? NULL : calloc(n ? n : 1, sizeof *out->exports);
+      uint32_t n = count(&s, "export count exceeds its section");
+      out->exports = alloc_items(&s, n, sizeof *out->exports);
       for (uint32_t i = 0; i < n && !s.bad; i++) {
         ehal_wasm_export *ex = &out->exports[out->n_exports++];
         ex->name = name(&s);
@@ -179,9 +207,10 @@ int ehal_wasm_parse(const uint8_t *buf, size_t len, ehal_wasm_info *out, elastic
             uint32_t k = 0;
             for (size_t j = 0; j < out->n_imports; j++)
               if (out->imports[j].kind == EHAL_EXTERN_FUNC && k++ == idx)
-                ex->sig = strdup(out->imports[j].sig);
+                if (!(ex->sig = strdup(out->imports[j].sig))) fail(&s, "out of memory");
           } else if (idx - n_func_imports < n_funcs) {
-            ex->sig = strdup(types[func_types[idx - n_func_imports]]);
+            if (!(ex->sig = strdup(types[func_types[idx - n_func_imports]])))
+              fail(&s, "out of memory");
           } else {
             fail(&s, "export refers to an unknown function");
           }

@@ -11,7 +11,12 @@
 
 #include "elastic-hal/elastic_hal.h"
 
-enum { EHAL_EXTERN_FUNC = 0, EHAL_EXTERN_TABLE = 1, EHAL_EXTERN_MEMORY = 2, EHAL_EXTERN_GLOBAL = 3 };
+enum {
+  EHAL_EXTERN_FUNC = 0,
+  EHAL_EXTERN_TABLE = 1,
+  EHAL_EXTERN_MEMORY = 2,
+  EHAL_EXTERN_GLOBAL = 3
+};
 
 /* Core signatures are written compactly: one letter per value type
  * (i = i32, I = i64, f = f32, F = f64, v = v128, r = reference), params,
@@ -34,8 +39,8 @@ typedef struct {
   size_t n_imports;
   ehal_wasm_export *exports;
   size_t n_exports;
-  int n_memories;       /* defined memories (imported ones are refused) */
-  uint32_t mem_min;     /* initial pages of the first defined memory */
+  int n_memories;   /* defined memories (imported ones are refused) */
+  uint32_t mem_min; /* initial pages of the first defined memory */
 } ehal_wasm_info;
 
 int ehal_wasm_parse(const uint8_t *buf, size_t len, ehal_wasm_info *out, elastic_hal_error *err);

@@ -62,7 +62,8 @@ static uint32_t vec_sizes(ehal_instance *inst, int n, char **v, uint32_t count_p
   uint64_t total = 0;
   for (int i = 0; i < n; i++) total += strlen(v[i]) + 1;
   if (total > UINT32_MAX) return WASI_EINVAL;
-  if (put_u32(inst, count_p, (uint32_t)n) || put_u32(inst, size_p, (uint32_t)total)) return WASI_EFAULT;
+  if (put_u32(inst, count_p, (uint32_t)n) || put_u32(inst, size_p, (uint32_t)total))
+    return WASI_EFAULT;
   return 0;
 }
 
@@ -158,7 +159,7 @@ static uint32_t fd_fdstat_get(void *env, uint32_t fd, uint32_t out) {
   uint8_t *d = mem(env, out, 24);
   if (!d) return WASI_EFAULT;
   memset(d, 0, 24);
-  d[0] = 2;                                        /* filetype: character device */
+  d[0] = 2;                                       /* filetype: character device */
   ehal_put_u64(d + 8, fd == 0 ? 0 : (1ull << 6)); /* rights: fd_write on 1 and 2 */
   return 0;
 }
@@ -228,7 +229,8 @@ NOSYS(sock_shutdown, WASI_ENOSYS, U a, U b)
 #undef U
 #undef L
 
-#define F(name, sig) {#name, sig, (ehal_hostfn)name}
+#define F(name, sig) \
+  { #name, sig, (ehal_hostfn)name }
 static const ehal_func_def wasi_funcs[] = {
     F(args_get, "ii:i"),
     F(args_sizes_get, "ii:i"),

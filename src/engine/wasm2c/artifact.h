@@ -9,34 +9,33 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
 #include <wasm-rt.h>
 
 /* Bump when the descriptor layout or the calling convention changes. */
 #define EHAL_ARTIFACT_ABI 1
 #define EHAL_ARTIFACT_SYMBOL "ehal_artifact_v1"
 
-#define EHAL_ARTIFACT_TYPES                                                            \
-  typedef void (*ehal_a_hostfn)(void);                                                 \
-  typedef struct {                                                                     \
-    const char *module, *field, *sig;                                                  \
-  } ehal_artifact_import;                                                              \
-  typedef struct {                                                                     \
-    const char *name, *sig;                                                            \
-    void (*thunk)(void *inst, const uint64_t *args, uint64_t *results);                \
-  } ehal_artifact_export;                                                              \
-  typedef struct {                                                                     \
-    uint32_t abi, memcheck, mem_initial_pages, n_imports, n_exports;                   \
-    const char *sha384;                                                                \
-    const ehal_artifact_import *imports;                                               \
-    const ehal_artifact_export *exports;                                               \
-    size_t instance_size;                                                              \
-    void (*init_module)(void);                                                         \
-    void (*instantiate)(void *inst, void *env, const ehal_a_hostfn *fns);              \
-    void (*free_instance)(void *inst);                                                 \
-    wasm_rt_memory_t *(*memory)(void *inst);                                           \
-    uint32_t (*realloc)(void *inst, uint32_t old, uint32_t old_size, uint32_t align,   \
-                        uint32_t new_size);                                            \
+#define EHAL_ARTIFACT_TYPES                                                          \
+  typedef void (*ehal_a_hostfn)(void);                                               \
+  typedef struct {                                                                   \
+    const char *module, *field, *sig;                                                \
+  } ehal_artifact_import;                                                            \
+  typedef struct {                                                                   \
+    const char *name, *sig;                                                          \
+    void (*thunk)(void *inst, const uint64_t *args, uint64_t *results);              \
+  } ehal_artifact_export;                                                            \
+  typedef struct {                                                                   \
+    uint32_t abi, memcheck, mem_initial_pages, n_imports, n_exports;                 \
+    const char *sha384;                                                              \
+    const ehal_artifact_import *imports;                                             \
+    const ehal_artifact_export *exports;                                             \
+    size_t instance_size;                                                            \
+    void (*init_module)(void);                                                       \
+    void (*instantiate)(void *inst, void *env, const ehal_a_hostfn *fns);            \
+    void (*free_instance)(void *inst);                                               \
+    wasm_rt_memory_t *(*memory)(void *inst);                                         \
+    uint32_t (*realloc)(void *inst, uint32_t old, uint32_t old_size, uint32_t align, \
+                        uint32_t new_size);                                          \
   } ehal_artifact;
 
 EHAL_ARTIFACT_TYPES

@@ -13,6 +13,8 @@
  * fault is a host bug and is left to crash the process with a core dump.
  */
 #define _GNU_SOURCE
+#include "../engine.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine.h"
 #include "artifact.h"
 #include "wasm-rt-impl.h"
 
@@ -34,6 +35,7 @@ struct ehal_engine_instance {
   void *storage; /* the artifact's instance struct */
   wasm_rt_memory_t *mem;
   uintptr_t stack_lo;
+  uint32_t max_pages;
   bool live;
 };
 
@@ -180,8 +182,8 @@ static uintptr_t stack_low(void) {
 }
 
 /* Run fn(arg) as guest code: traps come back as a return value. */
-static ehal_trap_kind guarded(ehal_engine_instance *inst, void (*fn)(ehal_engine_instance *, void *),
-                              void *arg) {
+static ehal_trap_kind guarded(ehal_engine_instance *inst,
+                              void (*fn)(ehal_engine_instance *, void *), void *arg) {
   ehal_engine_instance *volatile prev = t_current;
   t_current = inst;
   t_host_trap = false;
@@ -203,12 +205,13 @@ typedef struct {
 static void do_instantiate(ehal_engine_instance *inst, void *arg) {
   inst_args *a = arg;
   inst->mod->desc->instantiate(inst->storage, a->env, (const ehal_a_hostfn *)a->fns);
-  inst->live = true;
+  /* clamp to the configured bound (the module's own maximum may be larger);
+   * a start function that grew memory already met wasm's own limit */
+  if (inst->mem && inst->mem->max_pages > inst->max_pages) inst->mem->max_pages = inst->max_pages;
 }
 
-ehal_engine_instance *ehal_engine_instantiate(ehal_engine_module *m, void *env,
-                                              const ehal_hostfn *fns, uint32_t max_pages,
-                                              elastic_hal_error *err) {
+ehal_engine_instance *ehal_engine_instance_new(ehal_engine_module *m, uint32_t max_pages,
+                                               elastic_hal_error *err) {
   const ehal_artifact *d = m->desc;
   if (d->mem_initial_pages > max_pages) {
     snprintf(err->msg, sizeof err->msg,
@@ -223,19 +226,21 @@ ehal_engine_instance *ehal_engine_instantiate(ehal_engine_module *m, void *env,
     return NULL;
   }
   inst->mod = m;
+  inst->max_pages = max_pages;
+  /* The memory object lives inside the instance struct: its address is
+   * known before instantiation, so host calls from a start function see it. */
+  inst->mem = d->memory ? d->memory(inst->storage) : NULL;
+  return inst;
+}
+
+ehal_trap_kind ehal_engine_instantiate(ehal_engine_instance *inst, void *env,
+                                       const ehal_hostfn *fns) {
   inst->stack_lo = stack_low();
   inst_args a = {env, fns};
-  ehal_trap_kind k = guarded(inst, do_instantiate, &a);
-  if (k != EHAL_TRAP_NONE) {
-    snprintf(err->msg, sizeof err->msg, "trap during instantiation: %s", ehal_trap_name(k));
-    if (inst->live) d->free_instance(inst->storage);
-    free(inst->storage);
-    free(inst);
-    return NULL;
-  }
-  inst->mem = d->memory ? d->memory(inst->storage) : NULL;
-  if (inst->mem && inst->mem->max_pages > max_pages) inst->mem->max_pages = max_pages;
-  return inst;
+  /* live first: if the start function traps, what instantiation allocated
+   * is still freed (freeing the zeroed parts of the struct is harmless). */
+  inst->live = true;
+  return guarded(inst, do_instantiate, &a);
 }
 
 void ehal_engine_instance_free(ehal_engine_instance *inst) {
@@ -283,9 +288,8 @@ static void do_call(ehal_engine_instance *inst, void *arg) {
   c->e->thunk(inst->storage, c->args, c->results);
 }
 
-ehal_trap_kind ehal_engine_call(ehal_engine_instance *inst, const char *name,
-                                const uint64_t *args, size_t nargs, uint64_t *results,
-                                size_t nresults) {
+ehal_trap_kind ehal_engine_call(ehal_engine_instance *inst, const char *name, const uint64_t *args,
+                                size_t nargs, uint64_t *results, size_t nresults) {
   const ehal_artifact_export *e = find_export(inst->mod, name);
   if (!e || !e->thunk) return EHAL_TRAP_OTHER;
   const char *colon = strchr(e->sig, ':');
