@@ -1,0 +1,162 @@
+/* sealing.c - the platform sealing root (see sealing.h). */
+#define _GNU_SOURCE
+#include "sealing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sev-guest.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "elastic-hal/elastic_hal.h"
+
+static const char *g_sev_device = "/dev/sev-guest";
+
+void ehal_sealing_set_sev_device(const char *path) { g_sev_device = path; }
+
+/* MSG_KEY_REQ: a key derived from the VCEK, the launch measurement and the
+ * guest policy, so other code or a weaker policy gets a different key. */
+static int snp_root(uint8_t root[EHAL_SEALING_ROOT_LEN], char *err, size_t errlen) {
+  int fd = open(g_sev_device, O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot open %s: %s", g_sev_device, strerror(errno));
+    return -1;
+  }
+  struct snp_derived_key_req req;
+  struct snp_derived_key_resp resp;
+  memset(&req, 0, sizeof req);
+  memset(&resp, 0, sizeof resp);
+  req.root_key_select = 0;             /* VCEK */
+  req.guest_field_select = 0x1 | 0x8;  /* guest policy | measurement */
+  req.vmpl = 0;
+  struct snp_guest_request_ioctl io;
+  memset(&io, 0, sizeof io);
+  io.msg_version = 1;
+  io.req_data = (uint64_t)(uintptr_t)&req;
+  io.resp_data = (uint64_t)(uintptr_t)&resp;
+  /* One attempt only: the kernel may disable the message key after a
+   * failed guest request, so retrying blindly could lose it for good. */
+  int rc = ioctl(fd, SNP_GET_DERIVED_KEY, &io);
+  int saved = errno;
+  close(fd);
+  if (rc != 0) {
+    snprintf(err, errlen, "SNP_GET_DERIVED_KEY failed: %s (firmware error 0x%llx)", strerror(saved),
+             (unsigned long long)io.exitinfo2);
+    return -1;
+  }
+  uint32_t status;
+  memcpy(&status, resp.data, 4);
+  if (status != 0) {
+    snprintf(err, errlen, "MSG_KEY_REQ refused by the firmware (status %u)", status);
+    return -1;
+  }
+  memcpy(root, resp.data + 32, EHAL_SEALING_ROOT_LEN);
+  OPENSSL_cleanse(&resp, sizeof resp);
+  return 0;
+}
+
+static int mkdir_0700(const char *path) {
+  if (mkdir(path, 0700) == 0 || errno == EEXIST) return 0;
+  return -1;
+}
+
+/* The simulated root: created once with O_EXCL, so concurrent first users
+ * agree on one key; read back on every later use. */
+static int simulated_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_LEN], char *err,
+                          size_t errlen) {
+  if (!state_dir) {
+    snprintf(err, errlen, "the simulated platform keeps its sealing root in the state directory, "
+                          "and none was given");
+    return -1;
+  }
+  char dir[4096], path[4200];
+  snprintf(dir, sizeof dir, "%s/sealing", state_dir);
+  snprintf(path, sizeof path, "%s/root.key", dir);
+  if (mkdir_0700(state_dir) != 0 || mkdir_0700(dir) != 0) {
+    snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+    return -1;
+  }
+  for (int attempt = 0; attempt < 50; attempt++) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+      ssize_t n = read(fd, root, EHAL_SEALING_ROOT_LEN);
+      close(fd);
+      if (n == EHAL_SEALING_ROOT_LEN) return 0;
+      usleep(10000); /* being written by a concurrent creator */
+      continue;
+    }
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+      return -1;
+    }
+    uint8_t key[EHAL_SEALING_ROOT_LEN];
+    if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key ||
+        write(fd, key, sizeof key) != (ssize_t)sizeof key || fsync(fd) != 0) {
+      close(fd);
+      unlink(tmp);
+      snprintf(err, errlen, "cannot write %s", tmp);
+      return -1;
+    }
+    close(fd);
+    /* link() fails if another process won the race: then use theirs */
+    int linked = link(tmp, path);
+    unlink(tmp);
+    OPENSSL_cleanse(key, sizeof key);
+    if (linked != 0 && errno != EEXIST) {
+      snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+      return -1;
+    }
+  }
+  snprintf(err, errlen, "cannot read the sealing root %s", path);
+  return -1;
+}
+
+int ehal_sealing_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_LEN], char *err,
+                      size_t errlen) {
+  const char *p = elastic_hal_platform_type();
+  if (strcmp(p, "sev-snp") == 0) return snp_root(root, err, errlen);
+  if (strcmp(p, "tdx") == 0) {
+    snprintf(err, errlen, "sealing is unsupported on TDX without a key provider, and none is "
+                          "configured");
+    return -1;
+  }
+  return simulated_root(state_dir, root, err, errlen);
+}
+
+int ehal_sealing_supported(void) { return strcmp(elastic_hal_platform_type(), "tdx") != 0; }
+
+int ehal_derive_key(const uint8_t root[EHAL_SEALING_ROOT_LEN], const char *label,
+                    const uint8_t *context, size_t context_len, uint8_t *out, size_t out_len) {
+  size_t ll = strlen(label);
+  uint8_t info[1024];
+  if (ll + 1 + context_len > sizeof info) return -1;
+  memcpy(info, label, ll);
+  info[ll] = 0;
+  if (context_len) memcpy(info + ll + 1, context, context_len);
+  EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+  EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+  EVP_KDF_free(kdf);
+  if (!ctx) return -1;
+  static const char salt[] = "elastic-hal/v1";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)root, EHAL_SEALING_ROOT_LEN),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, sizeof salt - 1),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, ll + 1 + context_len),
+      OSSL_PARAM_construct_end()};
+  int ok = EVP_KDF_derive(ctx, out, out_len, params) == 1;
+  EVP_KDF_CTX_free(ctx);
+  OPENSSL_cleanse(info, sizeof info);
+  return ok ? 0 : -1;
+}
