@@ -3,7 +3,7 @@
 # (bookworm or later).  Idempotent: installs only what is missing.
 set -euo pipefail
 
-PKGS=(build-essential cmake python3 pkg-config libssl-dev wabt clang lld wasi-libc
+PKGS=(build-essential cmake python3 pkg-config libssl-dev libjson-c-dev libsqlite3-dev wabt clang lld wasi-libc
       libclang-rt-14-dev-wasm32 nodejs npm)
 
 missing=()

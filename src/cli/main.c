@@ -371,6 +371,11 @@ static int cmd_info(int argc, char **argv) {
   return 0;
 }
 
+/* Commands that live in their own files (src/cli/cmd_*.c). */
+int ehal_cmd_attest(int argc, char **argv) __attribute__((weak));
+int ehal_cmd_verify(int argc, char **argv) __attribute__((weak));
+int ehal_cmd_storage(int argc, char **argv) __attribute__((weak));
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage_main(stderr);
@@ -392,6 +397,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "compile")) return cmd_compile(argc, argv);
   if (!strcmp(cmd, "check")) return cmd_check(argc, argv);
   if (!strcmp(cmd, "info")) return cmd_info(argc, argv);
+  if (!strcmp(cmd, "attest") && ehal_cmd_attest) return ehal_cmd_attest(argc, argv);
+  if (!strcmp(cmd, "verify") && ehal_cmd_verify) return ehal_cmd_verify(argc, argv);
+  if (!strcmp(cmd, "storage") && ehal_cmd_storage) return ehal_cmd_storage(argc, argv);
   fprintf(stderr, "%s: unknown command '%s' (see '%s --help')\n", prog, cmd, prog);
   return 2;
 }

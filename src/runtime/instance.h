@@ -54,6 +54,21 @@ struct ehal_instance {
 
   /* per-workload handle tables */
   ehal_handle_table timers;
+
+  /* Per-interface state, created by an interface on first use (each
+   * interface file defines its own struct) and released by a cleanup it
+   * registers with ehal_instance_on_free. */
+  struct ehal_crypto_state *crypto;
+  struct ehal_storage_state *storage;
+  struct ehal_attest_state *attest;
+  struct {
+    void (*fn)(ehal_instance *inst);
+  } cleanups[8];
+  int n_cleanups;
 };
+
+/* Run fn(inst) when the instance is freed (in reverse order of
+ * registration).  Returns -1 when the table is full. */
+int ehal_instance_on_free(ehal_instance *inst, void (*fn)(ehal_instance *inst));
 
 #endif
