@@ -40,6 +40,8 @@ check-fast: all
 
 bench: setup all
 	@$(BUILD)/bench/elastic-hal-bench
+	@$(BUILD)/bench/elastic-hal-bench-crypto
+	@$(BUILD)/bench/elastic-hal-bench-storage
 
 install: all
 	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)

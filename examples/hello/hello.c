@@ -33,9 +33,9 @@ int main(void) {
     elastic_string_free(&caps.ptr[i].version);
   }
   printf("capabilities: %zu of %zu supported", supported, caps.len);
-  printf(" (random: %s, storage: %s)\n",
+  printf(" (random: %s, sockets: %s)\n",
          elastic_capabilities_has_capability(elastic_string("random")) ? "yes" : "no",
-         elastic_capabilities_has_capability(elastic_string("storage")) ? "yes" : "no");
+         elastic_capabilities_has_capability(elastic_string("sockets")) ? "yes" : "no");
   free(caps.ptr);
 
   elastic_bytes_t bytes;

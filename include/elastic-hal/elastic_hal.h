@@ -113,6 +113,9 @@ elastic_hal_outcome elastic_hal_call(elastic_hal_instance *instance, const char 
                                      const uint64_t *args, size_t nargs, uint64_t *results,
                                      size_t nresults, elastic_hal_error *err);
 
+/* $XDG_STATE_HOME/elastic-hal, else ~/.local/state/elastic-hal (malloc'd). */
+char *elastic_hal_default_state_dir(void);
+
 /* The platform this process runs on: "sev-snp", "tdx" or "simulated". */
 const char *elastic_hal_platform_type(void);
 

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../runtime/fsutil.h"
 #include "elastic-hal/elastic_hal.h"
 
 static const char *g_sev_device = "/dev/sev-guest";
@@ -34,8 +35,8 @@ static int snp_root(uint8_t root[EHAL_SEALING_ROOT_LEN], char *err, size_t errle
   struct snp_derived_key_resp resp;
   memset(&req, 0, sizeof req);
   memset(&resp, 0, sizeof resp);
-  req.root_key_select = 0;             /* VCEK */
-  req.guest_field_select = 0x1 | 0x8;  /* guest policy | measurement */
+  req.root_key_select = 0;            /* VCEK */
+  req.guest_field_select = 0x1 | 0x8; /* guest policy | measurement */
   req.vmpl = 0;
   struct snp_guest_request_ioctl io;
   memset(&io, 0, sizeof io);
@@ -73,14 +74,15 @@ static int mkdir_0700(const char *path) {
 static int simulated_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_LEN], char *err,
                           size_t errlen) {
   if (!state_dir) {
-    snprintf(err, errlen, "the simulated platform keeps its sealing root in the state directory, "
-                          "and none was given");
+    snprintf(err, errlen,
+             "the simulated platform keeps its sealing root in the state directory, "
+             "and none was given");
     return -1;
   }
   char dir[4096], path[4200];
   snprintf(dir, sizeof dir, "%s/sealing", state_dir);
   snprintf(path, sizeof path, "%s/root.key", dir);
-  if (mkdir_0700(state_dir) != 0 || mkdir_0700(dir) != 0) {
+  if (ehal_mkdir_p(state_dir) != 0 || mkdir_0700(dir) != 0) {
     snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
     return -1;
   }
@@ -93,9 +95,14 @@ static int simulated_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_
       usleep(10000); /* being written by a concurrent creator */
       continue;
     }
+    /* a name no other thread or process (nor a crashed earlier run with the
+     * same pid) uses: pid alone is not enough */
     char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+    uint64_t nonce = 0;
+    if (getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce) nonce = (uint64_t)attempt;
+    snprintf(tmp, sizeof tmp, "%s.%d.%016llx.tmp", path, (int)getpid(), (unsigned long long)nonce);
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) continue;
     if (fd < 0) {
       snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
       return -1;
@@ -127,8 +134,9 @@ int ehal_sealing_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_LEN]
   const char *p = elastic_hal_platform_type();
   if (strcmp(p, "sev-snp") == 0) return snp_root(root, err, errlen);
   if (strcmp(p, "tdx") == 0) {
-    snprintf(err, errlen, "sealing is unsupported on TDX without a key provider, and none is "
-                          "configured");
+    snprintf(err, errlen,
+             "sealing is unsupported on TDX without a key provider, and none is "
+             "configured");
     return -1;
   }
   return simulated_root(state_dir, root, err, errlen);

@@ -5,6 +5,7 @@
  *   elastic-hal compile GUEST.wasm -o OUT       ahead-of-time compile
  *   elastic-hal check --world NAME GUEST        resolve imports, run nothing
  *   elastic-hal info [--json]                   platform and capabilities
+ *   elastic-hal attest / verify / storage        see cmd_attest.c, cmd_verify.c, cmd_storage.c
  *
  * Exit status: the guest's own for run; 134 when the guest trapped; 1 for
  * errors of elastic-hal itself; 2 for usage errors.
@@ -34,6 +35,9 @@ static void usage_main(FILE *f) {
           "  compile   compile a .wasm ahead of time into a loadable artifact\n"
           "  check     resolve a guest's imports against a world without running it\n"
           "  info      show the platform and the HAL's capabilities\n"
+          "  attest    produce attestation evidence with the CLI itself as the workload\n"
+          "  verify    verify evidence: an envelope, a raw SNP report or a TDX quote\n"
+          "  storage   inspect encrypted object storage (without decrypting anything)\n"
           "\n"
           "Options:\n"
           "  -h, --help     show this help (COMMAND --help for a command's)\n"
@@ -93,18 +97,6 @@ static void usage_info(FILE *f) {
           "Show the detected platform, the interfaces this build implements and every\n"
           "capability with its status.\n",
           prog);
-}
-
-static char *default_state_dir(void) {
-  const char *x = getenv("XDG_STATE_HOME");
-  char *out = NULL;
-  if (x && *x) {
-    if (asprintf(&out, "%s/elastic-hal", x) < 0) return NULL;
-    return out;
-  }
-  const char *home = getenv("HOME");
-  if (asprintf(&out, "%s/.local/state/elastic-hal", home && *home ? home : ".") < 0) return NULL;
-  return out;
 }
 
 /* A decimal number in [min, max], the whole string; false otherwise. */
@@ -198,7 +190,7 @@ static int cmd_run(int argc, char **argv) {
   optind = 0; /* second pass collects the --env values */
   while ((c = getopt_long(guest_index, argv, "+w:n:s:e:m:h", opts, NULL)) != -1)
     if (c == 'e') env[envc++] = optarg;
-  char *state_dir = state ? strdup(state) : default_state_dir();
+  char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
   char *cache = NULL;
   if (asprintf(&cache, "%s/cache", state_dir) < 0) cache = NULL;
   char *wl = workload ? strdup(workload) : workload_from_path(guest);
@@ -372,9 +364,9 @@ static int cmd_info(int argc, char **argv) {
 }
 
 /* Commands that live in their own files (src/cli/cmd_*.c). */
-int ehal_cmd_attest(int argc, char **argv) __attribute__((weak));
-int ehal_cmd_verify(int argc, char **argv) __attribute__((weak));
-int ehal_cmd_storage(int argc, char **argv) __attribute__((weak));
+int ehal_cmd_attest(int argc, char **argv);
+int ehal_cmd_verify(int argc, char **argv);
+int ehal_cmd_storage(int argc, char **argv);
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -397,9 +389,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "compile")) return cmd_compile(argc, argv);
   if (!strcmp(cmd, "check")) return cmd_check(argc, argv);
   if (!strcmp(cmd, "info")) return cmd_info(argc, argv);
-  if (!strcmp(cmd, "attest") && ehal_cmd_attest) return ehal_cmd_attest(argc, argv);
-  if (!strcmp(cmd, "verify") && ehal_cmd_verify) return ehal_cmd_verify(argc, argv);
-  if (!strcmp(cmd, "storage") && ehal_cmd_storage) return ehal_cmd_storage(argc, argv);
+  if (!strcmp(cmd, "attest")) return ehal_cmd_attest(argc, argv);
+  if (!strcmp(cmd, "verify")) return ehal_cmd_verify(argc, argv);
+  if (!strcmp(cmd, "storage")) return ehal_cmd_storage(argc, argv);
   fprintf(stderr, "%s: unknown command '%s' (see '%s --help')\n", prog, cmd, prog);
   return 2;
 }

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../attest/attest.h"
+#include "../attest/sealing.h"
 #include "../runtime/linker.h"
 #include "ehal_bindings.h"
 #include "interfaces.h"
@@ -63,6 +65,16 @@ static bool row_supported(const ehal_instance *inst, size_t i) {
   const cap_row *r = &g_rows[i];
   if (r->iface) {
     if (!linked(inst, r->iface)) return false;
+    /* evidence functions (attestation, the 0.1.1 contexts) only where this
+     * platform can produce evidence: not on TDX without configfs-tsm */
+    if (r->func && !strcmp(r->iface->name, "platform") && strstr(r->func->name, "attest") &&
+        !ehal_attestation_available())
+      return false;
+    /* sealing needs a platform sealing root (none on TDX without a key provider) */
+    if (r->func && !strcmp(r->iface->name, "crypto") &&
+        (!strcmp(r->func->name, "seal") || !strcmp(r->func->name, "unseal")) &&
+        !ehal_sealing_supported())
+      return false;
     return r->func ? r->func->fn != NULL : ehal_iface_implemented(r->iface);
   }
   if (strncmp(r->name, "platform.", 9) == 0)

@@ -27,18 +27,11 @@ static uint64_t now_ns(clockid_t id) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-#define FAIL(ret, ...)                            \
-  do {                                            \
-    (ret)->is_err = true;                         \
-    (ret)->err = ehal_str_fmt(inst, __VA_ARGS__); \
-    return;                                       \
-  } while (0)
-
 void ehal_impl_clock_get_system_time(ehal_instance *inst,
                                      ehal_clock_result_system_time_string_t *ret) {
   struct timespec ts;
   if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-    FAIL(ret, "clock_gettime failed: %s", strerror(errno));
+    EHAL_FAIL(ret, "clock_gettime failed: %s", strerror(errno));
   ret->val.seconds = (uint64_t)ts.tv_sec;
   ret->val.nanoseconds = (uint32_t)ts.tv_nsec;
 }
@@ -47,7 +40,7 @@ void ehal_impl_clock_get_monotonic_time(ehal_instance *inst,
                                         ehal_clock_result_monotonic_time_string_t *ret) {
   struct timespec ts;
   if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-    FAIL(ret, "clock_gettime failed: %s", strerror(errno));
+    EHAL_FAIL(ret, "clock_gettime failed: %s", strerror(errno));
   ret->val.elapsed_seconds = (uint64_t)ts.tv_sec;
   ret->val.elapsed_nanoseconds = (uint32_t)ts.tv_nsec;
 }
@@ -55,15 +48,15 @@ void ehal_impl_clock_get_monotonic_time(ehal_instance *inst,
 void ehal_impl_clock_resolution(ehal_instance *inst, ehal_clock_result_u64_string_t *ret) {
   struct timespec ts;
   if (clock_getres(CLOCK_MONOTONIC, &ts) != 0)
-    FAIL(ret, "clock_getres failed: %s", strerror(errno));
+    EHAL_FAIL(ret, "clock_getres failed: %s", strerror(errno));
   ret->val = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 void ehal_impl_clock_sleep(ehal_instance *inst, uint64_t duration_ns,
                            ehal_clock_result_void_string_t *ret) {
   if (duration_ns > inst->max_sleep_ns)
-    FAIL(ret, "sleep of %llu ns exceeds this node's maximum of %llu ns",
-         (unsigned long long)duration_ns, (unsigned long long)inst->max_sleep_ns);
+    EHAL_FAIL(ret, "sleep of %llu ns exceeds this node's maximum of %llu ns",
+              (unsigned long long)duration_ns, (unsigned long long)inst->max_sleep_ns);
   struct timespec ts = {(time_t)(duration_ns / 1000000000ull), (long)(duration_ns % 1000000000ull)};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
@@ -82,7 +75,7 @@ void ehal_impl_clock_get_timezone(ehal_instance *inst,
   }
   time_t t = time(NULL);
   struct tm tm;
-  if (!localtime_r(&t, &tm)) FAIL(ret, "cannot read the local time zone");
+  if (!localtime_r(&t, &tm)) EHAL_FAIL(ret, "cannot read the local time zone");
   ret->val.name = ehal_str_fmt(inst, "%s", name);
   ret->val.utc_offset_seconds = (int32_t)tm.tm_gmtoff;
 }
@@ -90,12 +83,12 @@ void ehal_impl_clock_get_timezone(ehal_instance *inst,
 void ehal_impl_clock_start_timer(ehal_instance *inst,
                                  ehal_clock_result_timer_handle_string_t *ret) {
   timer_obj *t = calloc(1, sizeof *t);
-  if (!t) FAIL(ret, "out of memory");
+  if (!t) EHAL_FAIL(ret, "out of memory");
   t->start_ns = now_ns(CLOCK_MONOTONIC);
   ret->val = ehal_handle_new(&inst->timers, t);
   if (!ret->val) {
     free(t);
-    FAIL(ret, "too many timers (at most %u per workload)", EHAL_MAX_TIMERS);
+    EHAL_FAIL(ret, "too many timers (at most %u per workload)", EHAL_MAX_TIMERS);
   }
 }
 
@@ -106,7 +99,7 @@ static timer_obj *get_timer(ehal_instance *inst, uint64_t h) {
 void ehal_impl_clock_stop_timer(ehal_instance *inst, uint64_t timer,
                                 ehal_clock_result_u64_string_t *ret) {
   timer_obj *t = get_timer(inst, timer);
-  if (!t) FAIL(ret, "invalid timer handle");
+  if (!t) EHAL_FAIL(ret, "invalid timer handle");
   if (!t->stopped_ns) t->stopped_ns = now_ns(CLOCK_MONOTONIC);
   ret->val = t->stopped_ns - t->start_ns;
 }
@@ -114,13 +107,13 @@ void ehal_impl_clock_stop_timer(ehal_instance *inst, uint64_t timer,
 void ehal_impl_clock_read_timer(ehal_instance *inst, uint64_t timer,
                                 ehal_clock_result_u64_string_t *ret) {
   timer_obj *t = get_timer(inst, timer);
-  if (!t) FAIL(ret, "invalid timer handle");
+  if (!t) EHAL_FAIL(ret, "invalid timer handle");
   ret->val = (t->stopped_ns ? t->stopped_ns : now_ns(CLOCK_MONOTONIC)) - t->start_ns;
 }
 
 void ehal_impl_clock_destroy_timer(ehal_instance *inst, uint64_t timer,
                                    ehal_clock_result_void_string_t *ret) {
   timer_obj *t = ehal_handle_take(&inst->timers, timer);
-  if (!t) FAIL(ret, "invalid timer handle");
+  if (!t) EHAL_FAIL(ret, "invalid timer handle");
   free(t);
 }

@@ -21,6 +21,15 @@ typedef struct {
  * the count.  Names and versions are static strings. */
 size_t ehal_capabilities(const ehal_instance *inst, ehal_capability *out, size_t max);
 
+/* Fail a result<_, string> implementation: set the error (printf-style,
+ * in the call arena) and return.  Expects `inst` in scope. */
+#define EHAL_FAIL(ret, ...)                       \
+  do {                                            \
+    (ret)->is_err = true;                         \
+    (ret)->err = ehal_str_fmt(inst, __VA_ARGS__); \
+    return;                                       \
+  } while (0)
+
 #define EHAL_RANDOM_MAX_BYTES (1u << 20)   /* per get-random-bytes call */
 #define EHAL_RESEED_MAX_BYTES (64u * 1024) /* per reseed call */
 #define EHAL_MAX_TIMERS 1024u              /* live timers per workload */

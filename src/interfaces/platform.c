@@ -1,76 +1,206 @@
 /*
- * platform.c - elastic:platform: which TEE this is.
+ * platform.c - elastic:platform: which TEE this is, and its evidence.
  *
- * Detection reads the kernel's interfaces and nothing else: a configfs-tsm
- * report entry's `provider` (Linux 6.7+), else the guest devices
- * /dev/sev-guest and /dev/tdx_guest.  With none of them the platform is
- * "simulated": a labelled development platform, never a fallback for a TEE
- * that is present but failing.
+ * Detection and evidence live in src/attest/ (attest.h): configfs-tsm's
+ * provider (Linux 6.7+), else the guest devices /dev/sev-guest and
+ * /dev/tdx_guest.  With none of them the platform is "simulated": a
+ * labelled development platform, never a fallback for a TEE that is present
+ * but failing.
+ *
+ * attestation(report-data) returns the evidence envelope of
+ * docs/evidence.md: the HAL binds the guest's report-data (at most 1024
+ * bytes) to the guest's module SHA-384, its world and its workload name,
+ * and hands only that 64-byte binding to the hardware.  Since 0.1.1 an
+ * attestation context fixes those inputs once (a handle in the workload's
+ * own table) and yields fresh evidence for them on every use.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
-#include <unistd.h>
 
+#include "../attest/attest.h"
 #include "../runtime/instance.h"
 #include "ehal_bindings.h"
 #include "interfaces.h"
 
-#define TSM_REPORT_DIR "/sys/kernel/config/tsm/report"
-
-static const char *g_platform = "simulated";
-static char g_version[160];
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-
-/* configfs-tsm: create an entry, read its provider, remove it. */
-static const char *tsm_provider(void) {
-  struct stat st;
-  if (stat(TSM_REPORT_DIR, &st) != 0 || !S_ISDIR(st.st_mode)) return NULL;
-  char dir[256], path[300], buf[64] = "";
-  snprintf(dir, sizeof dir, TSM_REPORT_DIR "/elastic-hal-probe-%d", (int)getpid());
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return NULL;
-  snprintf(path, sizeof path, "%s/provider", dir);
-  FILE *f = fopen(path, "r");
-  if (f) {
-    if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
-    fclose(f);
-  }
-  rmdir(dir);
-  buf[strcspn(buf, "\n")] = 0;
-  if (strncmp(buf, "sev_guest", 9) == 0) return "sev-snp";
-  if (strncmp(buf, "tdx_guest", 9) == 0) return "tdx";
-  return NULL;
-}
-
-static void detect(void) {
-  const char *p = tsm_provider();
-  if (!p && access("/dev/sev-guest", F_OK) == 0) p = "sev-snp";
-  if (!p && access("/dev/tdx_guest", F_OK) == 0) p = "tdx";
-  g_platform = p ? p : "simulated";
-  struct utsname u;
-  if (uname(&u) != 0) snprintf(u.release, sizeof u.release, "unknown");
-  snprintf(g_version, sizeof g_version, "elastic-hal %s; linux %s%s", ELASTIC_HAL_VERSION,
-           u.release, p ? "" : "; simulated development platform, no TEE protection");
-}
+#define EHAL_MAX_ATTEST_CONTEXTS 64u /* live attestation contexts per workload */
 
 const char *elastic_hal_platform_type(void) {
-  pthread_once(&g_once, detect);
-  return g_platform;
+  ehal_attest_platform p;
+  ehal_attest_probe(&p);
+  return p.platform;
 }
 
+/* One version string per evidence source (the platform follows from it). */
+static char g_versions[5][320];
+static pthread_mutex_t g_version_lock = PTHREAD_MUTEX_INITIALIZER;
+
 const char *ehal_platform_version(void) {
-  pthread_once(&g_once, detect);
-  return g_version;
+  ehal_attest_platform p;
+  ehal_attest_probe(&p);
+  int i = (int)p.source;
+  if (i < 0 || i > 4) i = 0;
+  pthread_mutex_lock(&g_version_lock);
+  if (!g_versions[i][0]) {
+    static const char *const how[5] = {
+        "; attestation unsupported (TDX without configfs-tsm)", "; attestation via configfs-tsm",
+        "; attestation via configfs-tsm", "; attestation via /dev/sev-guest",
+        "; simulated development platform, no TEE protection"};
+    struct utsname u;
+    if (uname(&u) != 0) snprintf(u.release, sizeof u.release, "unknown");
+    snprintf(g_versions[i], sizeof g_versions[i], "elastic-hal %s; linux %s%s", ELASTIC_HAL_VERSION,
+             u.release, how[i]);
+  }
+  pthread_mutex_unlock(&g_version_lock);
+  return g_versions[i];
 }
 
 void ehal_impl_platform_get_platform_info(ehal_instance *inst, ehal_platform_platform_info_t *ret) {
   (void)inst;
   ret->platform_type = ehal_str_from(elastic_hal_platform_type());
   ret->version = ehal_str_from(ehal_platform_version());
-  /* Attestation is not implemented yet: not linked, and reported false. */
-  ret->attestation_support = false;
+  ret->attestation_support = ehal_attestation_available();
+}
+
+/* The workload's code identity: SHA-384 of its module as loaded. */
+static int module_identity(ehal_instance *inst, uint8_t sha[EHAL_MODULE_SHA384_LEN]) {
+  const char *hex = inst->module ? elastic_hal_module_sha384(inst->module) : NULL;
+  return ehal_attest_sha384_from_hex(hex, sha);
+}
+
+/* Copies a malloc'd envelope into the call arena (freeing it). */
+static ehal_bytes to_arena(ehal_instance *inst, char *json, size_t len) {
+  uint8_t *buf = ehal_arena_alloc(inst, len ? len : 1);
+  memcpy(buf, json, len);
+  free(json);
+  return (ehal_bytes){buf, len};
+}
+
+void ehal_impl_platform_attestation(ehal_instance *inst, ehal_bytes report_data,
+                                    ehal_platform_result_list_u8_string_t *ret) {
+  uint8_t sha[EHAL_MODULE_SHA384_LEN];
+  if (report_data.len > EHAL_REPORT_DATA_MAX)
+    EHAL_FAIL(ret, "report-data is %zu bytes; at most %d are allowed", report_data.len,
+              EHAL_REPORT_DATA_MAX);
+  if (module_identity(inst, sha) != 0) EHAL_FAIL(ret, "the workload's module identity is unknown");
+  char err[512], *json = NULL;
+  size_t len = 0;
+  if (ehal_attest(report_data.ptr, report_data.len, sha, inst->world, inst->workload,
+                  inst->state_dir, &json, &len, err, sizeof err) != 0)
+    EHAL_FAIL(ret, "%s", err);
+  ret->val = to_arena(inst, json, len);
+}
+
+/* ---- attestation contexts (0.1.1) ---- */
+
+struct ehal_attest_state {
+  ehal_handle_table contexts;
+};
+
+typedef struct {
+  uint8_t *report_data; /* the guest's, copied */
+  size_t report_data_len;
+  uint8_t module_sha384[EHAL_MODULE_SHA384_LEN];
+  uint8_t binding[EHAL_BINDING_LEN];
+} attest_ctx;
+
+static void ctx_destroy(void *obj) {
+  attest_ctx *c = obj;
+  free(c->report_data);
+  free(c);
+}
+
+static void attest_state_free(ehal_instance *inst) {
+  if (!inst->attest) return;
+  ehal_handles_free(&inst->attest->contexts);
+  free(inst->attest);
+  inst->attest = NULL;
+}
+
+static struct ehal_attest_state *attest_state(ehal_instance *inst) {
+  if (inst->attest) return inst->attest;
+  struct ehal_attest_state *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  if (ehal_instance_on_free(inst, attest_state_free) != 0) {
+    free(s);
+    return NULL;
+  }
+  ehal_handles_init(&s->contexts, EHAL_MAX_ATTEST_CONTEXTS, ctx_destroy);
+  inst->attest = s;
+  return s;
+}
+
+static attest_ctx *get_ctx(ehal_instance *inst, uint64_t h) {
+  return inst->attest ? ehal_handle_get(&inst->attest->contexts, h) : NULL;
+}
+
+void ehal_impl_platform_create_attestation_context(
+    ehal_instance *inst, ehal_bytes report_data,
+    ehal_platform_result_attestation_context_handle_string_t *ret) {
+  if (report_data.len > EHAL_REPORT_DATA_MAX)
+    EHAL_FAIL(ret, "report-data is %zu bytes; at most %d are allowed", report_data.len,
+              EHAL_REPORT_DATA_MAX);
+  struct ehal_attest_state *s = attest_state(inst);
+  if (!s) EHAL_FAIL(ret, "out of memory");
+  attest_ctx *c = calloc(1, sizeof *c);
+  if (!c) EHAL_FAIL(ret, "out of memory");
+  char err[512];
+  c->report_data = malloc(report_data.len ? report_data.len : 1);
+  if (!c->report_data) {
+    free(c);
+    EHAL_FAIL(ret, "out of memory");
+  }
+  if (report_data.len) memcpy(c->report_data, report_data.ptr, report_data.len);
+  c->report_data_len = report_data.len;
+  if (module_identity(inst, c->module_sha384) != 0) {
+    ctx_destroy(c);
+    EHAL_FAIL(ret, "the workload's module identity is unknown");
+  }
+  if (ehal_attest_binding(c->report_data, c->report_data_len, c->module_sha384, inst->world,
+                          inst->workload, c->binding, err, sizeof err) != 0) {
+    ctx_destroy(c);
+    EHAL_FAIL(ret, "%s", err);
+  }
+  ret->val = ehal_handle_new(&s->contexts, c);
+  if (!ret->val) {
+    ctx_destroy(c);
+    EHAL_FAIL(ret, "too many attestation contexts (at most %u per workload)",
+              EHAL_MAX_ATTEST_CONTEXTS);
+  }
+}
+
+void ehal_impl_platform_attest_with_context(ehal_instance *inst, uint64_t ctx,
+                                            ehal_platform_result_list_u8_string_t *ret) {
+  attest_ctx *c = get_ctx(inst, ctx);
+  if (!c) EHAL_FAIL(ret, "invalid attestation context handle");
+  char err[512], *json = NULL;
+  size_t len = 0;
+  ehal_evidence ev;
+  if (ehal_attest_evidence(c->binding, c->module_sha384, inst->state_dir, &ev, err, sizeof err) !=
+      0)
+    EHAL_FAIL(ret, "%s", err);
+  int rc = ehal_attest_envelope_json(&ev, c->report_data, c->report_data_len, c->module_sha384,
+                                     inst->world, inst->workload, &json, &len, err, sizeof err);
+  ehal_evidence_free(&ev);
+  if (rc != 0) EHAL_FAIL(ret, "%s", err);
+  ret->val = to_arena(inst, json, len);
+}
+
+void ehal_impl_platform_get_attestation_context_binding(
+    ehal_instance *inst, uint64_t ctx, ehal_platform_result_list_u8_string_t *ret) {
+  attest_ctx *c = get_ctx(inst, ctx);
+  if (!c) EHAL_FAIL(ret, "invalid attestation context handle");
+  uint8_t *b = ehal_arena_alloc(inst, EHAL_BINDING_LEN);
+  memcpy(b, c->binding, EHAL_BINDING_LEN);
+  ret->val = (ehal_bytes){b, EHAL_BINDING_LEN};
+}
+
+void ehal_impl_platform_destroy_attestation_context(ehal_instance *inst, uint64_t ctx,
+                                                    ehal_platform_result_void_string_t *ret) {
+  attest_ctx *c = inst->attest ? ehal_handle_take(&inst->attest->contexts, ctx) : NULL;
+  if (!c) EHAL_FAIL(ret, "invalid attestation context handle");
+  ctx_destroy(c);
 }

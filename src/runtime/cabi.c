@@ -33,6 +33,7 @@ void ehal_call_begin(ehal_instance *inst) {
     free(n);
   }
   a->used = 0;
+  inst->direct_len = 0;
 }
 
 void ehal_arena_release(ehal_instance *inst) {
@@ -163,17 +164,51 @@ const uint8_t *ehal_lift_area(ehal_instance *inst, uint32_t ptr, uint64_t size, 
   return *inst->mem.data + ptr;
 }
 
-uint32_t ehal_lower_bytes(ehal_instance *inst, const void *src, size_t len, uint32_t align) {
-  if (len > UINT32_MAX) ehal_abi_trap(inst, "result of %zu bytes exceeds a 32-bit memory", len);
-  if (!ehal_engine_has_realloc(inst->eng))
-    ehal_abi_trap(inst, "guest exports no cabi_realloc, needed to return a string or list");
-  if (len == 0) return align; /* any aligned pointer: nothing is read */
+/* len bytes from the guest's cabi_realloc (len > 0), checked. */
+static uint32_t guest_alloc(ehal_instance *inst, size_t len, uint32_t align) {
   inst->lowering = true;
   uint32_t p = ehal_engine_realloc(inst->eng, 0, 0, align, (uint32_t)len);
   inst->lowering = false;
   /* realloc may have grown memory: check against the fresh size */
   if ((p & (align - 1)) || (uint64_t)p + len > *inst->mem.size)
     ehal_abi_trap(inst, "cabi_realloc returned an invalid pointer 0x%x for %zu bytes", p, len);
+  return p;
+}
+
+uint8_t *ehal_lower_direct(ehal_instance *inst, size_t len, ehal_bytes *const *views,
+                           size_t nviews) {
+  if (len == 0 || len > UINT32_MAX)
+    ehal_abi_trap(inst, "direct result of %zu bytes (must be 1 to 2^32-1)", len);
+  if (!ehal_engine_has_realloc(inst->eng))
+    ehal_abi_trap(inst, "guest exports no cabi_realloc, needed to return a string or list");
+  const uint8_t *base = *inst->mem.data;
+  size_t offs[8];
+  if (nviews > 8) ehal_abi_trap(inst, "ehal_lower_direct: too many views");
+  for (size_t i = 0; i < nviews; i++) offs[i] = views[i]->len ? (size_t)(views[i]->ptr - base) : 0;
+  uint32_t p = guest_alloc(inst, len, 1);
+  for (size_t i = 0; i < nviews; i++) {
+    if (!views[i]->len) continue;
+    views[i]->ptr = *inst->mem.data + offs[i];
+    /* fresh memory never overlaps a live argument: a cabi_realloc that says
+     * otherwise is lying */
+    if (offs[i] < (size_t)p + len && (size_t)p < offs[i] + views[i]->len)
+      ehal_abi_trap(inst, "cabi_realloc returned memory at 0x%x overlapping an argument", p);
+  }
+  inst->direct_ptr = p;
+  inst->direct_len = len;
+  return *inst->mem.data + p;
+}
+
+uint32_t ehal_lower_bytes(ehal_instance *inst, const void *src, size_t len, uint32_t align) {
+  if (inst->direct_len && len <= inst->direct_len && src == *inst->mem.data + inst->direct_ptr) {
+    inst->direct_len = 0; /* already in guest memory, where the result belongs */
+    return inst->direct_ptr;
+  }
+  if (len > UINT32_MAX) ehal_abi_trap(inst, "result of %zu bytes exceeds a 32-bit memory", len);
+  if (!ehal_engine_has_realloc(inst->eng))
+    ehal_abi_trap(inst, "guest exports no cabi_realloc, needed to return a string or list");
+  if (len == 0) return align; /* any aligned pointer: nothing is read */
+  uint32_t p = guest_alloc(inst, len, align);
   memcpy(*inst->mem.data + p, src, len);
   return p;
 }

@@ -59,6 +59,19 @@ const uint8_t *ehal_lift_area(ehal_instance *inst, uint32_t ptr, uint64_t size, 
 /* Lowering: copy len bytes into guest memory allocated with the guest's
  * cabi_realloc(0, 0, align, len); returns the guest address. */
 uint32_t ehal_lower_bytes(ehal_instance *inst, const void *src, size_t len, uint32_t align);
+/* Zero-copy list<u8> and string results.  ehal_lower_direct allocates len
+ * bytes (1 to 2^32-1) in the guest now, through its cabi_realloc as lowering
+ * would, and returns a host pointer to them: an implementation writes its
+ * result there and returns that pointer with a length of at most len, which
+ * the glue then hands to the guest without a copy.  The one buffer must
+ * become the pointer of what the call returns, the ok value or the error
+ * string (write the message into it), or the guest loses it.  Guest memory
+ * may grow, and move, meanwhile: every view in views[] (at most 8: the
+ * arguments lifted from guest memory that the implementation still reads)
+ * is re-pointed, and a buffer overlapping one of them traps the guest. */
+#define EHAL_LOWER_DIRECT 1
+uint8_t *ehal_lower_direct(ehal_instance *inst, size_t len, ehal_bytes *const *views,
+                           size_t nviews);
 /* Copy a finished return area into guest memory at ptr (checked). */
 void ehal_store_area(ehal_instance *inst, uint32_t ptr, const void *src, size_t size,
                      uint32_t align);

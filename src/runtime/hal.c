@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "instance.h"
 #include "linker.h"
 #include "wasm_module.h"
@@ -64,18 +65,6 @@ static void sha384_hex(const uint8_t *buf, size_t len, char out[97]) {
 
 static bool is_wasm(const uint8_t *buf, size_t len) {
   return len >= 4 && memcmp(buf, "\0asm", 4) == 0;
-}
-
-static int mkdir_p(const char *dir) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s", dir);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return (mkdir(tmp, 0700) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
 elastic_hal_module *elastic_hal_module_inspect(const char *path, elastic_hal_error *err) {
@@ -137,7 +126,7 @@ elastic_hal_module *elastic_hal_module_load(const char *path, const elastic_hal_
       snprintf(err->msg, sizeof err->msg, "no cache directory to compile %s into", path);
       goto fail;
     }
-    if (mkdir_p(cache) != 0) {
+    if (ehal_mkdir_p(cache) != 0) {
       snprintf(err->msg, sizeof err->msg, "cannot create cache directory %s: %s", cache,
                strerror(errno));
       goto fail;

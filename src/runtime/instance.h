@@ -43,6 +43,11 @@ struct ehal_instance {
    * the canonical ABI forbids the guest to call the host then */
   bool lowering;
 
+  /* a result already allocated in guest memory by ehal_lower_direct (cabi.h):
+   * the glue hands it over without a copy; direct_len 0 = none */
+  uint32_t direct_ptr;
+  size_t direct_len;
+
   /* why the guest stopped, when it stopped early */
   bool exited;
   int exit_status;

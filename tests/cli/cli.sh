@@ -51,7 +51,7 @@ runh info
 check "info exits 0" rc_is 0
 check "info names the simulated platform" eval 'grep -qE "^platform: +simulated" "$TMP/out"'
 check "info lists random as supported" eval 'grep -qE "^random +supported" "$TMP/out"'
-check "info lists storage as unsupported" eval 'grep -qE "^storage +unsupported" "$TMP/out"'
+check "info lists sockets as unsupported" eval 'grep -qE "^sockets +unsupported" "$TMP/out"'
 runh info --json
 cp "$TMP/out" "$TMP/info.json"
 check "info --json exits 0" rc_is 0
@@ -59,14 +59,14 @@ check "info --json is valid JSON" python3 -m json.tool "$TMP/info.json" /dev/nul
 PYINFO='import json, sys
 d = json.load(open(sys.argv[1]))
 caps = {c["name"]: c["supported"] for c in d["capabilities"]}
-want = {"random": True, "storage": False, "platform.attestation": False,
+want = {"random": True, "storage": True, "sockets": False, "platform.attestation": True,
         "platform.get-platform-info": True, "clock": True, "platform.simulated": True}
 bad = [k for k, v in want.items() if caps.get(k) is not v]
 assert d["platform"] == "simulated", d["platform"]
 assert all(isinstance(c["version"], str) and c["version"] for c in d["capabilities"])
 assert not bad, bad
 assert len(caps) == len(d["capabilities"]), "duplicate capability names"'
-check "info --json: platform simulated; random supported; storage, platform.attestation unsupported" \
+check "info --json: platform simulated; random, storage, platform.attestation supported; sockets unsupported" \
   python3 -c "$PYINFO" "$TMP/info.json"
 
 # ---- running, compiling, caching ----
@@ -129,7 +129,7 @@ check "four concurrent first runs of the same .wasm all succeed" \
 runh run --state-dir "$STATE" "$GUESTS/hello.wasm"
 check "hello example exits 0" rc_is 0
 check "hello example prints 'platform:    simulated'" out_has "platform:    simulated"
-check "hello example sees random supported and storage not" out_has "random: yes, storage: no"
+check "hello example sees random supported and sockets not" out_has "random: yes, sockets: no"
 
 # ---- what the guest sees ----
 runh run --state-dir "$STATE" "$ECHO" alpha "b c" ""

@@ -28,7 +28,7 @@
 #define RAW(mod, name) __attribute__((import_module(mod), import_name(name)))
 RAW("elastic:capabilities/capabilities@0.1.0", "has-capability")
 extern uint32_t __elastic_import_capabilities_has_capability(uint32_t, uint32_t);
-RAW("elastic:platform/platform@0.1.0", "get-platform-info")
+RAW("elastic:platform/platform@0.1.1", "get-platform-info")
 extern void __elastic_import_platform_get_platform_info(uint32_t);
 RAW("elastic:clock/clock@0.1.1", "get-system-time")
 extern void __elastic_import_clock_get_system_time(uint32_t);
@@ -83,7 +83,7 @@ EXPORT("platform_code") int platform_code(void) {
   else if (str_eq(info.platform_type, "simulated"))
     code = 2;
   if (!str_has(info.version, "elastic-hal")) code = -2;
-  if (info.attestation_support) code = -3; /* attestation is not implemented yet */
+  if (code == 2 && !info.attestation_support) code = -3; /* the simulated platform attests */
   elastic_string_free(&info.platform_type);
   elastic_string_free(&info.version);
   return code;
@@ -103,9 +103,16 @@ static int check_caps(const elastic_capabilities_list_capability_info_t *caps) {
   CHECK(caps->len >= 11);
   /* implemented and linked (the host links everything plus WASI) */
   static const char *const yes[] = {"platform",
+                                    "platform.attestation",
                                     "capabilities",
                                     "random",
                                     "clock",
+                                    "crypto",
+                                    "crypto.hash",
+                                    "crypto.seal",
+                                    "storage",
+                                    "storage.store-object",
+                                    "storage.load-key-context",
                                     "platform.get-platform-info",
                                     "capabilities.list-capabilities",
                                     "capabilities.has-capability",
@@ -129,16 +136,8 @@ static int check_caps(const elastic_capabilities_list_capability_info_t *caps) {
     CHECK(c->supported);
   }
   /* known but not implemented */
-  static const char *const no[] = {"platform.attestation",
-                                   "storage",
-                                   "crypto",
-                                   "sockets",
-                                   "gpu",
-                                   "communication",
-                                   "events",
-                                   "resources",
-                                   "storage.store-object",
-                                   "crypto.hash"};
+  static const char *const no[] = {"sockets", "gpu",       "communication",
+                                   "events",  "resources", "sockets.create-socket"};
   for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
     c = find_cap(caps, no[i]);
     CHECK(c != NULL);
@@ -191,8 +190,9 @@ EXPORT("test_list_capabilities") int test_list_capabilities(void) {
 EXPORT("test_has_capability") int test_has_capability(void) {
   CHECK(elastic_capabilities_has_capability(elastic_string("random")));
   CHECK(elastic_capabilities_has_capability(elastic_string("clock.sleep")));
-  CHECK(!elastic_capabilities_has_capability(elastic_string("storage")));
-  CHECK(!elastic_capabilities_has_capability(elastic_string("platform.attestation")));
+  CHECK(elastic_capabilities_has_capability(elastic_string("storage")));
+  CHECK(!elastic_capabilities_has_capability(elastic_string("sockets")));
+  CHECK(elastic_capabilities_has_capability(elastic_string("platform.attestation")));
   CHECK(!elastic_capabilities_has_capability(elastic_string("")));
   CHECK(!elastic_capabilities_has_capability(elastic_string("no-such-feature")));
   CHECK(!elastic_capabilities_has_capability(elastic_string("RANDOM")));
@@ -205,7 +205,7 @@ EXPORT("test_has_capability") int test_has_capability(void) {
   CHECK(elastic_capabilities_has_capability(s));
   /* the raw bool is exactly 0 or 1 */
   CHECK(__elastic_import_capabilities_has_capability((uint32_t)(uintptr_t) "random", 6) == 1);
-  CHECK(__elastic_import_capabilities_has_capability((uint32_t)(uintptr_t) "storage", 7) == 0);
+  CHECK(__elastic_import_capabilities_has_capability((uint32_t)(uintptr_t) "sockets", 7) == 0);
   return 0;
 }
 
@@ -478,7 +478,7 @@ EXPORT("test_raw_layouts") int test_raw_layouts(void) {
   memset(area, 0xee, sizeof area);
   __elastic_import_platform_get_platform_info((uint32_t)(uintptr_t)area);
   CHECK(ld32(area + 4) > 0 && ld32(area + 12) > 0);
-  CHECK(area[16] == 0);
+  CHECK(area[16] == 1); /* attestation-support: true on the simulated platform */
   CHECK(area[20] == 0xee);
   free((void *)(uintptr_t)ld32(area + 0));
   free((void *)(uintptr_t)ld32(area + 8));

@@ -185,9 +185,9 @@ static void test_capabilities_per_world(const elastic_hal_load_options *lo) {
     const char *world; /* NULL: the capabilities interface alone */
     const char *want;
   } worlds[] = {
-      {"elastic-tee-hal", "110111110001"},     {"elastic-tee-minimal", "110111000001"},
-      {"elastic-tee-storage", "110100000001"}, {"elastic-tee-network", "110100000001"},
-      {"elastic-tee-compute", "110100000001"}, {NULL, "000100000001"},
+      {"elastic-tee-hal", "111111111101"},     {"elastic-tee-minimal", "111111000101"},
+      {"elastic-tee-storage", "111100001101"}, {"elastic-tee-network", "111100000101"},
+      {"elastic-tee-compute", "111100000001"}, {NULL, "000100000001"},
   };
   for (size_t w = 0; w < sizeof worlds / sizeof worlds[0]; w++) {
     const char *wname = worlds[w].world ? worlds[w].world : "capabilities interface only";

@@ -34,7 +34,7 @@ cp wit/complete.wit "$tmp/wit/deps/tee-hal.wit"
 cat >"$tmp/wit/guest.wit" <<'WIT'
 package test:guest;
 world guest {
-  import elastic:platform/platform@0.1.0;
+  import elastic:platform/platform@0.1.1;
   import elastic:capabilities/capabilities@0.1.0;
   import elastic:random/random@0.1.0;
   import elastic:clock/clock@0.1.1;

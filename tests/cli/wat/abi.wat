@@ -40,7 +40,7 @@
   (data (i32.const 0x120) "\c0\80")
   (data (i32.const 0x130) "\ed\a0\80")
   (data (i32.const 0x140) "\c3\bc\e2\82\ac-unknown")   ;; 13 bytes, valid UTF-8
-  (data (i32.const 0x160) "storage")
+  (data (i32.const 0x160) "sockets")
   (data (i32.const 0x170) "platform.attestation")      ;; 20 bytes
   (data (i32.const 0x190) "\f4\90\80\80")               ;; above U+10FFFF
   (data (i32.const 0x1a0) "random\00")                  ;; 7 bytes
@@ -211,7 +211,7 @@
         (call $expect (i32.eq (call $has_cap (i32.const 0x100) (i32.const 6)) (i32.const 1)) (i32.const 1))
         (call $expect (i32.eqz (call $has_cap (i32.const 0x160) (i32.const 7))) (i32.const 2))
         (call $expect (i32.eqz (call $has_cap (i32.const 0x1a0) (i32.const 7))) (i32.const 3))
-        (call $expect (i32.eqz (call $has_cap (i32.const 0x170) (i32.const 20))) (i32.const 4))
+        (call $expect (i32.eq (call $has_cap (i32.const 0x170) (i32.const 20)) (i32.const 1)) (i32.const 4))
         (call $expect (i32.eqz (call $has_cap (i32.const 0) (i32.const 0))) (i32.const 5))
         ;; "random" ending exactly at the end of memory
         (call $copy (i32.sub (call $msize) (i32.const 6)) (i32.const 0x100) (i32.const 6))
