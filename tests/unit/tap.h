@@ -12,9 +12,13 @@
 #ifndef EHAL_TEST_TAP_H
 #define EHAL_TEST_TAP_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int tap_count;
 static int tap_failures;
@@ -68,5 +72,25 @@ static inline int tap_done(void) {
 
 #define TAP_OK(cond, ...) tap_ok((cond) ? true : false, __VA_ARGS__)
 #define TAP_SKIP(why, ...) tap_skip((why), __VA_ARGS__)
+
+/* rm -rf DIR (test scratch directories); does not follow symlinks. */
+static inline void tap_rm_tree(const char *dir) {
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    char p[8400];
+    while ((e = readdir(d))) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+      struct stat st;
+      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+        tap_rm_tree(p);
+      else
+        unlink(p);
+    }
+    closedir(d);
+  }
+  rmdir(dir);
+}
 
 #endif

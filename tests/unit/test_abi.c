@@ -39,25 +39,6 @@ static void on_progress(const char *msg, void *user) {
   g_progress++;
 }
 
-static void rm_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    char p[8400];
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      struct stat st;
-      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-        rm_dir(p);
-      else
-        unlink(p);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
 static size_t count_files(const char *dir, const char *suffix) {
   DIR *d = opendir(dir);
   size_t n = 0;
@@ -255,7 +236,7 @@ int main(void) {
   elastic_hal_module *m = elastic_hal_module_load(GUEST, &lo, &err);
   if (!TAP_OK(m != NULL, "load %s (compiled into a fresh cache)", GUEST)) {
     tap_diag("%s", err.msg);
-    rm_dir(g_tmp);
+    tap_rm_tree(g_tmp);
     return tap_done();
   }
   TAP_OK(g_progress > 0, "compiling reports progress");
@@ -277,7 +258,7 @@ int main(void) {
     tap_diag("%s", err.msg);
     elastic_hal_module_free(m);
     elastic_hal_linker_free(full);
-    rm_dir(g_tmp);
+    tap_rm_tree(g_tmp);
     return tap_done();
   }
 
@@ -552,6 +533,6 @@ int main(void) {
 
   test_capabilities_per_world(&lo);
 
-  rm_dir(g_tmp);
+  tap_rm_tree(g_tmp);
   return tap_done();
 }

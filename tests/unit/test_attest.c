@@ -50,25 +50,6 @@ static char g_tmp[4096];
 
 /* ---- helpers ---- */
 
-static void rm_rf(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    char p[8400];
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      struct stat st;
-      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-        rm_rf(p);
-      else
-        unlink(p);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
 static int count_entries(const char *dir) {
   DIR *d = opendir(dir);
   int n = 0;
@@ -1192,6 +1173,6 @@ int main(void) {
   test_guest();
   test_sealing();
   ehal_attest_set_paths(NULL, NULL, NULL);
-  rm_rf(g_tmp);
+  tap_rm_tree(g_tmp);
   return tap_done();
 }

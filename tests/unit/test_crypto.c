@@ -29,25 +29,6 @@
 
 static char g_tmp[4096];
 
-static void rm_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    char p[8400];
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      struct stat st;
-      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-        rm_dir(p);
-      else
-        unlink(p);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
 static elastic_hal_instance *make(elastic_hal_module *m, const elastic_hal_linker *l,
                                   const char *workload, const char *state) {
   elastic_hal_config cfg;
@@ -149,7 +130,7 @@ int main(void) {
   elastic_hal_module *m = elastic_hal_module_load(GUEST, &lo, &err);
   if (!TAP_OK(m != NULL, "load %s", GUEST)) {
     tap_diag("%s", err.msg);
-    rm_dir(g_tmp);
+    tap_rm_tree(g_tmp);
     return tap_done();
   }
   test_worlds(m);
@@ -161,7 +142,7 @@ int main(void) {
   if (!TAP_OK(a != NULL, "instantiate the crypto guest")) {
     elastic_hal_module_free(m);
     elastic_hal_linker_free(l);
-    rm_dir(g_tmp);
+    tap_rm_tree(g_tmp);
     return tap_done();
   }
 
@@ -292,6 +273,6 @@ int main(void) {
   elastic_hal_instance_free(a);
   elastic_hal_module_free(m);
   elastic_hal_linker_free(l);
-  rm_dir(g_tmp);
+  tap_rm_tree(g_tmp);
   return tap_done();
 }

@@ -46,25 +46,6 @@ static char g_tmp[4096];
 static char g_cache[4200];
 static int g_case;
 
-static void rm_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    char p[8400];
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      struct stat st;
-      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-        rm_dir(p);
-      else
-        unlink(p);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
 /* A fresh state directory for one case. */
 static const char *new_state(char *buf, size_t n) {
   snprintf(buf, n, "%s/state-%d", g_tmp, ++g_case);
@@ -1033,6 +1014,6 @@ int main(void) {
   test_keyed();
   test_usage();
   test_processes();
-  rm_dir(g_tmp);
+  tap_rm_tree(g_tmp);
   return tap_done();
 }

@@ -55,25 +55,6 @@ static double now_s(void) {
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void rm_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d) {
-    struct dirent *e;
-    char p[8400];
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      struct stat st;
-      if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-        rm_dir(p);
-      else
-        unlink(p);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
 /* Starts `elastic-hal run ... GUEST args` with stdout on a pipe. */
 static pid_t spawn_guest(char *const gargs[], int *out_fd) {
   char *argv[32];
@@ -161,7 +142,7 @@ int main(void) {
   if (!TAP_OK(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && buf &&
                   strstr(buf, "created box"),
               "the writer guest runs and creates its container")) {
-    rm_dir(g_tmp);
+    tap_rm_tree(g_tmp);
     return tap_done();
   }
 
@@ -302,6 +283,6 @@ int main(void) {
   TAP_OK(version_back == 0 && m.last_version >= m.acked_version,
          "the container version never went back and covers every acknowledgement (%llu)",
          (unsigned long long)m.last_version);
-  rm_dir(g_tmp);
+  tap_rm_tree(g_tmp);
   return tap_done();
 }
