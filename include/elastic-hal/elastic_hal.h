@@ -116,7 +116,8 @@ elastic_hal_outcome elastic_hal_call(elastic_hal_instance *instance, const char 
 /* $XDG_STATE_HOME/elastic-hal, else ~/.local/state/elastic-hal (malloc'd). */
 char *elastic_hal_default_state_dir(void);
 
-/* The platform this process runs on: "sev-snp", "tdx" or "simulated". */
+/* The platform this process runs on: "sev-snp", "tdx" or "simulated"; "unknown"
+ * when configfs-tsm is present but unusable (never treated as simulated). */
 const char *elastic_hal_platform_type(void);
 
 #ifdef __cplusplus

@@ -8,6 +8,8 @@
  *   /dev/tdx_guest                   -> tdx, attestation unsupported (only a
  *                                       local TDREPORT; never a fake quote)
  *   none of them                     -> simulated
+ *   configfs-tsm present but unusable -> "unknown": no evidence, and never
+ *                                       the simulated platform
  *
  * A configfs-tsm root without a provider (ENXIO: the TSM core is built in
  * but this is no confidential VM) counts as absent.
@@ -106,6 +108,17 @@ static void probe_locked(ehal_attest_platform *p) {
                "attestation is unsupported on this TDX guest: quotes need configfs-tsm (Linux "
                "6.7+, %s), and %s yields only a local TDREPORT",
                tsm_root(), tdx_dev());
+    return;
+  }
+  if (tsm_err && tsm_err != ENXIO) {
+    /* configfs-tsm is there but unusable (no access, an unknown provider):
+     * this may well be a confidential VM, so never pretend to be simulated */
+    p->platform = "unknown";
+    p->source = EHAL_SOURCE_NONE;
+    snprintf(p->why, sizeof p->why,
+             "configfs-tsm at %s is present but unusable (%s): refusing to fall back to the "
+             "simulated platform",
+             tsm_root(), tsm_err == EPROTONOSUPPORT ? "unknown provider" : strerror(tsm_err));
     return;
   }
   p->platform = "simulated";

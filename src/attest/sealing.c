@@ -112,17 +112,26 @@ static int simulated_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_
         write(fd, key, sizeof key) != (ssize_t)sizeof key || fsync(fd) != 0) {
       close(fd);
       unlink(tmp);
+      OPENSSL_cleanse(key, sizeof key);
       snprintf(err, errlen, "cannot write %s", tmp);
       return -1;
     }
     close(fd);
     /* link() fails if another process won the race: then use theirs */
     int linked = link(tmp, path);
+    int link_errno = errno;
     unlink(tmp);
     OPENSSL_cleanse(key, sizeof key);
-    if (linked != 0 && errno != EEXIST) {
-      snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+    if (linked != 0 && link_errno != EEXIST) {
+      snprintf(err, errlen, "cannot create %s: %s", path, strerror(link_errno));
       return -1;
+    }
+    /* the new name must survive a power cut, or every sealed object and
+     * stored container would be lost with it */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      fsync(dfd);
+      close(dfd);
     }
   }
   snprintf(err, errlen, "cannot read the sealing root %s", path);
@@ -133,16 +142,20 @@ int ehal_sealing_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_LEN]
                       size_t errlen) {
   const char *p = elastic_hal_platform_type();
   if (strcmp(p, "sev-snp") == 0) return snp_root(root, err, errlen);
-  if (strcmp(p, "tdx") == 0) {
+  if (strcmp(p, "simulated") == 0) return simulated_root(state_dir, root, err, errlen);
+  if (strcmp(p, "tdx") == 0)
     snprintf(err, errlen,
              "sealing is unsupported on TDX without a key provider, and none is "
              "configured");
-    return -1;
-  }
-  return simulated_root(state_dir, root, err, errlen);
+  else
+    snprintf(err, errlen, "sealing is unsupported: the platform could not be identified (%s)", p);
+  return -1;
 }
 
-int ehal_sealing_supported(void) { return strcmp(elastic_hal_platform_type(), "tdx") != 0; }
+int ehal_sealing_supported(void) {
+  const char *p = elastic_hal_platform_type();
+  return strcmp(p, "sev-snp") == 0 || strcmp(p, "simulated") == 0;
+}
 
 int ehal_derive_key(const uint8_t root[EHAL_SEALING_ROOT_LEN], const char *label,
                     const uint8_t *context, size_t context_len, uint8_t *out, size_t out_len) {

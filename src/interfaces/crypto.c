@@ -589,7 +589,10 @@ void ehal_impl_crypto_context_agree(ehal_instance *inst, uint64_t context,
   if (ehal_x25519_agree(c->asym, peer_public_key.ptr, peer_public_key.len, shared) != 0)
     EHAL_FAIL(ret, "X25519 agreement failed: the peer's public key is a low-order point");
   const char *why = NULL;
-  ret->val = new_sym_ctx(inst, EHAL_CRYPTO_KEY_ALGORITHM_SECRET, shared, 32, exportable, &why);
+  /* a derived key is exportable only if its parent is: otherwise deriving
+   * would be a way around "not exportable" */
+  ret->val = new_sym_ctx(inst, EHAL_CRYPTO_KEY_ALGORITHM_SECRET, shared, 32,
+                         exportable && c->exportable, &why);
   OPENSSL_cleanse(shared, sizeof shared);
   if (!ret->val) EHAL_FAIL(ret, "%s", why);
 }
@@ -628,7 +631,7 @@ void ehal_impl_crypto_context_derive(ehal_instance *inst, uint64_t context,
       ehal_asym_free(k);
       EHAL_FAIL(ret, "out of memory");
     }
-    load_key(nc, derived, NULL, 0, k, exportable);
+    load_key(nc, derived, NULL, 0, k, exportable && c->exportable);
     ret->val = ehal_handle_new(&st->contexts, nc);
     if (!ret->val) {
       ctx_destroy(nc);
@@ -637,7 +640,7 @@ void ehal_impl_crypto_context_derive(ehal_instance *inst, uint64_t context,
     }
     return;
   }
-  ret->val = new_sym_ctx(inst, derived, key, n, exportable, &why);
+  ret->val = new_sym_ctx(inst, derived, key, n, exportable && c->exportable, &why);
   OPENSSL_cleanse(key, sizeof key);
   if (!ret->val) EHAL_FAIL(ret, "%s", why);
 }

@@ -20,35 +20,54 @@ struct ehal_arena_chunk {
 #define ARENA_LIMIT ((size_t)1 << 32)
 #define ARENA_CHUNK ((size_t)64 * 1024)
 
+/* Results often hold secrets (exported keys, plaintext): every byte an
+ * arena handed out is wiped before it is reused or freed. */
+static void chunk_free(ehal_arena *a, ehal_arena_chunk *c, size_t used) {
+  explicit_bzero(c->data, used);
+  a->total -= c->cap;
+  free(c);
+}
+
 void ehal_call_begin(ehal_instance *inst) {
   if (inst->lowering)
     ehal_abi_trap(inst, "host function called from cabi_realloc while a result was being lowered");
   ehal_arena *a = &inst->arena;
-  /* Keep the first chunk for reuse; release the rest. */
+  /* Keep the first chunk for reuse, unless it is a big one-off; release the
+   * rest (older heads and one-offs, which were used up to their size). */
   ehal_arena_chunk *c = a->head;
   while (c && c->next) {
     ehal_arena_chunk *n = c->next;
     c->next = n->next;
-    a->total -= n->cap;
-    free(n);
+    chunk_free(a, n, n->cap);
+  }
+  if (c && c->cap > ARENA_CHUNK) {
+    chunk_free(a, c, a->used);
+    a->head = NULL;
+  } else if (c) {
+    explicit_bzero(c->data, a->used);
   }
   a->used = 0;
   inst->direct_len = 0;
 }
 
 void ehal_arena_release(ehal_instance *inst) {
-  ehal_arena_chunk *c = inst->arena.head;
+  ehal_arena *a = &inst->arena;
+  ehal_arena_chunk *c = a->head;
+  size_t used = a->used;
   while (c) {
     ehal_arena_chunk *n = c->next;
-    free(c);
+    chunk_free(a, c, used);
+    used = n ? n->cap : 0;
     c = n;
   }
-  inst->arena.head = NULL;
-  inst->arena.used = inst->arena.total = 0;
+  a->head = NULL;
+  a->used = a->total = 0;
 }
 
 void *ehal_arena_alloc(ehal_instance *inst, size_t size) {
   ehal_arena *a = &inst->arena;
+  if (size > ARENA_LIMIT)
+    ehal_abi_trap(inst, "host call needs more than %zu bytes of host memory", (size_t)ARENA_LIMIT);
   size = (size + 15) & ~(size_t)15;
   if (size == 0) size = 16;
   if (a->head && a->head->cap - a->used >= size) {

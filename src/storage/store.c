@@ -151,9 +151,12 @@ static ehal_store_status be_fail(ehal_store *s, ehal_store_err *e, const char *w
   return *m ? fail(e, EHAL_STORE_IO, "%s", m) : fail(e, EHAL_STORE_IO, "%s", what);
 }
 
-/* An object key for messages: at most 64 bytes, control bytes as '?'. */
+/* An object key for messages: at most 64 bytes (cut at a character
+ * boundary, so the message stays valid UTF-8), control bytes as '?'. */
 static const char *show_key(char buf[80], const char *key, size_t len) {
   size_t n = len > 64 ? 64 : len;
+  if (len > 64)
+    while (n && ((unsigned char)key[n] & 0xC0) == 0x80) n--;
   for (size_t i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)key[i];
     buf[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
@@ -774,8 +777,13 @@ ehal_store_status ehal_store_put(ehal_store_container *c, const char *key, size_
     st = be_fail(s, e, "cannot read usage");
     goto fail;
   }
+  /* Every object is charged its data plus a fixed overhead for its sealed
+   * header, key and index row, so a flood of empty objects with long keys
+   * cannot fill the disk under the quota. */
   uint64_t old_size = old >= 0 ? c->ents[old].size : 0;
-  uint64_t total = u.bytes - (old_size <= u.bytes ? old_size : u.bytes) + len;
+  uint64_t objects = u.objects + (old < 0 ? 1 : 0);
+  uint64_t total = u.bytes - (old_size <= u.bytes ? old_size : u.bytes) + len +
+                   objects * EHAL_STORE_OBJECT_CHARGE;
   if (total > s->lim.max_bytes_per_workload) {
     st = fail(e, EHAL_STORE_LIMIT,
               "workload '%s' would store %llu bytes, over its quota of %llu bytes", s->workload,

@@ -47,6 +47,9 @@ typedef struct {
 #define EHAL_STORE_CTYPE_MAX 255    /* content type, bytes */
 #define EHAL_STORE_WORKLOAD_MAX 512 /* workload name, bytes */
 #define EHAL_STORE_DEFAULT_CTYPE "application/octet-stream"
+/* Bytes each object counts against the workload's quota on top of its data:
+ * its sealed header (key, content type), nonces, tags and index row. */
+#define EHAL_STORE_OBJECT_CHARGE 2048u
 /* Changes per container: each seals two messages (header, data) under the
  * container key with random 96-bit nonces, and 2^32 messages is where
  * AES-GCM with random nonces should stop (NIST SP 800-38D, 8.3). */
@@ -55,7 +58,8 @@ typedef struct {
 typedef struct {
   uint64_t max_object_bytes;          /* default 16 MiB */
   uint64_t max_objects_per_container; /* default 100000 */
-  uint64_t max_bytes_per_workload;    /* plaintext bytes over all containers; default 1 GiB */
+  uint64_t max_bytes_per_workload;    /* data bytes over all containers, plus
+                                        EHAL_STORE_OBJECT_CHARGE per object; default 1 GiB */
   uint64_t max_containers;            /* per workload; default 1024 */
 } ehal_store_limits;
 

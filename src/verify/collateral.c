@@ -132,13 +132,19 @@ static bool skip_value(const char *s, size_t n, size_t *i, int depth) {
   return true;
 }
 
+/* Finds the raw text [start, end) of the top-level member `key`.  The whole
+ * object is scanned: a key written twice, or any key with an escape in it,
+ * is refused, so no other JSON reader can see a different member than the
+ * signed one (json-c keeps the last of duplicate keys). */
 static bool member_raw(const char *s, size_t n, const char *key, size_t *start, size_t *end) {
   size_t i = ws(s, n, 0), klen = strlen(key);
+  bool found = false;
   if (i >= n || s[i] != '{') return false;
   i = ws(s, n, i + 1);
   while (i < n && s[i] == '"') {
     size_t k0 = i + 1;
     if (!skip_value(s, n, &i, 0)) return false;
+    if (memchr(s + k0, '\\', i - k0)) return false;
     bool match = i - k0 - 1 == klen && memcmp(s + k0, key, klen) == 0;
     i = ws(s, n, i);
     if (i >= n || s[i] != ':') return false;
@@ -146,14 +152,29 @@ static bool member_raw(const char *s, size_t n, const char *key, size_t *start, 
     size_t v0 = i;
     if (!skip_value(s, n, &i, 0)) return false;
     if (match) {
+      if (found) return false;
+      found = true;
       *start = v0;
       *end = i;
-      return true;
     }
     i = ws(s, n, i);
     if (i < n && s[i] == ',') i = ws(s, n, i + 1);
   }
-  return false;
+  return found && i < n && s[i] == '}';
+}
+
+/* Parses exactly [p, p+n) as one JSON object, or NULL. */
+static json_object *parse_exact(const char *p, size_t n) {
+  json_tokener *tok = json_tokener_new();
+  json_object *o = tok ? json_tokener_parse_ex(tok, p, (int)n) : NULL;
+  bool whole = tok && json_tokener_get_error(tok) == json_tokener_success &&
+               (size_t)json_tokener_get_parse_end(tok) == n;
+  json_tokener_free(tok);
+  if (o && (!whole || !json_object_is_type(o, json_type_object))) {
+    json_object_put(o);
+    o = NULL;
+  }
+  return o;
 }
 
 /* ---- small JSON accessors ---- */
@@ -198,7 +219,7 @@ static json_object *load_signed(vctx *c, const char *dir, const char *file, cons
   json_tokener_free(tok);
   json_object *body = doc ? jobj(doc, member, json_type_object) : NULL;
   uint8_t sig[64];
-  size_t s0, s1;
+  size_t s0 = 0, s1 = 0;
   if (!doc || !whole || !body) {
     vfail(c, check, "%s is not a JSON document with \"%s\"", file, member);
   } else if (!jhex(doc, "signature", sig, 64)) {
@@ -210,10 +231,14 @@ static json_object *load_signed(vctx *c, const char *dir, const char *file, cons
   } else if (!ehal_ecdsa_verify(signer, EVP_sha256(), b + s0, s1 - s0, sig, sig + 32, 32, false)) {
     vfail(c, check, "the signature of %s does not verify with the Intel SGX TCB Signing key", file);
   } else {
+    /* Decide on exactly the bytes the signature covers, never on another
+     * parser's view of the whole document. */
+    json_object *signed_body = parse_exact((const char *)b + s0, s1 - s0);
     free(b);
-    json_object *keep = json_object_get(body);
     json_object_put(doc);
-    return keep;
+    if (!signed_body)
+      vfail(c, check, "%s: the signed \"%s\" text is not a JSON object", file, member);
+    return signed_body;
   }
   free(b);
   json_object_put(doc);
@@ -328,14 +353,22 @@ static EVP_PKEY *tcb_signer(vctx *c, const char *dir, X509 *root, STACK_OF(X509_
     return NULL;
   }
   X509 *leaf = sk_X509_value(sk, 0);
+  /* Only Intel's TCB Signing certificate, issued directly by the pinned
+   * root, may sign collateral: any other certificate under that root (a
+   * platform's PCK, say) must not.  So no intermediates are offered, and
+   * extra PEM entries may only be the root itself. */
   STACK_OF(X509) *un = sk_X509_new_null();
+  bool extras_ok = true;
   for (int i = 1; i < sk_X509_num(sk); i++)
-    if (X509_check_issued(sk_X509_value(sk, i), sk_X509_value(sk, i)) != X509_V_OK)
-      sk_X509_push(un, sk_X509_value(sk, i));
+    if (X509_cmp(sk_X509_value(sk, i), root) != 0) extras_ok = false;
   EVP_PKEY *key = NULL;
   ehal_x509_describe(c, "tcb_signing", leaf);
-  if (ehal_x509_chain(leaf, un, root, c->now, crls, why, sizeof why) != 0) {
-    vfail(c, "collateral-signer", "%s does not chain to the pinned Intel root: %s", src, why);
+  if (!extras_ok) {
+    vfail(c, "collateral-signer", "%s holds certificates other than the signer and the root", src);
+  } else if (!ehal_x509_cn_is(leaf, "Intel SGX TCB Signing") || X509_check_ca(leaf) != 0) {
+    vfail(c, "collateral-signer", "%s is not the Intel SGX TCB Signing certificate", src);
+  } else if (ehal_x509_chain(leaf, un, root, c->now, crls, why, sizeof why) != 0) {
+    vfail(c, "collateral-signer", "%s is not issued by the pinned Intel root: %s", src, why);
   } else if (!EVP_PKEY_is_a(X509_get0_pubkey(leaf), "EC")) {
     vfail(c, "collateral-signer", "%s does not hold an EC key", src);
   } else {

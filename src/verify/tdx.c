@@ -374,14 +374,6 @@ static bool same_cert(X509 *a, X509 *b) {
   return same;
 }
 
-static bool cn_is(X509 *x, const char *cn) {
-  X509_NAME *nm = X509_get_subject_name(x);
-  int i = X509_NAME_get_index_by_NID(nm, NID_commonName, -1);
-  ASN1_STRING *s = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)) : NULL;
-  return s && (size_t)ASN1_STRING_length(s) == strlen(cn) &&
-         memcmp(ASN1_STRING_get0_data(s), cn, strlen(cn)) == 0;
-}
-
 int ehal_verify_tdx(vctx *c, const uint8_t *buf, size_t len) {
   const ehal_verify_opts *o = c->opts;
   ehal_verify_result *res = c->res;
@@ -476,19 +468,19 @@ int ehal_verify_tdx(vctx *c, const uint8_t *buf, size_t len) {
       vfail(c, "pck-chain", "the quote carries %d certificates (PCK, CA, root at most)", nc);
     } else if (nc == 3 && !same_cert(top, root)) {
       vfail(c, "pck-chain", "the quote's chain ends in a root that is not the pinned Intel root");
-    } else if (!cn_is(leaf, "Intel SGX PCK Certificate")) {
+    } else if (!ehal_x509_cn_is(leaf, "Intel SGX PCK Certificate")) {
       vfail(c, "pck-chain", "the chain's first certificate is not an Intel SGX PCK Certificate");
     } else if (ehal_x509_chain(leaf, un, root, c->now, crls, why, sizeof why) != 0) {
       vfail(c, "pck-chain", "the PCK does not chain to the pinned Intel SGX Root CA%s: %s",
             crls ? " (CRLs checked)" : "", why);
     } else {
-      res->chain_ok =
-          vpass(c, "pck-chain",
-                "PCK -> %s -> pinned Intel SGX Root CA, valid at the verification "
-                "time%s",
-                cn_is(sk_X509_value(chain, 1), "Intel SGX PCK Platform CA") ? "PCK Platform CA"
-                                                                            : "PCK CA",
-                crls ? ", neither revoked by the CRLs" : "");
+      res->chain_ok = vpass(c, "pck-chain",
+                            "PCK -> %s -> pinned Intel SGX Root CA, valid at the verification "
+                            "time%s",
+                            ehal_x509_cn_is(sk_X509_value(chain, 1), "Intel SGX PCK Platform CA")
+                                ? "PCK Platform CA"
+                                : "PCK CA",
+                            crls ? ", neither revoked by the CRLs" : "");
     }
     sk_X509_free(un);
     pck_extensions(leaf, &pi);

@@ -385,3 +385,11 @@ int ehal_parse_rfc3339(const char *s, time_t *out) {
   *out = t - off;
   return 0;
 }
+
+bool ehal_x509_cn_is(X509 *x, const char *cn) {
+  X509_NAME *nm = X509_get_subject_name(x);
+  int i = X509_NAME_get_index_by_NID(nm, NID_commonName, -1);
+  ASN1_STRING *s = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)) : NULL;
+  return s && (size_t)ASN1_STRING_length(s) == strlen(cn) &&
+         memcmp(ASN1_STRING_get0_data(s), cn, strlen(cn)) == 0;
+}

@@ -109,4 +109,7 @@ typedef struct {
 } der_el;
 bool der_next(const uint8_t **p, const uint8_t *end, der_el *el);
 
+/* The subject's first CN is exactly cn. */
+bool ehal_x509_cn_is(X509 *x, const char *cn);
+
 #endif

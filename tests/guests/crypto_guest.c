@@ -613,8 +613,8 @@ EXPORT("test_signatures") int test_signatures(void) {
 
 EXPORT("test_x25519") int test_x25519(void) {
   elastic_string_t err;
-  uint64_t a = ctx_gen(ELASTIC_CRYPTO_KEY_ALGORITHM_X25519, false);
-  uint64_t b = ctx_gen(ELASTIC_CRYPTO_KEY_ALGORITHM_X25519, false);
+  uint64_t a = ctx_gen(ELASTIC_CRYPTO_KEY_ALGORITHM_X25519, true);
+  uint64_t b = ctx_gen(ELASTIC_CRYPTO_KEY_ALGORITHM_X25519, true);
   CHECK(a && b);
   elastic_bytes_t pa, pb, sa, sb;
   CHECK(elastic_crypto_get_public_key(a, &pa, &err) && pa.len == 32);
@@ -633,8 +633,15 @@ EXPORT("test_x25519") int test_x25519(void) {
   CHECK(!elastic_crypto_export_key(kn, &sa, &err));
   CHECK(has(err, "not exportable"));
   elastic_string_free(&err);
-  /* the private key of a non-exportable x25519 context stays inside */
-  CHECK(!elastic_crypto_export_key(a, &sa, &err));
+  /* the private key of a non-exportable x25519 context stays inside, and so
+   * does every secret agreed from it, even when asked to be exportable */
+  uint64_t c = ctx_gen(ELASTIC_CRYPTO_KEY_ALGORITHM_X25519, false);
+  CHECK(c);
+  CHECK(!elastic_crypto_export_key(c, &sa, &err));
+  elastic_string_free(&err);
+  CHECK(elastic_crypto_context_agree(c, pb, true, &kn, &err));
+  CHECK(!elastic_crypto_export_key(kn, &sa, &err));
+  CHECK(has(err, "not exportable"));
   elastic_string_free(&err);
   /* low-order and malformed peer keys */
   uint8_t zero[32] = {0}, one[32] = {1};
@@ -664,7 +671,7 @@ EXPORT("test_x25519") int test_x25519(void) {
   /* RFC 7748 6.1 through an imported key */
   uint64_t alice =
       ctx_import(ELASTIC_CRYPTO_KEY_ALGORITHM_X25519,
-                 H("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"), false);
+                 H("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"), true);
   CHECK(alice);
   elastic_bytes_t apub, shared;
   CHECK(elastic_crypto_get_public_key(alice, &apub, &err));
@@ -707,8 +714,20 @@ EXPORT("test_hkdf") int test_hkdf(void) {
   /* derive from a secret context: the same bytes as raw HKDF */
   uint8_t master[32];
   for (int i = 0; i < 32; i++) master[i] = (uint8_t)(0xa0 + i);
-  uint64_t m = ctx_import(ELASTIC_CRYPTO_KEY_ALGORITHM_SECRET, B(master, 32), false);
+  uint64_t m = ctx_import(ELASTIC_CRYPTO_KEY_ALGORITHM_SECRET, B(master, 32), true);
   CHECK(m);
+  /* a key derived from a non-exportable secret is never exportable */
+  {
+    uint64_t hidden = ctx_import(ELASTIC_CRYPTO_KEY_ALGORITHM_SECRET, B(master, 32), false);
+    uint64_t child;
+    CHECK(hidden);
+    CHECK(elastic_crypto_context_derive(hidden, ELASTIC_CRYPTO_KDF_ALGORITHM_HKDF_SHA256, NONE,
+                                        S("x"), ELASTIC_CRYPTO_KEY_ALGORITHM_AES256_GCM, true,
+                                        &child, &err));
+    CHECK(!elastic_crypto_export_key(child, &key, &err));
+    CHECK(has(err, "not exportable"));
+    elastic_string_free(&err);
+  }
   static const struct {
     elastic_crypto_key_algorithm_t alg;
     uint32_t len;
@@ -747,9 +766,9 @@ EXPORT("test_hkdf") int test_hkdf(void) {
   CHECK(!elastic_crypto_context_derive(d, ELASTIC_CRYPTO_KDF_ALGORITHM_HKDF_SHA256, NONE, NONE,
                                        ELASTIC_CRYPTO_KEY_ALGORITHM_AES256_GCM, true, &x, &err));
   elastic_string_free(&err);
-  /* the secret itself was imported non-exportable */
-  CHECK(!elastic_crypto_export_key(m, &key, &err));
-  elastic_string_free(&err);
+  /* the secret itself was imported exportable, so it can be exported */
+  CHECK(elastic_crypto_export_key(m, &key, &err) && eq(key, B(master, 32)));
+  elastic_bytes_free(&key);
   return 0;
 }
 

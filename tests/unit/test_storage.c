@@ -137,7 +137,7 @@ static void test_through_guest(void) {
   ehal_store_default_limits(&lim);
   lim.max_object_bytes = 4096;
   lim.max_objects_per_container = 20;
-  lim.max_bytes_per_workload = 10000;
+  lim.max_bytes_per_workload = 1 << 20;
   lim.max_containers = 5;
   ehal_storage_set_limits(&lim);
   elastic_hal_instance *l = instance("limits", st);
@@ -147,8 +147,11 @@ static void test_through_guest(void) {
   x = 20;
   guest_test(l, "test_limit_count", &x, 1,
              "objects per container: the limit is refused, replacing is not a new object");
+  /* the quota counts data plus a fixed charge per object: room for the
+   * guest's 10000 data bytes in two objects, and for one more object */
   x = 10000;
   lim.max_object_bytes = 10000;
+  lim.max_bytes_per_workload = 10000 + 3 * EHAL_STORE_OBJECT_CHARGE;
   ehal_storage_set_limits(&lim);
   elastic_hal_instance_free(l);
   l = instance("limits-bytes", st);

@@ -1118,7 +1118,7 @@ static void tdxw_init(tdxw *w, unsigned pck_svn) {
   uint8_t ext[1024];
   rawext e = {"1.2.840.113741.1.13.1", ext, pck_ext(ext, pck_svn, 11, FMSPC)};
   w->pck = mk_cert(w->pck_k, "Intel SGX PCK Certificate", w->ca, w->ca_k, false, &e, 1);
-  w->tcb = mk_cert(w->tcb_k, "Test TCB Signing", w->root, w->root_k, false, NULL, 0);
+  w->tcb = mk_cert(w->tcb_k, "Intel SGX TCB Signing", w->root, w->root_k, false, NULL, 0);
   w->root_pem = pem_of(w->root, NULL, NULL);
   snprintf(w->dir, sizeof w->dir, "/tmp/ehal-verify-XXXXXX");
   if (!mkdtemp(w->dir)) exit(1);
