@@ -564,6 +564,45 @@ EXPORT("test_limit_bytes") int test_limit_bytes(int quota) {
   return 0;
 }
 
+/* A flood of empty objects with the longest keys: each object is charged
+ * against the workload's quota (header, key, index row), so the quota is
+ * reached after at most max_objects of them, not never. */
+EXPORT("test_limit_key_flood") int test_limit_key_flood(int max_objects) {
+  elastic_string_t err;
+  chandle h;
+  uint64_t v;
+  CHECK(max_objects > 0);
+  CHECK(elastic_storage_create_container(S("lim-key-flood"), &h, &err));
+  static char key[1025];
+  int stored = 0, tries = 10 * max_objects + 10;
+  bool refused = false;
+  for (int i = 0; i < tries; i++) {
+    memset(key, 'k', 1024);
+    key[1024] = 0;
+    int n = snprintf(key, sizeof key, "%d-", i);
+    key[n] = 'k'; /* snprintf's NUL: the key stays 1024 bytes */
+    elastic_string_t k = {key, 1024};
+    if (!elastic_storage_store_object(h, k, B("", 0), &v, &err)) {
+      refused = true;
+      break;
+    }
+    stored++;
+  }
+  CHECK(refused);
+  CHECK(has(err, "limit exceeded") && has(err, "quota"));
+  fs(&err);
+  CHECK(stored >= 1 && stored <= max_objects);
+  /* deleting one gives its charge back */
+  memset(key, 'k', 1024);
+  int n = snprintf(key, sizeof key, "%d-", 0);
+  key[n] = 'k';
+  elastic_string_t k0 = {key, 1024};
+  CHECK(elastic_storage_delete_object(h, k0, &err));
+  CHECK(elastic_storage_store_object(h, k0, B("", 0), &v, &err));
+  CHECK(elastic_storage_delete_container(h, &err));
+  return 0;
+}
+
 EXPORT("test_limit_containers") int test_limit_containers(int max_containers) {
   elastic_string_t err;
   chandle h[64];

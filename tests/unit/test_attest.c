@@ -458,6 +458,42 @@ static int cap_supported(const char *name) {
 
 static char g_none[4200], g_devfile[4200];
 
+/* configfs-tsm is present but unusable and no device node exists: the
+ * platform is "unknown", never "simulated"; there is no evidence, no
+ * envelope and no sealing root (nothing written under the state dir). */
+static void check_unusable_tsm(const char *why) {
+  char state[4300], err[512] = "";
+  snprintf(state, sizeof state, "%s/unusable-state", g_tmp);
+  uint8_t b[64], sha[48], root[EHAL_SEALING_ROOT_LEN];
+  pattern(b, 64);
+  pattern(sha, 48);
+  const char *plat = elastic_hal_platform_type();
+  if (!TAP_OK(!strcmp(plat, "unknown") && !ehal_attestation_available(),
+              "probe: configfs-tsm present but unusable (%s), no devices: platform unknown, not "
+              "simulated, attestation unavailable",
+              why))
+    tap_diag("platform %s, attestation %s", plat,
+             ehal_attestation_available() ? "available" : "unavailable");
+  ehal_evidence ev;
+  int rc = ehal_attest_evidence(b, sha, state, &ev, err, sizeof err);
+  if (!TAP_OK(rc != 0 && ev.evidence == NULL && strstr(err, "configfs-tsm"),
+              "probe: unusable configfs-tsm (%s): evidence is an error, never simulated", why))
+    tap_diag("rc %d, %s", rc, err);
+  if (rc == 0) ehal_evidence_free(&ev);
+  char *json = NULL;
+  size_t len = 0;
+  rc = ehal_attest(b, 10, sha, "w", "k", state, &json, &len, err, sizeof err);
+  TAP_OK(rc != 0 && json == NULL, "probe: unusable configfs-tsm (%s): no envelope either", why);
+  free(json);
+  err[0] = 0;
+  rc = ehal_sealing_root(state, root, err, sizeof err);
+  char seal_dir[4400];
+  snprintf(seal_dir, sizeof seal_dir, "%s/sealing", state);
+  if (!TAP_OK(rc != 0 && !ehal_sealing_supported() && access(seal_dir, F_OK) != 0,
+              "probe: unusable configfs-tsm (%s): no sealing root, none simulated on disk", why))
+    tap_diag("rc %d, %s", rc, err);
+}
+
 static void test_probe(void) {
   snprintf(g_none, sizeof g_none, "%s/nonexistent", g_tmp);
   snprintf(g_devfile, sizeof g_devfile, "%s/fake-device", g_tmp);
@@ -519,6 +555,20 @@ static void test_probe(void) {
   TAP_OK(!strcmp(elastic_hal_platform_type(), "simulated") && ehal_attestation_available(),
          "probe: configfs-tsm without a provider and no devices: simulated");
 
+  /* configfs-tsm there, but with a provider this build does not know, or
+   * not usable at all: this may be a confidential VM, never "simulated" */
+  kernel_reset("future_guest");
+  ehal_attest_set_paths(g_root, g_none, g_none);
+  check_unusable_tsm("an unknown provider");
+  kernel_reset("sev_guest");
+  K.mkdir_errno = EACCES;
+  ehal_attest_set_paths(g_root, g_none, g_none);
+  check_unusable_tsm("EACCES");
+  kernel_reset("sev_guest");
+  K.mkdir_errno = EIO;
+  ehal_attest_set_paths(g_root, g_none, g_none);
+  check_unusable_tsm("EIO");
+
   kernel_reset("sev_guest");
   ehal_attest_set_paths(g_root, g_none, g_none);
   ehal_attest_force_simulated(true);
@@ -536,6 +586,21 @@ static void test_probe(void) {
              cap_supported("platform.create-attestation-context") == 1 &&
              cap_supported("platform.simulated") == 1,
          "probe: simulated: capabilities report platform.attestation and the contexts supported");
+}
+
+/* An empty directory as configfs-tsm root (no kernel behind it: entries
+ * get no provider file): unusable, so "unknown", never "simulated". */
+static void test_probe_empty_tsm(void) {
+  char empty[4300];
+  snprintf(empty, sizeof empty, "%s/empty-tsm", g_tmp);
+  mkdir(empty, 0700);
+  ehal_attest_set_paths(empty, g_none, g_none);
+  check_unusable_tsm("an empty directory");
+  TAP_OK(count_entries(empty) == 0, "probe: the empty configfs-tsm root is left as it was");
+  /* restore: later tests see no TEE (and the probe cache is reset) */
+  ehal_attest_set_paths(g_none, g_none, g_none);
+  TAP_OK(!strcmp(elastic_hal_platform_type(), "simulated"),
+         "probe: with the paths restored the platform is simulated again");
 }
 
 /* ---- /dev/sev-guest responses ---- */
@@ -1168,6 +1233,7 @@ int main(void) {
   test_tsm();
   test_probe();
   ehal_attest_set_tsm_kernel(NULL, NULL);
+  test_probe_empty_tsm();
   test_sev_guest();
   test_simulated();
   test_guest();

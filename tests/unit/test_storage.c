@@ -160,6 +160,17 @@ static void test_through_guest(void) {
   x = 5;
   guest_test(l, "test_limit_containers", &x, 1, "containers per workload are limited");
   elastic_hal_instance_free(l);
+  /* empty objects are not free: each is charged EHAL_STORE_OBJECT_CHARGE,
+   * so long keys cannot fill the disk under a small quota */
+  ehal_store_default_limits(&lim);
+  lim.max_bytes_per_workload = 64 * 1024;
+  ehal_storage_set_limits(&lim);
+  l = instance("limits-key-flood", st);
+  x = lim.max_bytes_per_workload / EHAL_STORE_OBJECT_CHARGE;
+  guest_test(l, "test_limit_key_flood", &x, 1,
+             "bytes per workload: zero-byte objects with 1024-byte keys hit the 64 KiB quota "
+             "within 32 objects (a fixed charge per object)");
+  elastic_hal_instance_free(l);
   ehal_storage_set_limits(NULL);
 
   /* a library user without a state directory gets an error, not a crash */

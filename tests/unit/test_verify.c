@@ -1527,6 +1527,177 @@ static void test_tdx_synthetic(void) {
 }
 
 /* ------------------------------------------------------------------ */
+/* Collateral forgeries (regressions for the review fixes)             */
+/* ------------------------------------------------------------------ */
+
+/* A collateral file of w's directory as a string (malloc'd). */
+static char *read_coll(const tdxw *w, const char *name) {
+  size_t n = 0;
+  uint8_t *b = slurp(w->dir, name, &n);
+  char *s = malloc(n + 1);
+  memcpy(s, b, n);
+  s[n] = 0;
+  free(b);
+  return s;
+}
+
+/* The raw text of `member` in a document written by write_signed
+ * ({"member":BODY,"signature":"..."}), malloc'd. */
+static char *signed_text(const char *doc, const char *member) {
+  char head[64];
+  snprintf(head, sizeof head, "{\"%s\":", member);
+  const char *p = strstr(doc, head), *e = strstr(doc, ",\"signature\":");
+  if (p != doc || !e) {
+    printf("Bail out! unexpected collateral layout\n");
+    exit(1);
+  }
+  p += strlen(head);
+  return strndup(p, (size_t)(e - p));
+}
+
+/* Appends ,"key":value as a last top-level member of a collateral file:
+ * the signature still covers the first, genuinely signed member. */
+static void append_member(const tdxw *w, const char *name, const char *key, const char *value) {
+  char *doc = read_coll(w, name);
+  size_t n = strlen(doc);
+  while (n && doc[n - 1] != '}') n--;
+  if (!n) {
+    printf("Bail out! %s is not an object\n", name);
+    exit(1);
+  }
+  size_t cap = n + strlen(key) + strlen(value) + 16;
+  char *out = malloc(cap);
+  int len = snprintf(out, cap, "%.*s,\"%s\":%s}", (int)(n - 1), doc, key, value);
+  write_file(w, name, out, (size_t)len);
+  free(out);
+  free(doc);
+}
+
+static void test_collateral_forgery(void) {
+  tdxw w;
+  tdxw_init(&w, 5);
+  ehal_verify_opts o;
+  ehal_verify_opts_init(&o);
+  o.intel_root_pem = w.root_pem;
+  o.now = T("2024-01-15T00:00:00Z");
+  o.collateral_dir = w.dir;
+  tdx_params p = {.version = 4, .body_type = 2, .tee_tcb_svn = {3, 0, 5}, .qe_isvsvn = 4};
+  size_t n;
+  uint8_t *q = tdx_make(&w, &p, &n);
+  char *up = level(5, 11, 3, 0, 5, "UpToDate"), *hi = level(6, 11, 3, 0, 5, "UpToDate");
+  char good[8192], bad[8192];
+  snprintf(good, sizeof good, "[%s]", up);
+  snprintf(bad, sizeof bad, "[%s]", hi);
+  coll_params c = {.levels = good};
+
+  /* the forged bodies: what a genuine document would say for this platform */
+  write_collateral(&w, &c);
+  TAP_OK(accepted(q, n, &o) && !strcmp(last_tcb, "UpToDate"),
+         "collateral forgery: the forged TCB info, had Intel signed it, would say UpToDate");
+  char *tcb_doc = read_coll(&w, "tcbinfo.json"), *qe_doc = read_coll(&w, "qe-identity.json");
+  char *forged_tcb = signed_text(tcb_doc, "tcbInfo");
+  char *forged_qe = signed_text(qe_doc, "enclaveIdentity");
+
+  /* genuinely signed TCB info under which this platform is below every level */
+  c.levels = bad;
+  write_collateral(&w, &c);
+  TAP_OK(refused(q, n, &o, "below every level"),
+         "collateral forgery: the genuinely signed TCB info refuses this platform");
+  static const char *const tcb_keys[] = {"tcbInfo", "tcb\\u0049nfo", "tcbI\\u006efo"};
+  for (size_t i = 0; i < sizeof tcb_keys / sizeof *tcb_keys; i++) {
+    write_collateral(&w, &c);
+    append_member(&w, "tcbinfo.json", tcb_keys[i], forged_tcb);
+    bool ok = refused(q, n, &o, "tcb-info");
+    TAP_OK(ok && strcmp(last_tcb, "UpToDate") != 0,
+           "collateral forgery: a signed tcbinfo.json with a second, unsigned \"%s\" member "
+           "claiming UpToDate is refused at tcb-info",
+           tcb_keys[i]);
+  }
+  /* an escaped spelling of the signed member itself is refused too */
+  write_collateral(&w, &c);
+  {
+    char *doc = read_coll(&w, "tcbinfo.json");
+    char *body = signed_text(doc, "tcbInfo");
+    char *sig = strstr(doc, ",\"signature\":");
+    size_t cap = strlen(doc) + 64;
+    char *out = malloc(cap);
+    int len = snprintf(out, cap, "{\"tcb\\u0049nfo\":%s%s", body, sig);
+    write_file(&w, "tcbinfo.json", out, (size_t)len);
+    TAP_OK(refused(q, n, &o, "tcb-info"),
+           "collateral forgery: a signed member under an escaped key (\"tcb\\u0049nfo\") is "
+           "refused");
+    free(out);
+    free(body);
+    free(doc);
+  }
+
+  /* the same for the QE identity: signed, this QE is below every level */
+  c.levels = good;
+  c.qe_levels =
+      "[{\"tcb\":{\"isvsvn\":6},\"tcbDate\":\"2023-02-15T00:00:00Z\","
+      "\"tcbStatus\":\"UpToDate\"}]";
+  write_collateral(&w, &c);
+  TAP_OK(refused(q, n, &o, "qe-identity"),
+         "collateral forgery: the genuinely signed QE identity refuses this QE");
+  static const char *const qe_keys[] = {"enclaveIdentity", "enclave\\u0049dentity"};
+  for (size_t i = 0; i < sizeof qe_keys / sizeof *qe_keys; i++) {
+    write_collateral(&w, &c);
+    append_member(&w, "qe-identity.json", qe_keys[i], forged_qe);
+    TAP_OK(refused(q, n, &o, "qe-identity"),
+           "collateral forgery: a signed qe-identity.json with a second, unsigned \"%s\" member "
+           "is refused at qe-identity",
+           qe_keys[i]);
+  }
+  c.qe_levels = NULL;
+
+  /* only Intel's TCB Signing certificate, issued by the root, may sign */
+  X509 *tcb = w.tcb;
+  EVP_PKEY *tcb_k = w.tcb_k;
+  EVP_PKEY *k2 = EVP_EC_gen("P-256");
+  struct {
+    X509 *cert;
+    X509 *mid; /* NULL: the chain file is cert, root */
+    const char *what;
+  } signers[] = {
+      {mk_cert(k2, "Intel SGX PCK Certificate", w.root, w.root_k, false, NULL, 0), NULL,
+       "a certificate with another CN (a PCK) issued by the pinned root"},
+      {mk_cert(k2, "Test Other Signer", w.root, w.root_k, false, NULL, 0), NULL,
+       "a certificate with another CN issued by the pinned root"},
+      {mk_cert(k2, "Intel SGX TCB Signing", w.root, w.root_k, true, NULL, 0), NULL,
+       "a CA certificate named Intel SGX TCB Signing"},
+      {mk_cert(k2, "Intel SGX TCB Signing", w.ca, w.ca_k, false, NULL, 0), w.ca,
+       "an Intel SGX TCB Signing certificate issued through an intermediate CA"},
+  };
+  for (size_t i = 0; i < sizeof signers / sizeof *signers; i++) {
+    w.tcb = signers[i].cert;
+    w.tcb_k = k2;
+    write_collateral(&w, &c);
+    char *pem = pem_of(signers[i].cert, signers[i].mid ? signers[i].mid : w.root,
+                       signers[i].mid ? w.root : NULL);
+    write_file(&w, "tcb-signing-chain.pem", pem, strlen(pem));
+    free(pem);
+    TAP_OK(refused(q, n, &o, "collateral-signer"),
+           "collateral signer: collateral signed by %s is refused at collateral-signer",
+           signers[i].what);
+    X509_free(signers[i].cert);
+  }
+  w.tcb = tcb;
+  w.tcb_k = tcb_k;
+  EVP_PKEY_free(k2);
+  write_collateral(&w, &c);
+  TAP_OK(accepted(q, n, &o), "collateral signer: the real TCB Signing chain still verifies");
+
+  free(forged_tcb);
+  free(forged_qe);
+  free(tcb_doc);
+  free(qe_doc);
+  free(up);
+  free(hi);
+  free(q);
+  tdxw_free(&w);
+}
+
+/* ------------------------------------------------------------------ */
 /* Small pieces                                                        */
 /* ------------------------------------------------------------------ */
 
@@ -1630,5 +1801,6 @@ int main(void) {
   test_snp_synthetic();
   test_binding_and_envelopes();
   test_tdx_synthetic();
+  test_collateral_forgery();
   return tap_done();
 }
