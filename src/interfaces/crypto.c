@@ -201,8 +201,12 @@ static void aead_encrypt(ehal_instance *inst, ehal_aead_alg alg, const char *nam
   if (data.len > UINT32_MAX - AEAD_OVERHEAD)
     EHAL_FAIL(ret, "data of %zu bytes is too long to encrypt", data.len);
   size_t n = data.len + AEAD_OVERHEAD;
-  uint8_t k[32], nonce[EHAL_AEAD_NONCE_LEN];
-  memcpy(k, key, sizeof k); /* key may be a view of guest memory */
+  /* The key may be a view of guest memory, which may move below: copy it,
+   * into the call arena, which is wiped even when the guest's cabi_realloc
+   * traps out of this call (a stack copy would be left behind). */
+  uint8_t nonce[EHAL_AEAD_NONCE_LEN];
+  uint8_t *k = ehal_arena_alloc(inst, 32);
+  memcpy(k, key, 32);
   if (ehal_prim_random(nonce, sizeof nonce) != 0) EHAL_FAIL(ret, "cannot draw a random nonce");
 #ifdef EHAL_LOWER_DIRECT
   /* straight into the guest's result buffer, saving a copy of the output */
@@ -212,9 +216,9 @@ static void aead_encrypt(ehal_instance *inst, ehal_aead_alg alg, const char *nam
   uint8_t *out = ehal_arena_alloc(inst, n);
 #endif
   memcpy(out, nonce, sizeof nonce);
-  int rc = ehal_aead_seal(alg, k, sizeof k, nonce, sizeof nonce, ad.ptr, ad.len, data.ptr, data.len,
+  int rc = ehal_aead_seal(alg, k, 32, nonce, sizeof nonce, ad.ptr, ad.len, data.ptr, data.len,
                           out + EHAL_AEAD_NONCE_LEN, out + EHAL_AEAD_NONCE_LEN + data.len);
-  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(k, 32);
   if (rc != 0) {
     ret->is_err = true;
 #ifdef EHAL_LOWER_DIRECT
@@ -234,8 +238,8 @@ static void aead_decrypt(ehal_instance *inst, ehal_aead_alg alg, const char *nam
   if (data.len < AEAD_OVERHEAD)
     EHAL_FAIL(ret, "%s input of %zu bytes is shorter than nonce (12) + tag (16)", name, data.len);
   size_t n = data.len - AEAD_OVERHEAD;
-  uint8_t k[32];
-  memcpy(k, key, sizeof k); /* key may be a view of guest memory */
+  uint8_t *k = ehal_arena_alloc(inst, 32); /* see aead_encrypt */
+  memcpy(k, key, 32);
   uint8_t *out;
 #ifdef EHAL_LOWER_DIRECT
   /* Straight into the guest's result buffer.  ehal_aead_open wipes it when
@@ -246,10 +250,10 @@ static void aead_decrypt(ehal_instance *inst, ehal_aead_alg alg, const char *nam
 #else
   out = ehal_arena_alloc(inst, n ? n : 1);
 #endif
-  int rc = ehal_aead_open(alg, k, sizeof k, data.ptr, EHAL_AEAD_NONCE_LEN, ad.ptr, ad.len,
+  int rc = ehal_aead_open(alg, k, 32, data.ptr, EHAL_AEAD_NONCE_LEN, ad.ptr, ad.len,
                           data.ptr + EHAL_AEAD_NONCE_LEN, n, data.ptr + EHAL_AEAD_NONCE_LEN + n,
                           EHAL_AEAD_TAG_LEN, out);
-  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(k, 32);
   if (rc != 0) {
     ret->is_err = true;
     ret->err = ehal_str_fmt(inst, "%s decryption failed: authentication failed", name);

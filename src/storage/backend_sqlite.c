@@ -266,16 +266,25 @@ static int configure(ehal_backend *b) {
   sqlite3_db_config(b->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
   sqlite3_db_config(b->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, (int *)NULL);
   sqlite3_db_config(b->db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, (int *)NULL);
-  /* journal_mode is persistent; switching needs a moment of exclusivity,
-   * which busy_timeout waits for. */
-  sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(b->db, "PRAGMA journal_mode=WAL", -1, &s, NULL) != SQLITE_OK)
-    return fail(b, "cannot set WAL mode");
-  int rc = sqlite3_step(s);
-  const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
-  bool wal = mode && !strcmp(mode, "wal");
-  sqlite3_finalize(s);
-  if (!wal) return fail(b, "cannot set WAL mode");
+  /* journal_mode is persistent; switching needs a moment of exclusivity.
+   * SQLite may answer SQLITE_BUSY at once here, without its busy handler
+   * (when two processes create the database together), so wait and retry
+   * for up to the busy timeout ourselves. */
+  bool wal = false;
+  for (int waited = 0; !wal; waited += 10) {
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(b->db, "PRAGMA journal_mode=WAL", -1, &s, NULL) != SQLITE_OK)
+      return fail(b, "cannot set WAL mode");
+    int rc = sqlite3_step(s);
+    const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+    wal = mode && !strcmp(mode, "wal");
+    sqlite3_finalize(s);
+    if (wal) break;
+    if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED && rc != SQLITE_ROW)
+      return fail(b, "cannot set WAL mode");
+    if (waited >= BUSY_TIMEOUT_MS) return fail(b, "cannot set WAL mode");
+    usleep(10000);
+  }
   return exec_sql(b,
                   "PRAGMA synchronous=FULL;"
                   "PRAGMA cache_size=-16384;" /* KiB: pages of ciphertext, up to 16 MiB */
