@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "ehal_bindings.h"
 #include "elastic-hal/elastic_hal.h"
 #include "engine.h"
@@ -45,12 +46,6 @@
 #define GOAL_COMPUTE_RATIO 1.30
 
 static int failures;
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static void fail(const char *fmt, ...) {
   va_list ap;
@@ -257,14 +252,6 @@ static void cpu_model(char *out, size_t len) {
   fclose(f);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  remove(path);
-  return 0;
-}
-
 static double load_started;
 
 static void progress(const char *msg, void *user) {
@@ -323,7 +310,7 @@ int main(int argc, char **argv) {
   elastic_hal_module *m = elastic_hal_module_load(wasm, &lo, &err);
   if (!m) {
     fprintf(stderr, "elastic-hal-bench: cannot load %s: %s\n", wasm, err.msg);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    bench_rm_tree(dir);
     return 1;
   }
   printf("  [%6.2f s] compiled and loaded\n", (now_ns() - load_started) / 1e9);
@@ -347,7 +334,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "elastic-hal-bench: cannot instantiate: %s\n", err.msg);
     elastic_hal_module_free(m);
     elastic_hal_linker_free(l);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    bench_rm_tree(dir);
     return 1;
   }
   int status = 0;
@@ -487,7 +474,7 @@ int main(int argc, char **argv) {
   elastic_hal_instance_free(inst);
   elastic_hal_module_free(m);
   elastic_hal_linker_free(l);
-  nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  bench_rm_tree(dir);
   printf(
       "total %.1f s%s\n", (now_ns() - t_start) / 1e9,
       failures ? "; ERRORS above" : "; PASS/MISS are goals from issue 2 section 9, not failures");

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "crypto/primitives.h"
 #include "elastic-hal/elastic_hal.h"
 
@@ -45,12 +46,6 @@
 #define TARGET_NS 20e6
 
 static int failures;
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 __attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...) {
   va_list ap;
@@ -193,14 +188,6 @@ static void cpu_info(char *model, size_t mlen, char *flags, size_t flen) {
   fclose(f);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  remove(path);
-  return 0;
-}
-
 int main(int argc, char **argv) {
   const char *wasm = EHAL_CRYPTO_BENCH_GUEST_WASM, *only = NULL;
   for (int i = 1; i < argc; i++) {
@@ -247,7 +234,7 @@ int main(int argc, char **argv) {
   elastic_hal_module *m = elastic_hal_module_load(wasm, &lo, &err);
   if (!m) {
     fprintf(stderr, "elastic-hal-bench-crypto: cannot load %s: %s\n", wasm, err.msg);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    bench_rm_tree(dir);
     return 1;
   }
   printf("  compiled and loaded in %.2f s\n\n", (now_ns() - t0) / 1e9);
@@ -340,7 +327,7 @@ int main(int argc, char **argv) {
   elastic_hal_instance_free(inst);
   elastic_hal_module_free(m);
   elastic_hal_linker_free(l);
-  nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  bench_rm_tree(dir);
   printf(
       "\ntotal %.1f s%s\n", (now_ns() - t_start) / 1e9,
       failures ? "; ERRORS above" : "; PASS/MISS are the goal of issue 3 section 5, not failures");

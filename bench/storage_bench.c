@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "elastic-hal/elastic_hal.h"
 #include "storage/store.h"
 
@@ -35,19 +36,6 @@
 #define EHAL_SBENCH_GUEST_WASM "build/guests/storage_bench.wasm"
 #endif
 #define OBJ 4096
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
 
 static void fill(uint8_t *b, uint32_t i) {
   for (uint32_t k = 0; k < OBJ; k++) b[k] = (uint8_t)(k * 131u + i * 7u);
@@ -101,14 +89,14 @@ static result bench_guest(const char *wasm, const char *dir, int n) {
   } else if (gcall(i, "bench_setup", 0, 0, 0)) {
     /* warm-up outside the timed range */
     if (gcall(i, "bench_store", 2, 1000000, 20) && gcall(i, "bench_retrieve", 2, 1000000, 20)) {
-      double t0 = now_s();
+      double t0 = (now_ns() / 1e9);
       bool ok = gcall(i, "bench_store", 2, 0, n);
-      res.store_s = now_s() - t0;
+      res.store_s = (now_ns() / 1e9) - t0;
       res.retrieve_s = 1e30;
       for (int pass = 0; ok && pass < 3; pass++) {
-        t0 = now_s();
+        t0 = (now_ns() / 1e9);
         ok = gcall(i, "bench_retrieve", 2, 0, n);
-        double t = now_s() - t0;
+        double t = (now_ns() / 1e9) - t0;
         if (t < res.retrieve_s) res.retrieve_s = t;
       }
       res.ok = ok;
@@ -141,17 +129,17 @@ static result bench_engine(const char *dir, int n) {
   uint8_t buf[OBJ];
   char key[32];
   bool ok = true;
-  double t0 = now_s();
+  double t0 = (now_ns() / 1e9);
   for (int i = 0; ok && i < n; i++) {
     snprintf(key, sizeof key, "obj-%06d", i);
     fill(buf, (uint32_t)i);
     uint64_t v;
     ok = ehal_store_put(c, key, strlen(key), buf, OBJ, NULL, 0, &v, &e) == 0;
   }
-  res.store_s = now_s() - t0;
+  res.store_s = (now_ns() / 1e9) - t0;
   res.retrieve_s = 1e30;
   for (int pass = 0; ok && pass < 3; pass++) {
-    t0 = now_s();
+    t0 = (now_ns() / 1e9);
     for (int i = 0; ok && i < n; i++) {
       snprintf(key, sizeof key, "obj-%06d", i);
       uint8_t *d = NULL;
@@ -162,7 +150,7 @@ static result bench_engine(const char *dir, int n) {
       ok = ok && memcmp(d, buf, OBJ) == 0;
       free(d);
     }
-    double t = now_s() - t0;
+    double t = (now_ns() / 1e9) - t0;
     if (t < res.retrieve_s) res.retrieve_s = t;
   }
   if (!ok) fprintf(stderr, "elastic-hal-bench-storage: engine: %s\n", e.msg);
@@ -196,7 +184,7 @@ static result bench_sqlite(const char *dir, int n, const char *sync) {
   uint8_t buf[OBJ];
   char key[32];
   bool ok = true;
-  double t0 = now_s();
+  double t0 = (now_ns() / 1e9);
   for (int i = 0; ok && i < n; i++) {
     snprintf(key, sizeof key, "obj-%06d", i);
     fill(buf, (uint32_t)i);
@@ -205,10 +193,10 @@ static result bench_sqlite(const char *dir, int n, const char *sync) {
     ok = sqlite3_step(ins) == SQLITE_DONE; /* autocommit: one transaction each */
     sqlite3_reset(ins);
   }
-  res.store_s = now_s() - t0;
+  res.store_s = (now_ns() / 1e9) - t0;
   res.retrieve_s = 1e30;
   for (int pass = 0; ok && pass < 3; pass++) {
-    t0 = now_s();
+    t0 = (now_ns() / 1e9);
     for (int i = 0; ok && i < n; i++) {
       snprintf(key, sizeof key, "obj-%06d", i);
       sqlite3_bind_text(sel, 1, key, -1, SQLITE_STATIC);
@@ -222,7 +210,7 @@ static result bench_sqlite(const char *dir, int n, const char *sync) {
       }
       sqlite3_reset(sel);
     }
-    double t = now_s() - t0;
+    double t = (now_ns() / 1e9) - t0;
     if (t < res.retrieve_s) res.retrieve_s = t;
   }
   if (!ok) fprintf(stderr, "elastic-hal-bench-storage: sqlite: %s\n", sqlite3_errmsg(db));
@@ -280,6 +268,6 @@ int main(int argc, char **argv) {
   printf(
       "\n  (NORMAL is shown for scale only: in WAL mode it may lose the last commits on a\n"
       "   power cut, which the storage interface does not allow itself.)\n");
-  nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  bench_rm_tree(dir);
   return g.ok && e.ok && p.ok && pn.ok ? 0 : 1;
 }
