@@ -5,6 +5,7 @@
 #   make check    install what is missing, build, run every test (also
 #                 under AddressSanitizer + UndefinedBehaviorSanitizer)
 #   make bench    run the benchmarks
+#   make fuzz     fuzz the readers of untrusted modules (FUZZ_SECONDS=600)
 #   make install  install the library, headers, pkg-config file and CLI
 #                 (PREFIX=/usr/local, DESTDIR supported)
 
@@ -13,7 +14,7 @@ ASAN    ?= build-asan
 PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all setup demo check check-fast check-asan bench install clean format
+.PHONY: all setup demo check check-fast check-asan bench fuzz install clean format
 
 all: $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j$(JOBS)
@@ -42,6 +43,10 @@ bench: setup all
 	@$(BUILD)/bench/elastic-hal-bench
 	@$(BUILD)/bench/elastic-hal-bench-crypto
 	@$(BUILD)/bench/elastic-hal-bench-storage
+
+FUZZ_SECONDS ?= 600
+fuzz: all
+	@BUILD=$(BUILD) tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: all
 	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)

@@ -7,6 +7,7 @@
 # Per build tree:  BUILD/tests/test_*   (C unit tests and guest runners)
 #                  tests/cli/*.sh       (with EHAL=BUILD/elastic-hal, GUESTS=BUILD/guests)
 # Once:            tests/wit/*.sh       (WIT validation with the standard parser)
+#                  tests/fuzz/run.sh    (libFuzzer harnesses, a 10 s slice)
 # Ends with "N passed, N failed"; exit status 0 only when nothing failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,8 @@ done
 for s in tests/wit/*.sh; do
   [[ -f "$s" ]] && run_one "wit: $(basename "$s")" bash "$s"
 done
+# a short slice of fuzzing (make fuzz runs longer)
+run_one "fuzz: run.sh (${EHAL_FUZZ_SECONDS:-10}s)" env BUILD="$1" bash tests/fuzz/run.sh "${EHAL_FUZZ_SECONDS:-10}"
 
 echo
 echo "$passed passed, $failed failed"

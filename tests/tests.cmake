@@ -3,6 +3,8 @@
 
 ehal_guest(abi_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/abi_guest.c)
 ehal_guest(caps_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/caps_guest.c)
+# recurses to the edge of the native stack, then calls deep host code (tests/cli/stack.sh)
+ehal_guest(deep_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/deep_guest.c)
 
 # unit tests of the runtime's internal pieces
 ehal_c_test(test_units SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_units.c)

@@ -49,28 +49,48 @@ elastic_hal_linker *elastic_hal_linker_new(void);
 void elastic_hal_linker_free(elastic_hal_linker *linker);
 /* WASI preview 1, the subset a wasi-libc command needs (see README). */
 int elastic_hal_wasi_add_to_linker(elastic_hal_linker *linker);
-/* Name of the last world added ("custom" if none), used in diagnostics. */
+/* The composed world whose HAL interfaces the linker holds exactly (WASI
+ * preview 1 aside, however they were added), else "custom"; used in
+ * diagnostics ("not in world ...").  Attestation binds the fuller identity
+ * of docs/evidence.md, which equals this name whenever it is not "custom". */
 const char *elastic_hal_linker_world(const elastic_hal_linker *linker);
 /* Adds the interfaces of a composed world given by name (elastic-tee-...). */
 int elastic_hal_world_add_to_linker_by_name(elastic_hal_linker *linker, const char *world);
 
 /* ---- modules ---- */
 typedef struct {
-  /* Directory for the compiled-artifact cache (.wasm inputs only). */
+  /* Directory for the compiled-artifact cache (.wasm inputs only); NULL:
+   * state_dir/cache. */
   const char *cache_dir;
   /* Called with a one-line progress message while compiling; may be NULL. */
   void (*progress)(const char *msg, void *user);
   void *user;
+  /* The state directory: on the simulated platform it holds the sealing
+   * root that artifacts are authenticated with. */
+  const char *state_dir;
 } elastic_hal_load_options;
 
-/* Ahead-of-time compile GUEST.wasm into a loadable artifact at out_path. */
+/* Ahead-of-time compile GUEST.wasm into an artifact at out_path.  The
+ * artifact is authenticated with a key from this platform's sealing root:
+ * it loads only where that root is had (see README, "Artifacts"). */
 int elastic_hal_compile(const char *wasm_path, const char *out_path,
                         const elastic_hal_load_options *opts, elastic_hal_error *err);
-/* Load a .wasm (compiled on demand into the cache) or a compiled artifact. */
+/* Load a core .wasm (compiled on demand into the cache) or an artifact
+ * from elastic_hal_compile.  Anything else, and an artifact that fails
+ * authentication, is refused before any of its code runs. */
 elastic_hal_module *elastic_hal_module_load(const char *path, const elastic_hal_load_options *opts,
                                             elastic_hal_error *err);
-/* Parse a .wasm's imports and exports without compiling (for check). */
-elastic_hal_module *elastic_hal_module_inspect(const char *path, elastic_hal_error *err);
+/* Read a module's imports and exports and apply every check load makes,
+ * without compiling or loading any code (for check).  An artifact is
+ * authenticated, never loaded; opts may be NULL for .wasm inputs. */
+elastic_hal_module *elastic_hal_module_inspect(const char *path,
+                                               const elastic_hal_load_options *opts,
+                                               elastic_hal_error *err);
+/* Whether the module can run as a command (elastic_hal_run) under a memory
+ * bound of max_memory_pages (0 = the default): its initial memory fits and
+ * it exports _start.  0, or -1 with the reason in err. */
+int elastic_hal_module_runnable(const elastic_hal_module *module, uint32_t max_memory_pages,
+                                elastic_hal_error *err);
 void elastic_hal_module_free(elastic_hal_module *module);
 /* SHA-384 of the module as loaded (its code identity), lowercase hex. */
 const char *elastic_hal_module_sha384(const elastic_hal_module *module);
@@ -88,7 +108,8 @@ typedef struct {
   char *const *argv;
   int envc; /* guest environment, "K=V" strings */
   char *const *env;
-  uint32_t max_memory_pages; /* linear memory bound (64 KiB pages); 0 = 16384 (1 GiB) */
+  uint32_t max_memory_pages; /* linear memory bound (64 KiB pages); 0 = 16384 (1 GiB);
+                                at most 65535 (4 GiB less one page) */
   uint64_t max_sleep_ns;     /* clock.sleep bound; 0 = 10 s; ELASTIC_HAL_SLEEP_NONE = none */
   int stdout_fd, stderr_fd;  /* where the guest's fd 1 and 2 go; 0 = 1 and 2 */
 } elastic_hal_config;

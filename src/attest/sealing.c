@@ -64,13 +64,10 @@ static int snp_root(uint8_t root[EHAL_SEALING_ROOT_LEN], char *err, size_t errle
   return 0;
 }
 
-static int mkdir_0700(const char *path) {
-  if (mkdir(path, 0700) == 0 || errno == EEXIST) return 0;
-  return -1;
-}
-
 /* The simulated root: created once with O_EXCL, so concurrent first users
- * agree on one key; read back on every later use. */
+ * agree on one key; read back on every later use.  The state directory,
+ * STATE_DIR/sealing and root.key must be ours alone (fsutil.h): a root
+ * planted by another user would let them read everything sealed with it. */
 static int simulated_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_LEN], char *err,
                           size_t errlen) {
   if (!state_dir) {
@@ -82,26 +79,28 @@ static int simulated_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_
   char dir[4096], path[4200];
   snprintf(dir, sizeof dir, "%s/sealing", state_dir);
   snprintf(path, sizeof path, "%s/root.key", dir);
-  if (ehal_mkdir_p(state_dir) != 0 || mkdir_0700(dir) != 0) {
-    snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-    return -1;
-  }
+  if (ehal_secure_subdir(state_dir, "sealing", true, err, errlen) != 0) return -1;
   for (int attempt = 0; attempt < 50; attempt++) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = ehal_secure_open(path, O_RDONLY, 0, err, errlen);
     if (fd >= 0) {
+      if (ehal_secure_fd(fd, path, 077, err, errlen) != 0) {
+        close(fd);
+        return -1;
+      }
       ssize_t n = read(fd, root, EHAL_SEALING_ROOT_LEN);
       close(fd);
       if (n == EHAL_SEALING_ROOT_LEN) return 0;
       usleep(10000); /* being written by a concurrent creator */
       continue;
     }
+    if (errno != ENOENT) return -1; /* a link, not ours, unreadable...: err says */
     /* a name no other thread or process (nor a crashed earlier run with the
      * same pid) uses: pid alone is not enough */
     char tmp[4300];
     uint64_t nonce = 0;
     if (getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce) nonce = (uint64_t)attempt;
     snprintf(tmp, sizeof tmp, "%s.%d.%016llx.tmp", path, (int)getpid(), (unsigned long long)nonce);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0 && errno == EEXIST) continue;
     if (fd < 0) {
       snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));

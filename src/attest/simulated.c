@@ -89,9 +89,22 @@ static int write_new_file(const char *path, const void *data, size_t len, mode_t
   return close(fd);
 }
 
-static uint8_t *read_whole(const char *path, size_t max, size_t *len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return NULL;
+/* Reads a file of the chain: ours, no link, not writable by group or
+ * others, and with forbidden 077 private too (keys).  NULL with err set
+ * when it failed a check or cannot be opened, with err untouched when it
+ * is missing, too big or short (the chain is damaged). */
+static uint8_t *read_whole(const char *path, size_t max, size_t *len, mode_t forbidden, char *err,
+                           size_t errlen) {
+  char why[1024];
+  int fd = ehal_secure_open(path, O_RDONLY, 0, why, sizeof why);
+  if (fd < 0) {
+    if (errno != ENOENT) snprintf(err, errlen, "%s", why);
+    return NULL;
+  }
+  if (ehal_secure_fd(fd, path, forbidden, err, errlen) != 0) {
+    close(fd);
+    return NULL;
+  }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
     close(fd);
@@ -301,14 +314,15 @@ static int load_chain(const char *dir, sim_chain *c, char *err, size_t errlen) {
   static const char *const names[3] = {"vcek.der", "ask.der", "ark.der"};
   char p[4400];
   memset(c, 0, sizeof *c);
+  err[0] = 0;
   for (int i = 0; i < 3; i++) {
     snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-    c->der[i] = read_whole(p, 65536, &c->der_len[i]);
+    c->der[i] = read_whole(p, 65536, &c->der_len[i], 022, err, errlen);
     if (!c->der[i]) goto damaged;
   }
   size_t n = 0;
   snprintf(p, sizeof p, "%s/chip-id", dir);
-  uint8_t *chip = read_whole(p, 64, &n);
+  uint8_t *chip = read_whole(p, 64, &n, 022, err, errlen);
   if (!chip || n != 64) {
     free(chip);
     goto damaged;
@@ -316,7 +330,7 @@ static int load_chain(const char *dir, sim_chain *c, char *err, size_t errlen) {
   memcpy(c->chip_id, chip, 64);
   free(chip);
   snprintf(p, sizeof p, "%s/vcek.key", dir);
-  uint8_t *pem = read_whole(p, 65536, &n);
+  uint8_t *pem = read_whole(p, 65536, &n, 077, err, errlen);
   if (!pem) goto damaged;
   BIO *b = BIO_new_mem_buf(pem, (int)n);
   c->vcek_key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
@@ -331,6 +345,7 @@ static int load_chain(const char *dir, sim_chain *c, char *err, size_t errlen) {
   return 0;
 damaged:
   chain_free(c);
+  if (err[0]) return -1; /* refused by a check: err says what and how to fix it */
   snprintf(err, errlen,
            "the simulated attestation chain in %s is damaged (remove the directory to generate "
            "a new one)",
@@ -352,23 +367,13 @@ static int get_chain(const char *state_dir, sim_chain *c, char *err, size_t errl
     return -1;
   }
   snprintf(dir, sizeof dir, "%s/simulated", base);
-  if (ehal_mkdir_p(base) != 0) {
-    snprintf(err, errlen, "cannot create %s: %s", base, strerror(errno));
-    return -1;
-  }
+  /* the state directory and everything below it: ours alone (fsutil.h) */
+  if (ehal_secure_subdir(state_dir, "attestation", true, err, errlen) != 0) return -1;
   struct stat st;
-  if (lstat(base, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    snprintf(err, errlen, "%s is not a directory", base);
-    return -1;
-  }
-  if ((st.st_mode & 077) && st.st_uid == geteuid()) chmod(base, 0700);
-  if (lstat(dir, &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) {
-      snprintf(err, errlen, "%s is not a directory", dir);
-      return -1;
-    }
-    return load_chain(dir, c, err, errlen);
-  }
+  if (lstat(base, &st) == 0 && (st.st_mode & 077)) chmod(base, 0700); /* say 0755: tighten */
+  int have = ehal_secure_subdir(state_dir, "attestation/simulated", false, err, errlen);
+  if (have < 0) return -1;
+  if (have == 0) return load_chain(dir, c, err, errlen);
   snprintf(tmp, sizeof tmp, "%s/.simulated-XXXXXX", base);
   if (!mkdtemp(tmp)) { /* mode 0700 */
     snprintf(err, errlen, "cannot create a directory in %s: %s", base, strerror(errno));
@@ -389,6 +394,7 @@ static int get_chain(const char *state_dir, sim_chain *c, char *err, size_t errl
       return -1;
     }
   }
+  if (ehal_secure_subdir(state_dir, "attestation/simulated", false, err, errlen) != 0) return -1;
   return load_chain(dir, c, err, errlen);
 }
 

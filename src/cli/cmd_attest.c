@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../attest/attest.h"
+#include "../runtime/linker.h"
 #include "elastic-hal/elastic_hal.h"
 
 #define ATTEST_WORKLOAD "elastic-hal"
@@ -32,7 +33,8 @@ static void usage_attest(FILE *f, const char *prog) {
           "standard output.  The hardware's 64-byte report data is the binding of the\n"
           "report data, the SHA-384 of this executable, the world and the workload\n"
           "name \"" ATTEST_WORKLOAD
-          "\".\n"
+          "\": the world is bound exactly as for a guest linked with that world\n"
+          "alone (its name; docs/evidence.md).\n"
           "\n"
           "Options:\n"
           "  -r, --report-data HEX  report data to bind, 0 to %d bytes in hex (default none)\n"
@@ -137,30 +139,39 @@ int ehal_cmd_attest(int argc, char **argv) {
     fprintf(stderr, "%s: attest: --output needs a file name\n", prog);
     return 2;
   }
-  /* the world must be one a guest can be linked with */
+  /* the world must be one a guest can be linked with; what is bound is the
+   * identity of a linker holding exactly it, as for a guest (hal.c) */
   elastic_hal_linker *l = elastic_hal_linker_new();
   int known = l && elastic_hal_world_add_to_linker_by_name(l, world) == 0;
+  char *bound = known ? strdup(ehal_linker_identity(l)) : NULL;
   elastic_hal_linker_free(l);
   if (!known) {
     fprintf(stderr, "%s: attest: unknown world '%s' (see '%s --help')\n", prog, world, prog);
     return 2;
   }
+  if (!bound) {
+    fprintf(stderr, "%s: attest: out of memory\n", prog);
+    return 1;
+  }
 
   uint8_t sha[EHAL_MODULE_SHA384_LEN];
   if (file_sha384("/proc/self/exe", sha) != 0) {
     fprintf(stderr, "%s: attest: cannot hash /proc/self/exe: %s\n", prog, strerror(errno));
+    free(bound);
     return 1;
   }
   char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
   if (!state_dir) {
     fprintf(stderr, "%s: attest: out of memory\n", prog);
+    free(bound);
     return 1;
   }
   char err[1024], *json = NULL;
   size_t len = 0;
   int rc =
-      ehal_attest(rd, hl / 2, sha, world, ATTEST_WORKLOAD, state_dir, &json, &len, err, sizeof err);
+      ehal_attest(rd, hl / 2, sha, bound, ATTEST_WORKLOAD, state_dir, &json, &len, err, sizeof err);
   free(state_dir);
+  free(bound);
   if (rc != 0) {
     fprintf(stderr, "%s: attest: %s\n", prog, err);
     return 1;

@@ -42,6 +42,10 @@ static void usage(FILE *f) {
           "                           bytes); envelope: the guest's report-data, checked\n"
           "                           through the binding\n"
           "  --expect-module FILE     envelope: the guest module (its SHA-384) it binds\n"
+          "  --expect-world NAME      envelope: the world it binds, exactly: a composed\n"
+          "                           world (elastic-tee-attestation) or an\n"
+          "                           interfaces:... list (docs/evidence.md)\n"
+          "  --expect-workload NAME   envelope: the workload name it binds, exactly\n"
           "  --collateral DIR         TDX: tcbinfo.json, qe-identity.json, pck-crl.der,\n"
           "                           root-crl.der [, tcb-signing-chain.pem]: CRLs and TCB\n"
           "                           status\n"
@@ -123,6 +127,8 @@ int ehal_cmd_verify(int argc, char **argv) {
     O_TRAIL,
     O_ERD,
     O_EMOD,
+    O_EWORLD,
+    O_EWORKLOAD,
     O_COLL,
     O_VMPL,
     O_JSON
@@ -135,6 +141,8 @@ int ehal_cmd_verify(int argc, char **argv) {
                                         {"allow-trailing-data", no_argument, 0, O_TRAIL},
                                         {"expect-report-data", required_argument, 0, O_ERD},
                                         {"expect-module", required_argument, 0, O_EMOD},
+                                        {"expect-world", required_argument, 0, O_EWORLD},
+                                        {"expect-workload", required_argument, 0, O_EWORKLOAD},
                                         {"collateral", required_argument, 0, O_COLL},
                                         {"vmpl", required_argument, 0, O_VMPL},
                                         {"json", no_argument, 0, O_JSON},
@@ -175,6 +183,8 @@ int ehal_cmd_verify(int argc, char **argv) {
         break;
       }
       case O_EMOD: module_path = optarg; break;
+      case O_EWORLD: o.expect_world = optarg; break;
+      case O_EWORKLOAD: o.expect_workload = optarg; break;
       case O_COLL: o.collateral_dir = optarg; break;
       case O_VMPL:
         if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '3')
@@ -204,6 +214,18 @@ int ehal_cmd_verify(int argc, char **argv) {
   size_t len;
   uint8_t *buf = read_all(argv[optind], &len, why, sizeof why);
   if (!buf) return early_fail(json, why);
+  /* the binding's world and workload exist only in an envelope (a JSON
+   * object, as ehal_verify tells them apart) */
+  size_t at = 0;
+  while (at < len && (buf[at] == ' ' || buf[at] == '\t' || buf[at] == '\n' || buf[at] == '\r'))
+    at++;
+  if ((o.expect_world || o.expect_workload) && at < len && buf[at] != '{') {
+    free(buf);
+    return early_fail(json, o.expect_world ? "world: --expect-world needs an envelope: raw "
+                                             "evidence names no world"
+                                           : "workload: --expect-workload needs an envelope: "
+                                             "raw evidence names no workload");
+  }
 
   ehal_verify_result r;
   int rc = ehal_verify(buf, len, &o, &r);

@@ -72,21 +72,34 @@ static void usage_run(FILE *f) {
 
 static void usage_compile(FILE *f) {
   fprintf(f,
-          "Usage: %s compile GUEST.wasm -o OUT\n"
+          "Usage: %s compile [--state-dir DIR] GUEST.wasm -o OUT\n"
           "\n"
           "Translate GUEST.wasm with wasm2c and compile it with the system C compiler\n"
-          "(cc, or $ELASTIC_HAL_CC) into a loadable artifact OUT.\n",
+          "(cc, or $ELASTIC_HAL_CC) into an artifact OUT that 'run' loads without\n"
+          "compiling.  The artifact carries the module and its native code under a tag\n"
+          "keyed from this platform's sealing root: it loads only on this machine (on\n"
+          "the simulated platform: with this state directory).  Elsewhere, ship the\n"
+          ".wasm and compile it there.\n"
+          "\n"
+          "  -o, --output OUT       where to write the artifact\n"
+          "  -s, --state-dir DIR    state directory (default as for run)\n",
           prog);
 }
 
 static void usage_check(FILE *f) {
   fprintf(f,
-          "Usage: %s check [--world NAME] GUEST\n"
+          "Usage: %s check [OPTIONS] GUEST\n"
           "\n"
-          "Resolve every import of GUEST against the world (default elastic-tee-hal) plus\n"
-          "WASI preview 1, exactly as run does, and report one line per problem.\n"
-          "Nothing runs.  Exit status 0 only when everything resolves.\n"
-          "  --no-wasi   do not offer WASI preview 1\n",
+          "Check GUEST exactly as run would before running it: the module itself, every\n"
+          "import against the world (default elastic-tee-hal) plus WASI preview 1, its\n"
+          "initial memory against --max-memory and its _start.  One line per problem.\n"
+          "Nothing runs and nothing is written: an artifact is authenticated, never\n"
+          "loaded.  Exit status 0 only when run would start the guest.\n"
+          "\n"
+          "  -w, --world NAME       world to link (default elastic-tee-hal)\n"
+          "      --no-wasi          do not offer WASI preview 1\n"
+          "  -s, --state-dir DIR    state directory (for artifacts; default as for run)\n"
+          "  -m, --max-memory MIB   memory bound to check against (default 1024)\n",
           prog);
 }
 
@@ -195,11 +208,15 @@ static int cmd_run(int argc, char **argv) {
   if (asprintf(&cache, "%s/cache", state_dir) < 0) cache = NULL;
   char *wl = workload ? strdup(workload) : workload_from_path(guest);
   elastic_hal_error err;
-  elastic_hal_load_options lo = {cache, progress, NULL};
+  elastic_hal_load_options lo = {cache, progress, NULL, state_dir};
   int status = 1;
   elastic_hal_module *m = elastic_hal_module_load(guest, &lo, &err);
   if (!m) {
     fprintf(stderr, "%s: %s\n", prog, err.msg);
+    goto out;
+  }
+  if (elastic_hal_module_runnable(m, (uint32_t)(max_mib * 16), &err) != 0) {
+    fprintf(stderr, "%s: %s: %s\n", prog, guest, err.msg);
     goto out;
   }
   elastic_hal_config cfg = {
@@ -235,13 +252,17 @@ out:
 }
 
 static int cmd_compile(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  const char *out = NULL;
+  static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                       {"state-dir", required_argument, 0, 's'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *out = NULL, *state = NULL;
   int c;
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "o:s:h", opts, NULL)) != -1) {
     if (c == 'o')
       out = optarg;
+    else if (c == 's')
+      state = optarg;
     else if (c == 'h') {
       usage_compile(stdout);
       return 0;
@@ -254,29 +275,42 @@ static int cmd_compile(int argc, char **argv) {
     usage_compile(stderr);
     return 2;
   }
+  char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
   elastic_hal_error err;
-  elastic_hal_load_options lo = {NULL, progress, NULL};
+  elastic_hal_load_options lo = {NULL, progress, NULL, state_dir};
+  int rc = 0;
   if (elastic_hal_compile(argv[optind], out, &lo, &err) != 0) {
     fprintf(stderr, "%s: %s\n", prog, err.msg);
-    return 1;
+    rc = 1;
   }
-  return 0;
+  free(state_dir);
+  return rc;
 }
 
 static int cmd_check(int argc, char **argv) {
   static const struct option opts[] = {{"world", required_argument, 0, 'w'},
                                        {"no-wasi", no_argument, 0, 'W'},
+                                       {"state-dir", required_argument, 0, 's'},
+                                       {"max-memory", required_argument, 0, 'm'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  const char *world = "elastic-tee-hal";
+  const char *world = "elastic-tee-hal", *state = NULL;
   bool wasi = true;
+  unsigned long max_mib = 1024;
   int c;
-  while ((c = getopt_long(argc, argv, "w:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "w:s:m:h", opts, NULL)) != -1) {
     if (c == 'w')
       world = optarg;
     else if (c == 'W')
       wasi = false;
-    else if (c == 'h') {
+    else if (c == 's')
+      state = optarg;
+    else if (c == 'm') {
+      if (!parse_num(optarg, 1, 4096, &max_mib)) {
+        fprintf(stderr, "%s: --max-memory takes a number of MiB from 1 to 4096\n", prog);
+        return 2;
+      }
+    } else if (c == 'h') {
       usage_check(stdout);
       return 0;
     } else {
@@ -294,18 +328,29 @@ static int cmd_check(int argc, char **argv) {
     elastic_hal_linker_free(l);
     return 2;
   }
+  char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
   elastic_hal_error err;
-  elastic_hal_module *m = elastic_hal_module_inspect(argv[optind], &err);
+  elastic_hal_load_options lo = {NULL, NULL, NULL, state_dir};
+  const char *guest = argv[optind];
+  int rc = 1;
+  elastic_hal_module *m = elastic_hal_module_inspect(guest, &lo, &err);
   if (!m) {
     fprintf(stderr, "%s: %s\n", prog, err.msg);
-    elastic_hal_linker_free(l);
-    return 1;
+    goto out;
   }
+  /* exactly what run refuses before running anything */
   int n = elastic_hal_check(m, l, stdout);
-  if (n == 0) printf("%s: all imports resolve in world %s\n", argv[optind], world);
+  if (elastic_hal_module_runnable(m, (uint32_t)(max_mib * 16), &err) != 0) {
+    printf("%s: %s\n", guest, err.msg);
+    n++;
+  }
+  if (n == 0) printf("%s: all imports resolve in world %s\n", guest, world);
+  rc = n ? 1 : 0;
+out:
   elastic_hal_module_free(m);
   elastic_hal_linker_free(l);
-  return n ? 1 : 0;
+  free(state_dir);
+  return rc;
 }
 
 static void json_str(const char *s) {

@@ -47,14 +47,19 @@ typedef enum {
 /* Short name of a trap kind ("out-of-bounds", "unreachable", ...). */
 const char *ehal_trap_name(ehal_trap_kind kind);
 
-/* Compile a validated module to an artifact at out_path. */
-int ehal_engine_compile(const char *wasm_path, const uint8_t *wasm, size_t wasm_len,
-                        const char *sha384_hex, const char *out_path,
+/* Compile a module to native code, returned in *native (malloc'd).  label
+ * names the module in progress and error messages.  No name the module
+ * carries reaches the compiler's input (see wasm2c/sanitize.h). */
+int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
+                        const char *sha384_hex, uint8_t **native, size_t *native_len,
                         void (*progress)(const char *, void *), void *user, elastic_hal_error *err);
 /* A string naming the engine build (part of the cache key). */
 const char *ehal_engine_build_id(void);
 
-int ehal_engine_load(const char *artifact_path, ehal_engine_module **out, elastic_hal_error *err);
+/* Load native code that ehal_engine_compile made and the caller has
+ * authenticated: it runs from a private copy of exactly these bytes. */
+int ehal_engine_load(const uint8_t *native, size_t len, const char *label, ehal_engine_module **out,
+                     elastic_hal_error *err);
 void ehal_engine_module_free(ehal_engine_module *m);
 const char *ehal_engine_module_sha384(const ehal_engine_module *m);
 /* The artifact's function imports, in import order. */

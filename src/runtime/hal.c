@@ -2,13 +2,19 @@
  * hal.c - modules, instances and runs: the top of the runtime.
  *
  * A module is a guest as loaded: its SHA-384 (code identity), its import
- * list, and, once compiled, the engine's artifact.  A .wasm given to
+ * list, and, once compiled, the engine's native code.  A .wasm given to
  * elastic_hal_module_load is compiled once into a content-addressed cache
  * (key: module hash + engine build), so later runs load native code directly.
+ *
+ * Native code is loaded only from an artifact this HAL made and
+ * authenticates (artifact_file.h): cache entries and 'elastic-hal compile'
+ * output alike.  Anything else that is not a core module is refused before a
+ * byte of it runs, and inspection (check) never loads native code at all.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../attest/sealing.h"
+#include "artifact_file.h"
 #include "fsutil.h"
 #include "instance.h"
 #include "linker.h"
@@ -24,7 +32,7 @@
 
 struct elastic_hal_module {
   char sha384[97];
-  ehal_wasm_info info;     /* imports as parsed (for .wasm inputs) */
+  ehal_wasm_info info;     /* imports and exports, from the module as given */
   ehal_engine_module *eng; /* NULL for inspect-only modules */
 };
 
@@ -32,10 +40,12 @@ void ehal_arena_release(ehal_instance *inst);
 void ehal_instance_cleanup_interfaces(ehal_instance *inst);
 void ehal_instance_init_interfaces(ehal_instance *inst);
 
-static int read_file(const char *path, uint8_t **buf, size_t *len, elastic_hal_error *err) {
-  FILE *f = fopen(path, "rb");
+/* The whole of an open file (fd is closed). */
+static int read_fd(int fd, const char *path, uint8_t **buf, size_t *len, elastic_hal_error *err) {
+  FILE *f = fdopen(fd, "rb");
   if (!f) {
     snprintf(err->msg, sizeof err->msg, "cannot open %s: %s", path, strerror(errno));
+    close(fd);
     return -1;
   }
   struct stat st;
@@ -56,35 +66,121 @@ static int read_file(const char *path, uint8_t **buf, size_t *len, elastic_hal_e
   return 0;
 }
 
-static void sha384_hex(const uint8_t *buf, size_t len, char out[97]) {
-  unsigned char md[48];
+static int read_file(const char *path, uint8_t **buf, size_t *len, elastic_hal_error *err) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err->msg, sizeof err->msg, "cannot open %s: %s", path, strerror(errno));
+    return -1;
+  }
+  return read_fd(fd, path, buf, len, err);
+}
+
+/* A cache entry: a regular file of ours that nobody else can write. */
+static int read_private(const char *path, uint8_t **buf, size_t *len, elastic_hal_error *err) {
+  int fd = ehal_secure_open(path, O_RDONLY, 0, err->msg, sizeof err->msg);
+  return fd < 0 ? -1 : read_fd(fd, path, buf, len, err);
+}
+
+static void sha384_raw(const uint8_t *buf, size_t len, uint8_t md[48]) {
   unsigned int n = 0;
   EVP_Digest(buf, len, md, &n, EVP_sha384(), NULL);
+}
+
+static void hex48(const uint8_t md[48], char out[97]) {
   for (unsigned i = 0; i < 48; i++) sprintf(out + 2 * i, "%02x", md[i]);
 }
 
-static bool is_wasm(const uint8_t *buf, size_t len) {
-  return len >= 4 && memcmp(buf, "\0asm", 4) == 0;
+/* What a file is, from its first bytes.  Only two kinds are accepted: a
+ * core module, and an artifact this HAL made (authenticated before use). */
+typedef enum { IN_CORE, IN_COMPONENT, IN_OTHER_WASM, IN_ARTIFACT, IN_UNKNOWN } input_kind;
+
+static input_kind classify(const uint8_t *buf, size_t len) {
+  if (ehal_artifact_is(buf, len)) return IN_ARTIFACT;
+  if (len < 8 || memcmp(buf, "\0asm", 4) != 0) return IN_UNKNOWN;
+  if (memcmp(buf + 4, "\x01\0\0\0", 4) == 0) return IN_CORE;
+  /* the component model's preamble: version 0x0d, layer 1 */
+  if (memcmp(buf + 4, "\x0d\0\x01\0", 4) == 0) return IN_COMPONENT;
+  return IN_OTHER_WASM;
 }
 
-elastic_hal_module *elastic_hal_module_inspect(const char *path, elastic_hal_error *err) {
+/* The error for an input that is neither a core module nor an artifact. */
+static int refuse(const char *path, input_kind k, elastic_hal_error *err) {
+  if (k == IN_COMPONENT)
+    snprintf(err->msg, sizeof err->msg,
+             "%s is a WebAssembly component, not a core module: elastic-hal runs core modules "
+             "(build for wasm32-wasi, or use the core module the component was made from)",
+             path);
+  else if (k == IN_OTHER_WASM)
+    snprintf(err->msg, sizeof err->msg,
+             "%s is a WebAssembly binary of a version this HAL does not know", path);
+  else
+    snprintf(err->msg, sizeof err->msg,
+             "%s is neither a WebAssembly module nor an elastic-hal artifact: refusing to load it "
+             "(native code is only loaded from artifacts 'elastic-hal compile' made here)",
+             path);
+  return -1;
+}
+
+static const char *state_dir_of(const elastic_hal_load_options *o) {
+  return o && o->state_dir ? o->state_dir : NULL;
+}
+
+/* Fill m->info and m->sha384 from a core module, applying every check the
+ * HAL makes of a module whatever it is linked against. */
+static int take_module(elastic_hal_module *m, const uint8_t *wasm, size_t len,
+                       elastic_hal_error *err) {
+  if (ehal_wasm_parse(wasm, len, &m->info, err) != 0) return -1;
+  if (ehal_wasm_admit(&m->info, err) != 0) return -1;
+  uint8_t md[48];
+  sha384_raw(wasm, len, md);
+  hex48(md, m->sha384);
+  return 0;
+}
+
+/* An artifact file's bytes, authenticated; *v points into buf. */
+static int open_artifact(const char *path, const uint8_t *buf, size_t len, const char *state_dir,
+                         bool create, ehal_artifact_view *v, elastic_hal_error *err) {
+  uint8_t key[EHAL_ARTIFACT_KEY_LEN];
+  char why[1024];
+  int rc = ehal_artifact_key(state_dir, create, key, why, sizeof why) == 0
+               ? ehal_artifact_open(buf, len, key, v, why, sizeof why)
+               : -1;
+  OPENSSL_cleanse(key, sizeof key);
+  if (rc != 0)
+    snprintf(err->msg, sizeof err->msg,
+             "%s: cannot authenticate this artifact (%s); refusing to load it; compile the "
+             ".wasm again on this machine with 'elastic-hal compile' (or run the .wasm)",
+             path, why);
+  return rc;
+}
+
+elastic_hal_module *elastic_hal_module_inspect(const char *path,
+                                               const elastic_hal_load_options *opts,
+                                               elastic_hal_error *err) {
   uint8_t *buf;
   size_t len;
   if (read_file(path, &buf, &len, err) != 0) return NULL;
-  if (!is_wasm(buf, len)) {
-    free(buf);
-    /* an artifact: load it to read its import table */
-    elastic_hal_load_options o = {0};
-    return elastic_hal_module_load(path, &o, err);
-  }
   elastic_hal_module *m = calloc(1, sizeof *m);
-  if (!m || ehal_wasm_parse(buf, len, &m->info, err) != 0) {
+  int rc = -1;
+  input_kind k = classify(buf, len);
+  if (!m) {
+    snprintf(err->msg, sizeof err->msg, "out of memory");
+  } else if (k == IN_CORE) {
+    rc = take_module(m, buf, len, err);
+  } else if (k == IN_ARTIFACT) {
+    /* authenticated, never loaded: inspection runs none of its code */
+    ehal_artifact_view v;
+    if (open_artifact(path, buf, len, state_dir_of(opts), false, &v, err) == 0)
+      rc = take_module(m, v.wasm, v.wasm_len, err);
+  } else {
+    refuse(path, k, err);
+  }
+  free(buf);
+  if (rc != 0 && m) {
+    ehal_wasm_info_free(&m->info);
     free(m);
-    free(buf);
     return NULL;
   }
-  sha384_hex(buf, len, m->sha384);
-  free(buf);
   return m;
 }
 
@@ -93,16 +189,123 @@ int elastic_hal_compile(const char *wasm_path, const char *out_path,
   uint8_t *buf;
   size_t len;
   if (read_file(wasm_path, &buf, &len, err) != 0) return -1;
-  if (!is_wasm(buf, len)) {
-    snprintf(err->msg, sizeof err->msg, "%s is not a WebAssembly module", wasm_path);
+  input_kind k = classify(buf, len);
+  if (k != IN_CORE) {
+    if (k == IN_ARTIFACT)
+      snprintf(err->msg, sizeof err->msg, "%s is already a compiled artifact", wasm_path);
+    else
+      refuse(wasm_path, k, err);
     free(buf);
     return -1;
   }
-  char sha[97];
-  sha384_hex(buf, len, sha);
-  int rc = ehal_engine_compile(wasm_path, buf, len, sha, out_path, opts ? opts->progress : NULL,
-                               opts ? opts->user : NULL, err);
+  elastic_hal_module m = {0};
+  uint8_t key[EHAL_ARTIFACT_KEY_LEN], md[48];
+  uint8_t *native = NULL;
+  size_t native_len = 0;
+  char why[1024];
+  int rc = -1;
+  if (take_module(&m, buf, len, err) != 0) goto out;
+  if (ehal_artifact_key(state_dir_of(opts), true, key, why, sizeof why) != 0) {
+    snprintf(err->msg, sizeof err->msg,
+             "cannot make an artifact here: %s (artifacts are authenticated with a key from the "
+             "platform sealing root; run the .wasm directly instead)",
+             why);
+    goto out;
+  }
+  if (ehal_engine_compile(wasm_path, buf, len, m.sha384, &native, &native_len,
+                          opts ? opts->progress : NULL, opts ? opts->user : NULL, err) != 0)
+    goto out;
+  sha384_raw(buf, len, md);
+  if (ehal_artifact_write(out_path, key, md, buf, len, native, native_len, why, sizeof why) != 0) {
+    snprintf(err->msg, sizeof err->msg, "%s", why);
+    goto out;
+  }
+  rc = 0;
+out:
+  OPENSSL_cleanse(key, sizeof key);
+  ehal_wasm_info_free(&m.info);
+  free(native);
   free(buf);
+  return rc;
+}
+
+/* Native code for a core module: from the cache when an authentic entry is
+ * there, else compiled (and cached where the platform has an artifact key). */
+static int native_for(const char *path, const uint8_t *wasm, size_t len, const char *sha_hex,
+                      const elastic_hal_load_options *opts, uint8_t **native, size_t *native_len,
+                      uint8_t **file, elastic_hal_error *err) {
+  void (*progress)(const char *, void *) = opts ? opts->progress : NULL;
+  void *user = opts ? opts->user : NULL;
+  const char *state_dir = state_dir_of(opts);
+  uint8_t key[EHAL_ARTIFACT_KEY_LEN];
+  char why[1024], msg[4600];
+  bool keyed = ehal_artifact_key(state_dir, true, key, why, sizeof why) == 0;
+  if (!keyed && ehal_sealing_supported()) {
+    /* the platform has a sealing root and we could not get it: an error
+     * to report, not a reason to run uncached */
+    snprintf(err->msg, sizeof err->msg, "%s", why);
+    return -1;
+  }
+  char cache[4096] = "", entry[4300] = "";
+  int dir_rc = 0;
+  if (keyed && opts && opts->cache_dir) {
+    snprintf(cache, sizeof cache, "%s", opts->cache_dir);
+    dir_rc = ehal_secure_dir(cache, why, sizeof why);
+  } else if (keyed && state_dir) {
+    /* checks the state directory itself too: owner, mode, no symlinks */
+    snprintf(cache, sizeof cache, "%s/cache", state_dir);
+    dir_rc = ehal_secure_subdir(state_dir, "cache", true, why, sizeof why);
+  }
+  if (dir_rc != 0) {
+    snprintf(err->msg, sizeof err->msg, "%s", why);
+    OPENSSL_cleanse(key, sizeof key);
+    return -1;
+  }
+  if (cache[0]) {
+    /* the entry's name: module hash and engine build */
+    char id[256], name[97];
+    uint8_t md[48];
+    snprintf(id, sizeof id, "%s/%s", sha_hex, ehal_engine_build_id());
+    sha384_raw((const uint8_t *)id, strlen(id), md);
+    hex48(md, name);
+    snprintf(entry, sizeof entry, "%s/%.64s.art", cache, name);
+    uint8_t *buf;
+    size_t blen;
+    elastic_hal_error e2;
+    if (access(entry, F_OK) == 0 && read_private(entry, &buf, &blen, &e2) == 0) {
+      ehal_artifact_view v;
+      int opened = ehal_artifact_open(buf, blen, key, &v, why, sizeof why);
+      if (opened == 0 && v.wasm_len == len && memcmp(v.wasm, wasm, len) == 0) {
+        OPENSSL_cleanse(key, sizeof key);
+        *native = (uint8_t *)v.native;
+        *native_len = v.native_len;
+        *file = buf;
+        return 0;
+      }
+      free(buf);
+      snprintf(msg, sizeof msg, "cache entry %s is not authentic (%s); compiling again", entry,
+               opened == 0 ? "it holds another module" : why);
+      if (progress) progress(msg, user);
+    }
+  } else if (progress) {
+    snprintf(msg, sizeof msg, "no artifact key on this platform (%s): compiled code is not cached",
+             why);
+    progress(msg, user);
+  }
+  int rc = ehal_engine_compile(path, wasm, len, sha_hex, native, native_len, progress, user, err);
+  if (rc == 0 && entry[0]) {
+    uint8_t md[48];
+    sha384_raw(wasm, len, md);
+    /* a cache that cannot be written costs a compile next time, no more */
+    if (ehal_artifact_write(entry, key, md, wasm, len, *native, *native_len, why, sizeof why) !=
+            0 &&
+        progress) {
+      snprintf(msg, sizeof msg, "not cached: %s", why);
+      progress(msg, user);
+    }
+  }
+  OPENSSL_cleanse(key, sizeof key);
+  *file = NULL;
   return rc;
 }
 
@@ -112,48 +315,39 @@ elastic_hal_module *elastic_hal_module_load(const char *path, const elastic_hal_
   size_t len;
   if (read_file(path, &buf, &len, err) != 0) return NULL;
   elastic_hal_module *m = calloc(1, sizeof *m);
+  uint8_t *native = NULL, *file = NULL;
+  size_t native_len = 0;
+  int rc = -1;
+  input_kind k = classify(buf, len);
   if (!m) {
-    free(buf);
     snprintf(err->msg, sizeof err->msg, "out of memory");
+  } else if (k == IN_CORE) {
+    if (take_module(m, buf, len, err) == 0 &&
+        native_for(path, buf, len, m->sha384, opts, &native, &native_len, &file, err) == 0) {
+      rc = ehal_engine_load(native, native_len, path, &m->eng, err);
+      if (!file) free(native);
+    }
+  } else if (k == IN_ARTIFACT) {
+    ehal_artifact_view v;
+    if (open_artifact(path, buf, len, state_dir_of(opts), true, &v, err) == 0 &&
+        take_module(m, v.wasm, v.wasm_len, err) == 0)
+      rc = ehal_engine_load(v.native, v.native_len, path, &m->eng, err);
+  } else {
+    refuse(path, k, err);
+  }
+  free(file);
+  free(buf);
+  /* the native code must serve exactly the imports the module declares */
+  if (rc == 0 && ehal_engine_module_nimports(m->eng) != m->info.n_imports) {
+    snprintf(err->msg, sizeof err->msg, "%s: native code does not match its module", path);
+    rc = -1;
+  }
+  if (rc != 0 && m) {
+    ehal_wasm_info_free(&m->info);
+    free(m);
     return NULL;
   }
-  char artifact[4096];
-  if (is_wasm(buf, len)) {
-    if (ehal_wasm_parse(buf, len, &m->info, err) != 0) goto fail;
-    sha384_hex(buf, len, m->sha384);
-    const char *cache = opts && opts->cache_dir ? opts->cache_dir : NULL;
-    if (!cache) {
-      snprintf(err->msg, sizeof err->msg, "no cache directory to compile %s into", path);
-      goto fail;
-    }
-    if (ehal_mkdir_p(cache) != 0) {
-      snprintf(err->msg, sizeof err->msg, "cannot create cache directory %s: %s", cache,
-               strerror(errno));
-      goto fail;
-    }
-    /* key: module hash and engine build (a different build compiles anew) */
-    char key[97];
-    char id[256];
-    snprintf(id, sizeof id, "%s/%s", m->sha384, ehal_engine_build_id());
-    sha384_hex((const uint8_t *)id, strlen(id), key);
-    snprintf(artifact, sizeof artifact, "%s/%.64s.so", cache, key);
-    if (access(artifact, R_OK) != 0 && ehal_engine_compile(path, buf, len, m->sha384, artifact,
-                                                           opts->progress, opts->user, err) != 0)
-      goto fail;
-  } else {
-    snprintf(artifact, sizeof artifact, "%s", path);
-    if (strchr(path, '/') == NULL) snprintf(artifact, sizeof artifact, "./%s", path);
-  }
-  free(buf);
-  buf = NULL;
-  if (ehal_engine_load(artifact, &m->eng, err) != 0) goto fail;
-  if (!m->sha384[0]) snprintf(m->sha384, sizeof m->sha384, "%s", ehal_engine_module_sha384(m->eng));
   return m;
-fail:
-  free(buf);
-  ehal_wasm_info_free(&m->info);
-  free(m);
-  return NULL;
 }
 
 void elastic_hal_module_free(elastic_hal_module *m) {
@@ -165,22 +359,33 @@ void elastic_hal_module_free(elastic_hal_module *m) {
 
 const char *elastic_hal_module_sha384(const elastic_hal_module *m) { return m->sha384; }
 
-/* Uniform view of a module's imports, whichever way it was loaded. */
-static size_t n_imports(const elastic_hal_module *m) {
-  return m->eng ? ehal_engine_module_nimports(m->eng) : m->info.n_imports;
+int elastic_hal_module_runnable(const elastic_hal_module *m, uint32_t max_memory_pages,
+                                elastic_hal_error *err) {
+  uint32_t max = max_memory_pages ? max_memory_pages : 16384;
+  if (max > 65535) max = 65535;
+  if (m->info.n_memories && m->info.mem_min > max) {
+    snprintf(err->msg, sizeof err->msg,
+             "the module needs %u pages of linear memory initially, above the limit of %u pages",
+             m->info.mem_min, max);
+    return -1;
+  }
+  for (size_t i = 0; i < m->info.n_exports; i++)
+    if (!strcmp(m->info.exports[i].name, "_start")) return 0; /* its type: ehal_wasm_admit */
+  snprintf(err->msg, sizeof err->msg,
+           "the module exports no _start function: it is not a command (a library module's "
+           "exports are called by an embedder, see elastic_hal_call)");
+  return -1;
 }
+
+/* Uniform view of a module's imports. */
+static size_t n_imports(const elastic_hal_module *m) { return m->info.n_imports; }
 
 static void import_at(const elastic_hal_module *m, size_t i, const char **mod, const char **field,
                       const char **sig, int *kind) {
-  if (m->eng) {
-    ehal_engine_module_import(m->eng, i, mod, field, sig);
-    *kind = EHAL_EXTERN_FUNC;
-  } else {
-    *mod = m->info.imports[i].module;
-    *field = m->info.imports[i].field;
-    *sig = m->info.imports[i].sig;
-    *kind = m->info.imports[i].kind;
-  }
+  *mod = m->info.imports[i].module;
+  *field = m->info.imports[i].field;
+  *sig = m->info.imports[i].sig;
+  *kind = m->info.imports[i].kind;
 }
 
 /* Resolve every import; one line per problem.  fns may be NULL. */
@@ -202,9 +407,11 @@ static int resolve_all(const elastic_hal_module *m, const elastic_hal_linker *l,
     if (fns) fns[i] = fn;
     if (!fn) {
       problems++;
+      char mb[160], fb[160];
       if (report && k < replen)
         k += (size_t)snprintf(report + k, replen - k, "%sunresolved import %s#%s: %s",
-                              problems > 1 ? "\n" : "", mod, field, why);
+                              problems > 1 ? "\n" : "", ehal_name_escaped(mod, mb, sizeof mb),
+                              ehal_name_escaped(field, fb, sizeof fb), why);
     }
   }
   return problems;
@@ -261,7 +468,7 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   inst->module = m;
   inst->workload = dupstr(cfg->workload ? cfg->workload : "workload");
   inst->state_dir = dupstr(cfg->state_dir);
-  inst->world = dupstr(elastic_hal_linker_world(l));
+  inst->world = dupstr(ehal_linker_identity(l));
   inst->argc = cfg->argc;
   inst->argv = dupv(cfg->argc, cfg->argv);
   inst->envc = cfg->envc;
@@ -276,20 +483,15 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   for (size_t i = 0; i < nifs && i < 64; i++) inst->linked[inst->n_linked++] = ifs[i];
   ehal_instance_init_interfaces(inst);
   uint32_t max_pages = cfg->max_memory_pages ? cfg->max_memory_pages : 16384;
-  if (max_pages > 65536) max_pages = 65536;
+  /* wasm2c keeps byte sizes in 32 bits: 65536 pages would wrap to 0 */
+  if (max_pages > 65535) max_pages = 65535;
   inst->fns = fns; /* the artifact calls through this table for the instance's life */
   inst->eng = ehal_engine_instance_new(m->eng, max_pages, err);
   if (!inst->eng) {
     elastic_hal_instance_free(inst);
     return NULL;
   }
-  if (!ehal_engine_memory(inst->eng, &inst->mem) && n > 0) {
-    snprintf(err->msg, sizeof err->msg,
-             "the module imports host functions but exports no memory ('memory' or "
-             "'cm32p2_memory')");
-    elastic_hal_instance_free(inst);
-    return NULL;
-  }
+  ehal_engine_memory(inst->eng, &inst->mem); /* present when imports exist: wasm_admit */
   ehal_trap_kind k = ehal_engine_instantiate(inst->eng, inst, fns);
   if (k != EHAL_TRAP_NONE) {
     int status;

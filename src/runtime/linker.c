@@ -9,33 +9,125 @@
 
 #define MAX_IFACES 64
 
+#define IDENTITY_PREFIX "interfaces:"
+
 struct elastic_hal_linker {
   const ehal_iface_def *ifaces[MAX_IFACES];
   size_t n;
-  char world[64];
+  /* Both recomputed from the set whenever it changes (relabel): */
+  char world[64]; /* the composed world whose HAL interfaces these are exactly, or "custom" */
+  char *identity; /* that world's name, or "interfaces:" and the sorted list */
 };
+
+/* HAL interfaces have a package; plain core modules (WASI preview 1) do not
+ * and are not part of a linker's identity. */
+static bool is_hal(const ehal_iface_def *d) { return d->package != NULL; }
+
+static bool holds(const elastic_hal_linker *l, const ehal_iface_def *d) {
+  for (size_t i = 0; i < l->n; i++)
+    if (l->ifaces[i] == d) return true;
+  return false;
+}
+
+/* Whether the linker's HAL interfaces are exactly the world's interfaces. */
+static bool holds_exactly(const elastic_hal_linker *l, const ehal_iface_def *const *w) {
+  size_t distinct = 0, hal = 0;
+  for (size_t i = 0; w[i]; i++) {
+    if (!is_hal(w[i]) || !holds(l, w[i])) return false;
+    bool dup = false;
+    for (size_t j = 0; j < i && !dup; j++) dup = w[j] == w[i];
+    if (!dup) distinct++;
+  }
+  for (size_t i = 0; i < l->n; i++)
+    if (is_hal(l->ifaces[i])) hal++;
+  return distinct == hal;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Recomputes world and identity from the set (docs/evidence.md, "world").
+ * Returns 0, or -1 when out of memory (the linker keeps its old labels). */
+static int relabel(elastic_hal_linker *l) {
+  for (const ehal_world_def *w = ehal_worlds; w->name; w++) {
+    if (!holds_exactly(l, w->ifaces)) continue;
+    char *id = strdup(w->name);
+    if (!id) return -1;
+    free(l->identity);
+    l->identity = id;
+    snprintf(l->world, sizeof l->world, "%s", w->name);
+    return 0;
+  }
+  /* "interfaces:" then PACKAGE/NAME@MAJOR.MINOR.PATCH of each HAL interface,
+   * sorted bytewise, without repeats, separated by "," */
+  char *items[MAX_IFACES];
+  size_t k = 0, total = sizeof IDENTITY_PREFIX;
+  int rc = -1;
+  for (size_t i = 0; i < l->n; i++) {
+    const ehal_iface_def *d = l->ifaces[i];
+    if (!is_hal(d)) continue;
+    int len =
+        snprintf(NULL, 0, "%s/%s@%u.%u.%u", d->package, d->name, d->major, d->minor, d->patch);
+    if (len < 0 || !(items[k] = malloc((size_t)len + 1))) goto out;
+    snprintf(items[k], (size_t)len + 1, "%s/%s@%u.%u.%u", d->package, d->name, d->major, d->minor,
+             d->patch);
+    total += (size_t)len + 1;
+    k++;
+  }
+  qsort(items, k, sizeof items[0], cmp_str);
+  char *id = malloc(total);
+  if (!id) goto out;
+  size_t used = strlen(strcpy(id, IDENTITY_PREFIX));
+  for (size_t i = 0; i < k; i++) {
+    if (i > 0 && strcmp(items[i], items[i - 1]) == 0) continue;
+    size_t len = strlen(items[i]);
+    if (used > sizeof IDENTITY_PREFIX - 1) id[used++] = ',';
+    memcpy(id + used, items[i], len + 1);
+    used += len;
+  }
+  free(l->identity);
+  l->identity = id;
+  snprintf(l->world, sizeof l->world, "custom");
+  rc = 0;
+out:
+  while (k > 0) free(items[--k]);
+  return rc;
+}
 
 elastic_hal_linker *elastic_hal_linker_new(void) {
   elastic_hal_linker *l = calloc(1, sizeof *l);
-  if (l) snprintf(l->world, sizeof l->world, "custom");
+  if (l && relabel(l) != 0) {
+    free(l);
+    return NULL;
+  }
   return l;
 }
 
-void elastic_hal_linker_free(elastic_hal_linker *linker) { free(linker); }
+void elastic_hal_linker_free(elastic_hal_linker *linker) {
+  if (!linker) return;
+  free(linker->identity);
+  free(linker);
+}
 
 const char *elastic_hal_linker_world(const elastic_hal_linker *linker) { return linker->world; }
 
+const char *ehal_linker_identity(const elastic_hal_linker *linker) { return linker->identity; }
+
 int ehal_linker_add_iface(elastic_hal_linker *linker, const ehal_iface_def *iface) {
-  for (size_t i = 0; i < linker->n; i++)
-    if (linker->ifaces[i] == iface) return 0;
+  if (holds(linker, iface)) return 0;
   if (linker->n == MAX_IFACES) return -1;
   linker->ifaces[linker->n++] = iface;
+  if (relabel(linker) != 0) {
+    linker->n--;
+    return -1;
+  }
   return 0;
 }
 
 int ehal_linker_add_world(elastic_hal_linker *linker, const char *world,
                           const ehal_iface_def *const *ifaces) {
-  snprintf(linker->world, sizeof linker->world, "%s", world);
+  (void)world; /* a linker is named by what it holds, not by what was added last */
   for (; *ifaces; ifaces++)
     if (ehal_linker_add_iface(linker, *ifaces) != 0) return -1;
   return 0;

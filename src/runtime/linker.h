@@ -37,9 +37,23 @@ extern const ehal_iface_def *const ehal_catalog[]; /* NULL-terminated */
 extern const ehal_world_def ehal_worlds[];         /* name == NULL ends */
 extern const ehal_iface_def ehal_iface_wasi_preview1;
 
+/* Add one interface, or every interface of a world; adding an interface the
+ * linker holds already changes nothing.  The world's name is not recorded:
+ * a linker is named by the set it holds (ehal_linker_identity). */
 int ehal_linker_add_iface(elastic_hal_linker *linker, const ehal_iface_def *iface);
 int ehal_linker_add_world(elastic_hal_linker *linker, const char *world,
                           const ehal_iface_def *const *ifaces);
+
+/* The linker's identity, bound into attestation evidence as its "world"
+ * (docs/evidence.md).  Only HAL interfaces count (those with a package; WASI
+ * preview 1 does not).  When they are exactly the interfaces of a composed
+ * world in ehal_worlds, the identity is that world's name
+ * ("elastic-tee-minimal"); otherwise it is "interfaces:" followed by every
+ * one as PACKAGE/NAME@MAJOR.MINOR.PATCH, sorted bytewise, without repeats,
+ * joined by "," ("interfaces:elastic:clock/clock@0.1.1,elastic:random/random@0.1.0";
+ * "interfaces:" alone when there are none).  Independent of the order and
+ * repetition of additions.  Owned by the linker, valid until it changes. */
+const char *ehal_linker_identity(const elastic_hal_linker *linker);
 
 /* Resolve one function import.  On failure returns NULL and writes the
  * reason (without the import name) into why. */

@@ -189,9 +189,12 @@ int ehal_wasm_parse(const uint8_t *buf, size_t len, ehal_wasm_info *out, elastic
       uint32_t n = count(&s, "memory count exceeds its section");
       for (uint32_t i = 0; i < n && !s.bad; i++) {
         uint8_t flags = byte(&s);
-        uint32_t min = u32(&s);
-        if (flags & 1) u32(&s);
-        if (out->n_memories++ == 0) out->mem_min = min;
+        if (flags > 7) fail(&s, "malformed memory limits");
+        /* memory64 limits are 64-bit: read them so admit() can say why */
+        uint64_t min = leb(&s, flags & 4 ? 64 : 32);
+        if (flags & 1) leb(&s, flags & 4 ? 64 : 32);
+        out->mem_flags |= flags;
+        if (out->n_memories++ == 0) out->mem_min = min > UINT32_MAX ? UINT32_MAX : (uint32_t)min;
       }
     } else if (id == 7) { /* export */
       uint32_t n = count(&s, "export count exceeds its section");
@@ -225,6 +228,91 @@ int ehal_wasm_parse(const uint8_t *buf, size_t len, ehal_wasm_info *out, elastic
   if (r.bad) {
     snprintf(err->msg, sizeof err->msg, "malformed module: %s", r.why);
     ehal_wasm_info_free(out);
+    return -1;
+  }
+  return 0;
+}
+
+const char *ehal_name_escaped(const char *name, char *buf, size_t len) {
+  size_t k = 0;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    if (k + 8 > len) {
+      snprintf(buf + k, len - k, "...");
+      return buf;
+    }
+    if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '"')
+      buf[k++] = (char)*p;
+    else
+      k += (size_t)snprintf(buf + k, len - k, "\\x%02x", *p);
+  }
+  buf[k] = 0;
+  return buf;
+}
+
+static bool value_types_ok(const char *sig) { return strspn(sig, "iIfF:") == strlen(sig); }
+
+int ehal_wasm_admit(const ehal_wasm_info *info, elastic_hal_error *err) {
+  char mb[160], fb[160];
+  for (size_t i = 0; i < info->n_imports; i++) {
+    const ehal_wasm_import *im = &info->imports[i];
+    const char *mod = ehal_name_escaped(im->module, mb, sizeof mb);
+    const char *field = ehal_name_escaped(im->field, fb, sizeof fb);
+    if (im->kind != EHAL_EXTERN_FUNC) {
+      snprintf(err->msg, sizeof err->msg,
+               "import %s#%s: only function imports are supported (memories, tables and globals "
+               "must be defined by the module)",
+               mod, field);
+      return -1;
+    }
+    if (!value_types_ok(im->sig)) {
+      snprintf(err->msg, sizeof err->msg,
+               "import %s#%s: unsupported value type (v128 or reference)", mod, field);
+      return -1;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(im->module, info->imports[j].module) &&
+          !strcmp(im->field, info->imports[j].field)) {
+        snprintf(err->msg, sizeof err->msg, "import %s#%s appears twice", mod, field);
+        return -1;
+      }
+  }
+  if (info->n_memories > 1) {
+    snprintf(err->msg, sizeof err->msg, "modules with more than one memory are not supported");
+    return -1;
+  }
+  if (info->mem_flags & 4) {
+    snprintf(err->msg, sizeof err->msg, "64-bit memories (memory64) are not supported");
+    return -1;
+  }
+  if (info->mem_flags & 2) {
+    snprintf(err->msg, sizeof err->msg, "shared memories (threads) are not supported");
+    return -1;
+  }
+  if (info->n_memories && info->mem_min > 65535) {
+    snprintf(err->msg, sizeof err->msg,
+             "the module's initial memory (%u pages) is 4 GiB or more, which is not supported",
+             info->mem_min);
+    return -1;
+  }
+  bool has_memory = false;
+  for (size_t i = 0; i < info->n_exports; i++) {
+    const ehal_wasm_export *e = &info->exports[i];
+    if (e->kind == EHAL_EXTERN_MEMORY &&
+        (!strcmp(e->name, "memory") || !strcmp(e->name, "cm32p2_memory")))
+      has_memory = true;
+    if (!strcmp(e->name, "_start") || !strcmp(e->name, "_initialize") ||
+        !strcmp(e->name, "cm32p2_initialize")) {
+      if (e->kind != EHAL_EXTERN_FUNC || strcmp(e->sig, ":") != 0) {
+        snprintf(err->msg, sizeof err->msg,
+                 "export %s must be a function of type () -> (), and is not", e->name);
+        return -1;
+      }
+    }
+  }
+  if (info->n_imports && !has_memory) {
+    snprintf(err->msg, sizeof err->msg,
+             "the module imports host functions but exports no memory ('memory' or "
+             "'cm32p2_memory')");
     return -1;
   }
   return 0;

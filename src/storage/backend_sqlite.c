@@ -15,6 +15,12 @@
  * Files are created 0600 in a 0700 directory (SQLite gives the -wal and
  * -shm files the database file's mode).  Only ciphertext and key ids reach
  * these files; container names are in clear (operators list them).
+ *
+ * Before SQLite opens anything, the state directory, STATE_DIR/storage,
+ * the database file and its -wal, -shm and -journal files (those that
+ * exist) must be ours alone: real directories and regular files, owned by
+ * the running user, not writable by group or others (fsutil.h).  A file
+ * another user planted is refused, never opened by SQLite.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -28,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../runtime/fsutil.h"
 #include "backend.h"
 
 #define BUSY_TIMEOUT_MS 30000
@@ -176,8 +183,23 @@ int ehal_backend_sqlite_path(const char *state_dir, const char *workload, char *
   return n > 0 && (size_t)n < outlen ? 0 : -1;
 }
 
-static int mkdir_0700(const char *path) {
-  return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
+/* The database file and SQLite's companions of it that exist: each must
+ * pass ehal_secure_open's checks (no link, regular, ours, not writable by
+ * group or others).  The database itself must exist. */
+static int check_db_files(const char *path, char *err, size_t errlen) {
+  static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+  for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+    char p[8500];
+    snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+    int fd = ehal_secure_open(p, O_RDONLY, 0, err, errlen);
+    if (fd >= 0) {
+      close(fd);
+      continue;
+    }
+    if (i > 0 && errno == ENOENT) continue;
+    return -1;
+  }
+  return 0;
 }
 
 static void fsync_dir(const char *dir) {
@@ -299,24 +321,22 @@ static ehal_backend *be_open(const char *state_dir, const char *workload, char *
                              size_t errlen) {
   char dir[4096], path[4200];
   snprintf(dir, sizeof dir, "%s/storage", state_dir);
-  if (mkdir_0700(state_dir) != 0 || mkdir_0700(dir) != 0) {
-    snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-    return NULL;
-  }
   if (ehal_backend_sqlite_path(state_dir, workload, path, sizeof path) != 0) {
     snprintf(err, errlen, "state directory path too long");
     return NULL;
   }
-  /* Create the file ourselves: mode 0600, no symlink followed. */
-  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (ehal_secure_subdir(state_dir, "storage", true, err, errlen) != 0) return NULL;
+  /* Create the file ourselves: mode 0600, no symlink followed; or check
+   * the one there (and its -wal and -shm files) before SQLite opens it. */
+  int fd = ehal_secure_open(path, O_RDWR | O_CREAT | O_EXCL, 0600, err, errlen);
   if (fd >= 0) {
     fsync(fd);
     close(fd);
     fsync_dir(dir);
   } else if (errno != EEXIST) {
-    snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
     return NULL;
   }
+  if (check_db_files(path, err, errlen) != 0) return NULL;
   ehal_backend *b = calloc(1, sizeof *b);
   if (!b) {
     snprintf(err, errlen, "out of memory");
@@ -681,7 +701,12 @@ int ehal_backend_sqlite_usage(const char *state_dir, const char *workload, ehal_
     snprintf(err, errlen, "state directory path too long");
     return -1;
   }
-  if (access(path, F_OK) != 0) return 0; /* never stored anything */
+  int have = ehal_secure_subdir(state_dir, "storage", false, err, errlen);
+  if (have < 0) return -1;
+  if (have > 0) return 0; /* never stored anything */
+  struct stat st;
+  if (lstat(path, &st) != 0 && errno == ENOENT) return 0; /* never stored anything */
+  if (check_db_files(path, err, errlen) != 0) return -1;
   sqlite3 *db = open_existing(path, err, errlen);
   if (!db) return -1;
   int result = 0;
@@ -779,6 +804,10 @@ int ehal_backend_sqlite_list(const char *state_dir,
                              char *err, size_t errlen) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/storage", state_dir);
+  /* nothing created here; what exists must be ours alone */
+  int have = ehal_secure_subdir(state_dir, "storage", false, err, errlen);
+  if (have < 0) return -1;
+  if (have > 0) return 0; /* nothing stored yet */
   DIR *d = opendir(dir);
   if (!d) {
     if (errno == ENOENT) return 0; /* nothing stored yet */
@@ -807,6 +836,7 @@ int ehal_backend_sqlite_list(const char *state_dir,
   for (size_t i = 0; i < n; i++) {
     char path[8400];
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    if (rc == 0) rc = check_db_files(path, err, errlen);
     if (rc == 0) rc = list_one(path, fn, user, err, errlen);
     free(names[i]);
   }

@@ -273,6 +273,19 @@ int ehal_verify_envelope(vctx *c, const uint8_t *buf, size_t len) {
     else
       vfail(c, "module", "the bound module SHA-384 differs from the expected module's");
   }
+  if (o->expect_world) {
+    if (strcmp(world, o->expect_world) == 0)
+      vpass(c, "world", "the bound world is the expected '%s'", world);
+    else
+      vfail(c, "world", "the bound world '%s' is not the expected '%s'", world, o->expect_world);
+  }
+  if (o->expect_workload) {
+    if (strcmp(workload, o->expect_workload) == 0)
+      vpass(c, "workload", "the bound workload is the expected '%s'", workload);
+    else
+      vfail(c, "workload", "the bound workload '%s' is not the expected '%s'", workload,
+            o->expect_workload);
+  }
   rc = c->failed ? -1 : 0;
 out:
   free(ev);

@@ -55,6 +55,11 @@ typedef struct {
    * simulated platform, in MEASUREMENT). */
   uint8_t expect_module_sha384[48];
   bool has_expect_module;
+  /* Envelope only (raw evidence names neither): the exact binding.world
+   * (a composed world's name or an "interfaces:..." list, docs/evidence.md)
+   * and binding.workload expected; NULL checks nothing. */
+  const char *expect_world;
+  const char *expect_workload;
   /* SEV-SNP: the highest VMPL accepted; -1 accepts any. */
   int max_vmpl;
   /* TDX: directory with tcbinfo.json, qe-identity.json, pck-crl.der and

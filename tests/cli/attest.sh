@@ -102,6 +102,39 @@ if rc_is 0; then
     eval 'rc_is 1 && err_has "simulated"'
   runh verify --allow-simulated --expect-report-data "$RD" --expect-module "$EHAL" "$TMP/env1.json"
   check "verify --allow-simulated accepts it, with its report data and the CLI as the module" rc_is 0
+  runh verify --allow-simulated --expect-world elastic-tee-attestation --expect-workload elastic-hal "$TMP/env1.json"
+  check "verify --expect-world elastic-tee-attestation --expect-workload elastic-hal: attest's defaults are bound" rc_is 0
+
+  # a guest linked with elastic-tee-attestation (and WASI) binds that world's name
+  if G=$(wat attest); then
+    runh run --world elastic-tee-attestation --workload attest-wl --state-dir "$STATE" "$G"
+    cp "$TMP/out" "$TMP/guest.json"
+    check "a guest in elastic-tee-attestation attests: exit 0, an envelope on stdout" \
+      eval 'rc_is 0 && python3 -m json.tool "$TMP/guest.json" >/dev/null'
+    runh verify --allow-simulated --expect-world elastic-tee-attestation --expect-workload attest-wl \
+      --expect-report-data 6e6f6e6365 --expect-module "$G" "$TMP/guest.json"
+    check "verify --expect-world elastic-tee-attestation --expect-workload attest-wl (and its report data, module): exit 0" \
+      eval 'rc_is 0 && out_has "verified:" && err_empty'
+    runh verify --allow-simulated --expect-world elastic-tee-minimal --expect-workload attest-wl "$TMP/guest.json"
+    check "  ... --expect-world elastic-tee-minimal: exit 1, one line naming the world field" \
+      eval 'rc_is 1 && [[ $(wc -l <"$TMP/err") == 1 ]] && err_has "verify: world: the bound world '"'elastic-tee-attestation'"' is not the expected '"'elastic-tee-minimal'"'"'
+    runh verify --allow-simulated --expect-world elastic-tee-attestation --expect-workload attest "$TMP/guest.json"
+    check "  ... --expect-workload attest: exit 1, one line naming the workload field" \
+      eval 'rc_is 1 && [[ $(wc -l <"$TMP/err") == 1 ]] && err_has "verify: workload: the bound workload '"'attest-wl'"' is not the expected '"'attest'"'"'
+    runh verify --allow-simulated --expect-world elastic-tee-attestation,x "$TMP/guest.json"
+    check "  ... --expect-world with a suffix: exit 1 (exact match)" eval 'rc_is 1 && err_has "verify: world:"'
+    runh verify --allow-simulated --json --expect-world elastic-tee-attestation --expect-workload attest-wl "$TMP/guest.json"
+    check "  ... --json: the world and workload checks pass" \
+      eval 'rc_is 0 && python3 -c "import json, sys
+d = json.load(open(sys.argv[1])); c = {k[\"check\"]: k[\"status\"] for k in d[\"checks\"]}
+assert c[\"world\"] == \"pass\" and c[\"workload\"] == \"pass\", c" "$TMP/out"'
+    runh run --state-dir "$STATE" "$G"
+    cp "$TMP/out" "$TMP/guest-hal.json"
+    runh verify --allow-simulated --expect-world elastic-tee-hal --expect-workload attest "$TMP/guest-hal.json"
+    check "run's defaults: world elastic-tee-hal (WASI is no part of it), workload from the file name" rc_is 0
+  else
+    not_ok "the attest.wat guest compiles"
+  fi
 else
   ok "verify refuses the simulated envelope without --allow-simulated # SKIP no verify command"
   ok "verify --allow-simulated accepts it # SKIP no verify command"
@@ -116,6 +149,11 @@ PYSAME='import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:3])
 assert a["certificates"] == b["certificates"], "the chain changed"'
 check "a second run reuses the state directory's chain" python3 -c "$PYSAME" "$TMP/env1.json" "$TMP/env2.json"
+runh verify --help
+if rc_is 0; then
+  runh verify --allow-simulated --expect-world elastic-tee-hal "$TMP/env2.json"
+  check "verify --expect-world elastic-tee-hal accepts attest --world elastic-tee-hal's envelope" rc_is 0
+fi
 mkdir -p "$TMP/xdg"
 XDG_STATE_HOME=$TMP/xdg runh attest
 check "without --state-dir: \$XDG_STATE_HOME/elastic-hal/attestation" \

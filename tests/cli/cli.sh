@@ -81,7 +81,7 @@ check "second run of the same .wasm: cache hit, nothing on stderr" eval 'rc_is 0
 check "second run prints the same output" cmp -s "$TMP/out" "$TMP/echo1.out"
 check "the cache lives under --state-dir" eval '[[ -n $(ls -A "$STATE/cache" 2>/dev/null) ]]'
 
-runh compile "$ECHO" -o "$TMP/echo.so"
+runh compile --state-dir "$STATE" "$ECHO" -o "$TMP/echo.so"
 check "compile -o writes an artifact" eval 'rc_is 0 && [[ -s $TMP/echo.so ]]'
 runh run --state-dir "$STATE" "$TMP/echo.so" one two
 cp "$TMP/out" "$TMP/art.out"
@@ -89,7 +89,7 @@ check "run of the artifact exits 0 without compiling" eval 'rc_is 0 && err_empty
 runh run --state-dir "$STATE" "$ECHO" one two
 check "artifact and .wasm print the same output (argv[0] aside)" \
   eval 'rc_is 0 && diff <(tail -n +2 "$TMP/art.out") <(tail -n +2 "$TMP/out") >/dev/null && [[ -s $TMP/out ]]'
-runh check "$TMP/echo.so"
+runh check --state-dir "$STATE" "$TMP/echo.so"
 check "check accepts a compiled artifact" rc_is 0
 printf 'not wasm' >"$TMP/junk.wasm"
 runh compile "$TMP/junk.wasm" -o "$TMP/junk.so"
@@ -123,7 +123,7 @@ wait
 RC=""
 for i in 1 2 3 4; do RC+="$(cat "$TMP/rc.$i") "; done
 check "four concurrent first runs of the same .wasm all succeed" \
-  eval '[[ $RC == "4 4 4 4 " ]] && cmp -s "$TMP/out.1" "$TMP/out.4" && [[ $(ls "$TMP/state2/cache" | grep -c "\.so$") == 1 ]]'
+  eval '[[ $RC == "4 4 4 4 " ]] && cmp -s "$TMP/out.1" "$TMP/out.4" && [[ $(ls "$TMP/state2/cache" | grep -c "\.art$") == 1 ]]'
 
 # ---- the hello example ----
 runh run --state-dir "$STATE" "$GUESTS/hello.wasm"

@@ -68,6 +68,14 @@ runh verify --now $NOW --vcek "$VCEK" --allow-debug --expect-report-data 0102030
 check "--expect-report-data 0102030405 (zero-padded): exit 0" rc_is 0
 runh verify --now $NOW --vcek "$VCEK" --allow-debug --expect-report-data 01020304 "$REPORT"
 check "--expect-report-data of another value: exit 1" eval 'rc_is 1 && one_line && err_has "report-data"'
+runh verify --now $NOW --vcek "$VCEK" --allow-debug --expect-world elastic-tee-hal "$REPORT"
+check "--expect-world on a raw report: exit 1, one line: it needs an envelope" \
+  eval 'rc_is 1 && one_line && err_has "--expect-world needs an envelope"'
+runh verify --now $NOW --vcek "$VCEK" --allow-debug --expect-workload w "$REPORT"
+check "--expect-workload on a raw report: exit 1, one line: it needs an envelope" \
+  eval 'rc_is 1 && one_line && err_has "--expect-workload needs an envelope"'
+runh verify --expect-world
+check "--expect-world without its argument: exit 2" eval 'rc_is 2 && err_has "needs an argument"'
 runh verify --now $NOW --vcek "$VCEK" --allow-debug --json "$REPORT"
 check "--json on success: exit 0, a passing result" eval 'rc_is 0 && json_ok true && err_empty'
 check "--json fields: kind, product, version, measurement, checks" \

@@ -230,7 +230,7 @@ int main(void) {
 
   elastic_hal_error err;
   memset(&err, 0, sizeof err);
-  elastic_hal_load_options lo = {g_cache, on_progress, NULL};
+  elastic_hal_load_options lo = {g_cache, on_progress, NULL, g_tmp};
 
   /* ---- load: compile into the cache once, then load from it ---- */
   elastic_hal_module *m = elastic_hal_module_load(GUEST, &lo, &err);
@@ -240,7 +240,7 @@ int main(void) {
     return tap_done();
   }
   TAP_OK(g_progress > 0, "compiling reports progress");
-  TAP_OK(count_files(g_cache, ".so") == 1, "the cache holds one artifact");
+  TAP_OK(count_files(g_cache, ".art") == 1, "the cache holds one artifact");
   char sha[97];
   sha384_file(GUEST, sha);
   TAP_OK(strcmp(elastic_hal_module_sha384(m), sha) == 0, "module sha384 is the .wasm's SHA-384");

@@ -1062,6 +1062,52 @@ static int64_t call1(elastic_hal_instance *i, const char *name, uint64_t arg) {
 }
 static int64_t call0(elastic_hal_instance *i, const char *name) { return calln(i, name, NULL, 0); }
 
+/* The world a guest's evidence binds is what its linker holds
+ * (docs/evidence.md, "world"), not the last world added to it. */
+static void test_guest_identity(elastic_hal_module *m, const char *state, char *out, size_t cap) {
+  static const struct {
+    int (*add[2])(elastic_hal_linker *);
+    const char *label, *world;
+  } links[] = {
+      {{elastic_hal_add_to_linker, elastic_hal_minimal_add_to_linker},
+       "everything, then elastic-tee-minimal",
+       "elastic-tee-hal"},
+      {{elastic_hal_platform_add_to_linker, NULL},
+       "platform alone",
+       "interfaces:elastic:platform/platform@0.1.1"},
+      {{elastic_hal_random_add_to_linker, elastic_hal_platform_add_to_linker},
+       "random, then platform",
+       "interfaces:elastic:platform/platform@0.1.1,elastic:random/random@0.1.0"},
+  };
+  for (size_t k = 0; k < sizeof links / sizeof links[0]; k++) {
+    elastic_hal_linker *l = elastic_hal_linker_new();
+    for (size_t a = 0; a < 2 && links[k].add[a]; a++) links[k].add[a](l);
+    elastic_hal_wasi_add_to_linker(l);
+    elastic_hal_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.workload = "attest-test";
+    cfg.state_dir = state;
+    cfg.stdout_fd = g_out;
+    elastic_hal_error err;
+    elastic_hal_instance *i = elastic_hal_instantiate(m, l, &cfg, &err);
+    elastic_hal_linker_free(l);
+    if (!TAP_OK(i != NULL, "guest: instantiate with %s + WASI", links[k].label)) {
+      tap_diag("instantiate: %s", err.msg);
+      continue;
+    }
+    int64_t r = call1(i, "attest", 4);
+    size_t n = take_out(out, cap);
+    envelope e;
+    memset(&e, 0, sizeof e);
+    bool parsed = r == 0 && parse_envelope(out, n, &e);
+    if (!TAP_OK(parsed && !strcmp(e.world, links[k].world),
+                "guest: linked with %s: the binding's world is %s", links[k].label, links[k].world))
+      tap_diag("world: %s", parsed ? e.world : "(no envelope)");
+    free_envelope(&e);
+    elastic_hal_instance_free(i);
+  }
+}
+
 static void test_guest(void) {
   ehal_attest_set_paths(g_none, g_none, g_none);
   char cache[4300], state[4300], outp[4300];
@@ -1069,7 +1115,7 @@ static void test_guest(void) {
   snprintf(state, sizeof state, "%s/guest-state", g_tmp);
   snprintf(outp, sizeof outp, "%s/guest-stdout", g_tmp);
   g_out = open(outp, O_RDWR | O_CREAT | O_TRUNC, 0600);
-  elastic_hal_load_options lo = {cache, NULL, NULL};
+  elastic_hal_load_options lo = {cache, NULL, NULL, state};
   elastic_hal_error err;
   elastic_hal_module *m = elastic_hal_module_load(GUEST, &lo, &err);
   if (!TAP_OK(m != NULL, "guest: load %s", GUEST)) {
@@ -1190,6 +1236,7 @@ static void test_guest(void) {
   ehal_attest_set_paths(g_none, g_none, g_none);
 
   elastic_hal_instance_free(i); /* frees the contexts still open */
+  test_guest_identity(m, state, out, sizeof out);
   elastic_hal_module_free(m);
   close(g_out);
 }

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "elastic-hal/elastic_hal.h"
 #include "handles.h"
 #include "linker.h"
+#include "runtime/fsutil.h"
 #include "tap.h"
 #include "wasm_module.h"
 
@@ -1176,6 +1178,241 @@ static void test_linker(void) {
   elastic_hal_linker_free(pl);
 }
 
+/* The identity a linker binds into attestation (docs/evidence.md, "world"):
+ * the composed world whose interfaces it holds exactly, else the sorted
+ * interface list; WASI preview 1 is no part of it; order and repeats of
+ * additions change nothing. */
+static void expect_identity(elastic_hal_linker *l, const char *label, const char *want) {
+  const char *id = ehal_linker_identity(l);
+  if (!TAP_OK(id && strcmp(id, want) == 0, "identity: %s is %s", label, want))
+    tap_diag("got %s", id ? id : "(null)");
+}
+
+static void test_identity(void) {
+  /* every composed world's set is distinct, so the name is unambiguous */
+  bool distinct = true;
+  for (const ehal_world_def *a = ehal_worlds; a->name; a++) {
+    elastic_hal_linker *l = elastic_hal_linker_new();
+    elastic_hal_world_add_to_linker_by_name(l, a->name);
+    for (const ehal_world_def *b = ehal_worlds; b->name; b++) {
+      if (b == a) continue;
+      elastic_hal_linker *m = elastic_hal_linker_new();
+      elastic_hal_world_add_to_linker_by_name(m, b->name);
+      const ehal_iface_def *const *x, *const *y;
+      size_t nx = ehal_linker_ifaces(l, &x), ny = ehal_linker_ifaces(m, &y), same = 0;
+      for (size_t i = 0; i < nx; i++)
+        for (size_t j = 0; j < ny; j++) same += x[i] == y[j];
+      if (nx == ny && same == nx) distinct = false;
+      elastic_hal_linker_free(m);
+    }
+    expect_identity(l, a->name, a->name);
+    elastic_hal_linker_free(l);
+  }
+  TAP_OK(distinct, "identity: no two composed worlds hold the same interfaces");
+
+  /* everything, then the minimal world on top: still everything */
+  elastic_hal_linker *l = elastic_hal_linker_new();
+  expect_identity(l, "a new linker", "interfaces:");
+  elastic_hal_add_to_linker(l);
+  elastic_hal_minimal_add_to_linker(l);
+  elastic_hal_wasi_add_to_linker(l);
+  expect_identity(l, "everything + elastic-tee-minimal + WASI", "elastic-tee-hal");
+  TAP_OK(strcmp(elastic_hal_linker_world(l), "elastic-tee-hal") == 0,
+         "identity: everything + elastic-tee-minimal: diagnostics name elastic-tee-hal");
+  elastic_hal_linker_free(l);
+
+  /* the minimal world alone, with and without WASI, added twice */
+  l = elastic_hal_linker_new();
+  elastic_hal_minimal_add_to_linker(l);
+  expect_identity(l, "elastic-tee-minimal", "elastic-tee-minimal");
+  elastic_hal_wasi_add_to_linker(l);
+  elastic_hal_minimal_add_to_linker(l);
+  expect_identity(l, "elastic-tee-minimal twice + WASI", "elastic-tee-minimal");
+  /* one interface more is no longer that world */
+  elastic_hal_clock_add_to_linker(l);
+  expect_identity(l, "elastic-tee-minimal + clock",
+                  "interfaces:elastic:capabilities/capabilities@0.1.0,elastic:clock/clock@0.1.1,"
+                  "elastic:crypto/crypto@0.1.1,elastic:platform/platform@0.1.1,"
+                  "elastic:random/random@0.1.0");
+  TAP_OK(strcmp(elastic_hal_linker_world(l), "custom") == 0,
+         "identity: elastic-tee-minimal + clock: diagnostics say custom");
+  elastic_hal_linker_free(l);
+
+  /* the same world built one interface at a time, in any order */
+  l = elastic_hal_linker_new();
+  elastic_hal_random_add_to_linker(l);
+  elastic_hal_crypto_add_to_linker(l);
+  elastic_hal_platform_add_to_linker(l);
+  expect_identity(l, "random + crypto + platform", "elastic-tee-attestation");
+  elastic_hal_linker_free(l);
+
+  /* per interface: the list, sorted, whatever the order of additions */
+  l = elastic_hal_linker_new();
+  elastic_hal_clock_add_to_linker(l);
+  expect_identity(l, "clock only", "interfaces:elastic:clock/clock@0.1.1");
+  elastic_hal_wasi_add_to_linker(l);
+  expect_identity(l, "clock + WASI", "interfaces:elastic:clock/clock@0.1.1");
+  elastic_hal_linker_free(l);
+  const char *cr = "interfaces:elastic:clock/clock@0.1.1,elastic:random/random@0.1.0";
+  l = elastic_hal_linker_new();
+  elastic_hal_clock_add_to_linker(l);
+  elastic_hal_random_add_to_linker(l);
+  expect_identity(l, "clock + random", cr);
+  elastic_hal_linker_free(l);
+  l = elastic_hal_linker_new();
+  elastic_hal_random_add_to_linker(l);
+  elastic_hal_clock_add_to_linker(l);
+  elastic_hal_random_add_to_linker(l);
+  elastic_hal_clock_add_to_linker(l);
+  expect_identity(l, "random + clock + random + clock", cr);
+  elastic_hal_linker_free(l);
+  l = elastic_hal_linker_new();
+  elastic_hal_wasi_add_to_linker(l);
+  expect_identity(l, "WASI only", "interfaces:");
+  elastic_hal_linker_free(l);
+}
+
+/* The state directory's checks (fsutil.h): private directories made on
+ * demand, anything not ours alone refused with a message saying why. */
+static bool has(const char *err, const char *what) { return strstr(err, what) != NULL; }
+
+static void test_secure_fs(void) {
+  char base[] = "/tmp/ehal-fsutil-XXXXXX", p[512], q[512], err[1024];
+  if (!mkdtemp(base)) {
+    TAP_OK(false, "secure: mkdtemp: %s", strerror(errno));
+    return;
+  }
+  bool root = geteuid() == 0;
+  struct stat st;
+  /* directories */
+  snprintf(p, sizeof p, "%s/x/y/state", base);
+  int rc = ehal_secure_dir(p, err, sizeof err);
+  if (!TAP_OK(rc == 0 && stat(p, &st) == 0 && (st.st_mode & 0777) == 0700,
+              "secure_dir: creates a missing state directory and its parents 0700"))
+    tap_diag("rc %d: %s", rc, err);
+  snprintf(q, sizeof q, "%s/x", base);
+  TAP_OK(stat(q, &st) == 0 && (st.st_mode & 0777) == 0700, "secure_dir: ... parents too");
+  TAP_OK(ehal_secure_dir(p, err, sizeof err) == 0,
+         "secure_dir: an existing 0700 directory is fine");
+  chmod(p, 0755);
+  TAP_OK(ehal_secure_dir(p, err, sizeof err) == 0, "secure_dir: 0755 (not writable by others) too");
+  chmod(p, 0777);
+  rc = ehal_secure_dir(p, err, sizeof err);
+  if (!TAP_OK(rc == -1 && has(err, p) && has(err, "writable by group or others") &&
+                  has(err, "chmod 700"),
+              "secure_dir: 0777 is refused, naming the directory and the fix"))
+    tap_diag("rc %d: %s", rc, err);
+  chmod(p, 0720);
+  TAP_OK(ehal_secure_dir(p, err, sizeof err) == -1, "secure_dir: 0720 too");
+  chmod(p, 0700);
+  chmod(q, 0777); /* a parent that existed before: not the state directory's business */
+  TAP_OK(ehal_secure_dir(p, err, sizeof err) == 0,
+         "secure_dir: a pre-existing world-writable parent (like /tmp) is not checked");
+  chmod(q, 0700);
+  snprintf(q, sizeof q, "%s/link", base);
+  if (symlink(p, q) != 0) perror("symlink");
+  rc = ehal_secure_dir(q, err, sizeof err);
+  if (!TAP_OK(rc == -1 && has(err, q) && has(err, "symbolic link"),
+              "secure_dir: a state directory that is a symbolic link is refused"))
+    tap_diag("rc %d: %s", rc, err);
+  snprintf(q, sizeof q, "%s/link/sub", base);
+  TAP_OK(ehal_secure_dir(q, err, sizeof err) == 0,
+         "secure_dir: ... though a link among its pre-existing parents is followed");
+  snprintf(q, sizeof q, "%s/file", base);
+  close(open(q, O_WRONLY | O_CREAT, 0600));
+  rc = ehal_secure_dir(q, err, sizeof err);
+  TAP_OK(rc == -1 && has(err, "not a directory"), "secure_dir: a file is not a directory");
+  snprintf(q, sizeof q, "%s/file/sub", base);
+  TAP_OK(ehal_secure_dir(q, err, sizeof err) == -1, "secure_dir: nor can it hold one");
+  /* subdirectories */
+  rc = ehal_secure_subdir(p, "a/b", false, err, sizeof err);
+  snprintf(q, sizeof q, "%s/a", p);
+  TAP_OK(rc == 1 && errno == ENOENT && lstat(q, &st) != 0,
+         "secure_subdir: without create, a missing one is 1 (ENOENT) and nothing is created");
+  snprintf(q, sizeof q, "%s/nosuch", base);
+  TAP_OK(ehal_secure_subdir(q, "a", false, err, sizeof err) == 1 && lstat(q, &st) != 0,
+         "secure_subdir: ... as is a missing state directory");
+  rc = ehal_secure_subdir(p, "a/b", true, err, sizeof err);
+  snprintf(q, sizeof q, "%s/a/b", p);
+  TAP_OK(rc == 0 && stat(q, &st) == 0 && (st.st_mode & 0777) == 0700,
+         "secure_subdir: with create, made 0700");
+  snprintf(q, sizeof q, "%s/a", p);
+  chmod(q, 0775);
+  rc = ehal_secure_subdir(p, "a/b", false, err, sizeof err);
+  if (!TAP_OK(rc == -1 && has(err, q) && has(err, "writable"),
+              "secure_subdir: a group-writable directory inside the state directory is refused"))
+    tap_diag("rc %d: %s", rc, err);
+  chmod(q, 0700);
+  TAP_OK(ehal_secure_subdir(p, "../x", true, err, sizeof err) == -1,
+         "secure_subdir: '..' is refused");
+  if (root) {
+    if (chown(q, 65534, 65534) != 0) tap_diag("chown: %s", strerror(errno));
+    rc = ehal_secure_subdir(p, "a/b", false, err, sizeof err);
+    if (!TAP_OK(rc == -1 && has(err, q) && has(err, "owned by uid 65534") && has(err, "chown"),
+                "secure_subdir: a directory of another user inside it is refused"))
+      tap_diag("rc %d: %s", rc, err);
+    if (chown(q, 0, 0) != 0) tap_diag("chown: %s", strerror(errno));
+    if (chown(p, 65534, 65534) != 0) tap_diag("chown: %s", strerror(errno));
+    rc = ehal_secure_dir(p, err, sizeof err);
+    if (!TAP_OK(rc == -1 && has(err, p) && has(err, "owned by uid 65534") &&
+                    has(err, "--state-dir") && has(err, "chown"),
+                "secure_dir: a state directory of another user is refused"))
+      tap_diag("rc %d: %s", rc, err);
+    if (chown(p, 0, 0) != 0) tap_diag("chown: %s", strerror(errno));
+  } else {
+    TAP_SKIP("not root", "secure_subdir: a directory of another user");
+    TAP_SKIP("not root", "secure_dir: a state directory of another user");
+  }
+  /* files */
+  snprintf(q, sizeof q, "%s/k", p);
+  int fd = ehal_secure_open(q, O_RDWR | O_CREAT | O_EXCL, 0600, err, sizeof err);
+  TAP_OK(fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0600 &&
+             (fcntl(fd, F_GETFD) & FD_CLOEXEC) && !(fcntl(fd, F_GETFL) & O_NONBLOCK),
+         "secure_open: creates 0600, close-on-exec, blocking");
+  if (fd >= 0) close(fd);
+  fd = ehal_secure_open(q, O_RDWR | O_CREAT | O_EXCL, 0600, err, sizeof err);
+  TAP_OK(fd == -1 && errno == EEXIST, "secure_open: O_EXCL on an existing file: EEXIST");
+  fd = ehal_secure_open(q, O_RDONLY, 0, err, sizeof err);
+  TAP_OK(fd >= 0 && ehal_secure_fd(fd, q, 077, err, sizeof err) == 0,
+         "secure_open: our 0600 file opens and passes the private check");
+  if (fd >= 0) close(fd);
+  chmod(q, 0640);
+  fd = ehal_secure_open(q, O_RDONLY, 0, err, sizeof err);
+  rc = fd >= 0 ? ehal_secure_fd(fd, q, 077, err, sizeof err) : -2;
+  TAP_OK(fd >= 0 && rc == -1 && errno == EACCES && has(err, "chmod 600"),
+         "secure_fd: 0640 opens (not writable by others) but fails the private check");
+  if (fd >= 0) close(fd);
+  chmod(q, 0666);
+  fd = ehal_secure_open(q, O_RDONLY, 0, err, sizeof err);
+  TAP_OK(fd == -1 && errno == EACCES && has(err, q) && has(err, "writable"),
+         "secure_open: a file writable by others is refused");
+  chmod(q, 0600);
+  snprintf(p, sizeof p, "%s/k-link", base);
+  if (symlink(q, p) != 0) perror("symlink");
+  fd = ehal_secure_open(p, O_RDONLY, 0, err, sizeof err);
+  TAP_OK(fd == -1 && errno == ELOOP && has(err, p) && has(err, "symbolic link"),
+         "secure_open: a symbolic link (to our own file) is refused");
+  snprintf(p, sizeof p, "%s/fifo", base);
+  mkfifo(p, 0600);
+  fd = ehal_secure_open(p, O_RDONLY, 0, err, sizeof err);
+  TAP_OK(fd == -1 && has(err, "not a regular file"),
+         "secure_open: a FIFO is refused, without blocking");
+  snprintf(p, sizeof p, "%s/missing", base);
+  fd = ehal_secure_open(p, O_RDONLY, 0, err, sizeof err);
+  TAP_OK(fd == -1 && errno == ENOENT, "secure_open: a missing file: ENOENT");
+  if (root) {
+    if (chown(q, 65534, 65534) != 0) tap_diag("chown: %s", strerror(errno));
+    fd = ehal_secure_open(q, O_RDONLY, 0, err, sizeof err);
+    TAP_OK(fd == -1 && errno == EACCES && has(err, "owned by uid 65534"),
+           "secure_open: a file of another user is refused");
+  } else {
+    TAP_SKIP("not root", "secure_open: a file of another user");
+  }
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+  if (system(cmd) != 0) tap_diag("cannot remove %s", base);
+}
+
 int main(void) {
   test_utf8();
   test_wasm_valid();
@@ -1183,5 +1420,7 @@ int main(void) {
   test_sig_pretty();
   test_handles();
   test_linker();
+  test_identity();
+  test_secure_fs();
   return tap_done();
 }

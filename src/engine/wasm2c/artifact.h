@@ -3,6 +3,11 @@
  * artifact (a shared object holding wasm2c's C for one guest plus a shim
  * that elastic-hal generates).  The same declarations are pasted into every
  * shim (as text, from EHAL_ARTIFACT_TYPES), so the layout has one source.
+ *
+ * ehal_a_ctl is the engine's control block for one instance, shared with the
+ * shim's import functions: stack_limit is the lowest native stack address at
+ * which host code may still be entered, in_host counts host calls in
+ * progress (a fault while it is non-zero is a host bug, never a guest trap).
  */
 #ifndef EHAL_W2C_ARTIFACT_H
 #define EHAL_W2C_ARTIFACT_H
@@ -12,30 +17,35 @@
 #include <wasm-rt.h>
 
 /* Bump when the descriptor layout or the calling convention changes. */
-#define EHAL_ARTIFACT_ABI 1
-#define EHAL_ARTIFACT_SYMBOL "ehal_artifact_v1"
+#define EHAL_ARTIFACT_ABI 2
+#define EHAL_ARTIFACT_SYMBOL "ehal_artifact_v2"
 
-#define EHAL_ARTIFACT_TYPES                                                          \
-  typedef void (*ehal_a_hostfn)(void);                                               \
-  typedef struct {                                                                   \
-    const char *module, *field, *sig;                                                \
-  } ehal_artifact_import;                                                            \
-  typedef struct {                                                                   \
-    const char *name, *sig;                                                          \
-    void (*thunk)(void *inst, const uint64_t *args, uint64_t *results);              \
-  } ehal_artifact_export;                                                            \
-  typedef struct {                                                                   \
-    uint32_t abi, memcheck, mem_initial_pages, n_imports, n_exports;                 \
-    const char *sha384;                                                              \
-    const ehal_artifact_import *imports;                                             \
-    const ehal_artifact_export *exports;                                             \
-    size_t instance_size;                                                            \
-    void (*init_module)(void);                                                       \
-    void (*instantiate)(void *inst, void *env, const ehal_a_hostfn *fns);            \
-    void (*free_instance)(void *inst);                                               \
-    wasm_rt_memory_t *(*memory)(void *inst);                                         \
-    uint32_t (*realloc)(void *inst, uint32_t old, uint32_t old_size, uint32_t align, \
-                        uint32_t new_size);                                          \
+#define EHAL_ARTIFACT_TYPES                                                                \
+  typedef void (*ehal_a_hostfn)(void);                                                     \
+  typedef struct {                                                                         \
+    uintptr_t stack_limit;                                                                 \
+    uint32_t in_host;                                                                      \
+  } ehal_a_ctl;                                                                            \
+  typedef struct {                                                                         \
+    const char *module, *field, *sig;                                                      \
+  } ehal_artifact_import;                                                                  \
+  typedef struct {                                                                         \
+    const char *name, *sig;                                                                \
+    void (*thunk)(void *inst, const uint64_t *args, uint64_t *results);                    \
+  } ehal_artifact_export;                                                                  \
+  typedef struct {                                                                         \
+    uint32_t abi, memcheck, mem_initial_pages, n_imports, n_exports;                       \
+    const char *sha384;                                                                    \
+    const ehal_artifact_import *imports;                                                   \
+    const ehal_artifact_export *exports;                                                   \
+    size_t instance_size;                                                                  \
+    void (*init_module)(void);                                                             \
+    void (*instantiate)(void *inst, void *env, const ehal_a_hostfn *fns, ehal_a_ctl *ctl); \
+    void (*free_instance)(void *inst);                                                     \
+    void (*start)(void *inst);                                                             \
+    wasm_rt_memory_t *(*memory)(void *inst);                                               \
+    uint32_t (*realloc)(void *inst, uint32_t old, uint32_t old_size, uint32_t align,       \
+                        uint32_t new_size);                                                \
   } ehal_artifact;
 
 EHAL_ARTIFACT_TYPES

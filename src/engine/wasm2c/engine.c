@@ -9,19 +9,35 @@
  * 8 GiB PROT_NONE reservation and a fault there is an out-of-bounds trap.
  * wabt's own SIGSEGV handler treats *every* fault as a guest trap; ours
  * replaces it and only claims faults inside the running guest's memory
- * reservation or at the thread's stack guard (stack exhaustion).  Any other
- * fault is a host bug and is left to crash the process with a core dump.
+ * reservation or at the thread's stack guard (stack exhaustion), and only
+ * while guest code runs: a fault while a host function is in progress
+ * (ctl.in_host, kept by the shim) is a host bug, never a guest trap, so host
+ * code (SQLite holding a mutex, OpenSSL) is never unwound by the handler.
+ * Any other fault is left to crash the process with a core dump.
+ *
+ * The native stack.  Host functions need room: the shim refuses to enter one
+ * when less than HOST_STACK_RESERVE is left below the caller's frame and
+ * traps the guest there (call stack exhausted), before any host code runs.
+ *
+ * Loading.  Native code arrives as bytes the runtime has authenticated; it is
+ * copied into a sealed memfd and loaded from there, so what runs is exactly
+ * what was checked (no path on disk to swap between check and load).
  */
 #define _GNU_SOURCE
 #include "../engine.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "../../runtime/fsutil.h"
 #include "artifact.h"
 #include "wasm-rt-impl.h"
 
@@ -37,6 +53,7 @@ struct ehal_engine_instance {
   uintptr_t stack_lo;
   uint32_t max_pages;
   bool live;
+  ehal_a_ctl ctl; /* shared with the shim's import functions */
 };
 
 static __thread ehal_engine_instance *t_current;
@@ -44,12 +61,16 @@ static __thread bool t_host_trap;
 
 #define RESERVATION 0x200000000ull /* what wasm-rt-impl.c reserves per memory */
 #define STACK_SLACK (256u * 1024u)
+/* Native stack a host function may use, measured for the deepest host
+ * paths (SQLite, OpenSSL; tests/unit/test_stack.c prints the figures), with
+ * a wide margin. */
+#define HOST_STACK_RESERVE (512u * 1024u)
 
 #if WASM_RT_MEMCHECK_SIGNAL_HANDLER
 static void on_fault(int sig, siginfo_t *si, void *uctx) {
   (void)uctx;
   ehal_engine_instance *c = t_current;
-  if (c) {
+  if (c && c->ctl.in_host == 0) {
     uintptr_t a = (uintptr_t)si->si_addr;
     if (c->mem && a >= (uintptr_t)c->mem->data && a - (uintptr_t)c->mem->data < RESERVATION)
       wasm_rt_trap(WASM_RT_TRAP_OOB);
@@ -100,25 +121,55 @@ const char *ehal_trap_name(ehal_trap_kind kind) {
   }
 }
 
-int ehal_engine_load(const char *path, ehal_engine_module **out, elastic_hal_error *err) {
+/* Native code into a sealed memfd: the loader maps exactly these bytes. */
+static int native_fd(const uint8_t *native, size_t len, elastic_hal_error *err) {
+  int fd = memfd_create("elastic-hal-artifact", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) {
+    snprintf(err->msg, sizeof err->msg, "memfd_create: %s", strerror(errno));
+    return -1;
+  }
+  if (ehal_write_all(fd, native, len) != 0 ||
+      fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+    snprintf(err->msg, sizeof err->msg, "cannot stage native code: %s", strerror(errno));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int ehal_engine_load(const uint8_t *native, size_t len, const char *label, ehal_engine_module **out,
+                     elastic_hal_error *err) {
   pthread_once(&g_once, engine_init);
+  int fd = native_fd(native, len, err);
+  if (fd < 0) return -1;
+  /* glibc's dlopen returns an already loaded object whose name matches, and
+   * fd numbers are reused once closed: spell every load's path differently
+   * ("/." or "/fd/.." per bit of a counter, both meaning /proc/self). */
+  static unsigned long loads;
+  unsigned long id = __atomic_fetch_add(&loads, 1, __ATOMIC_RELAXED);
+  char path[512];
+  size_t k = (size_t)snprintf(path, sizeof path, "/proc/self");
+  for (int bit = 0; bit < 32; bit++)
+    k += (size_t)snprintf(path + k, sizeof path - k, "%s", (id >> bit) & 1 ? "/." : "/fd/..");
+  snprintf(path + k, sizeof path - k, "/fd/%d", fd);
   void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  close(fd); /* the mapping stays */
   if (!dl) {
-    snprintf(err->msg, sizeof err->msg, "cannot load artifact %s: %s", path, dlerror());
+    snprintf(err->msg, sizeof err->msg, "cannot load the native code of %s: %s", label, dlerror());
     return -1;
   }
   const ehal_artifact *d = dlsym(dl, EHAL_ARTIFACT_SYMBOL);
   if (!d || d->abi != EHAL_ARTIFACT_ABI) {
     snprintf(err->msg, sizeof err->msg,
-             "%s is not an elastic-hal artifact of this version (recompile it with "
+             "%s was compiled for another engine version (recompile it with "
              "'elastic-hal compile')",
-             path);
+             label);
     dlclose(dl);
     return -1;
   }
   if (d->memcheck != WASM_RT_MEMCHECK_SIGNAL_HANDLER) {
     snprintf(err->msg, sizeof err->msg,
-             "%s was compiled for a different memory-check mode (%s); recompile it", path,
+             "%s was compiled for a different memory-check mode (%s); recompile it", label,
              d->memcheck ? "guard pages" : "bounds checks");
     dlclose(dl);
     return -1;
@@ -171,14 +222,23 @@ static ehal_trap_kind map_trap(int code) {
   }
 }
 
-static uintptr_t stack_low(void) {
-  pthread_attr_t attr;
-  void *addr = NULL;
-  size_t size = 0;
-  if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
-  pthread_attr_getstack(&attr, &addr, &size);
-  pthread_attr_destroy(&attr);
-  return (uintptr_t)addr;
+/* The calling thread's stack bounds, looked up once per thread (for the
+ * main thread glibc reads /proc/self/maps, far too slow for every call). */
+static __thread uintptr_t t_stack_lo, t_stack_size;
+
+static uintptr_t stack_low(uintptr_t *size) {
+  if (!t_stack_lo) {
+    pthread_attr_t attr;
+    void *addr = NULL;
+    size_t sz = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
+    pthread_attr_getstack(&attr, &addr, &sz);
+    pthread_attr_destroy(&attr);
+    t_stack_lo = (uintptr_t)addr;
+    t_stack_size = sz;
+  }
+  *size = t_stack_size;
+  return t_stack_lo;
 }
 
 /* Run fn(arg) as guest code: traps come back as a return value. */
@@ -187,8 +247,16 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
   ehal_engine_instance *volatile prev = t_current;
   t_current = inst;
   t_host_trap = false;
+  uintptr_t size = 0, lo = stack_low(&size);
+  inst->stack_lo = lo;
+  /* on a small thread stack, keep at least half of it for the guest */
+  uintptr_t keep = STACK_SLACK + HOST_STACK_RESERVE;
+  if (keep > size / 2) keep = size / 2;
+  inst->ctl.stack_limit = lo ? lo + keep : 0;
   int code = wasm_rt_impl_try();
   if (code != 0) {
+    /* a host function that raised the trap never returned to the shim */
+    inst->ctl.in_host = 0;
     t_current = prev;
     return map_trap(code);
   }
@@ -204,10 +272,11 @@ typedef struct {
 
 static void do_instantiate(ehal_engine_instance *inst, void *arg) {
   inst_args *a = arg;
-  inst->mod->desc->instantiate(inst->storage, a->env, (const ehal_a_hostfn *)a->fns);
-  /* clamp to the configured bound (the module's own maximum may be larger);
-   * a start function that grew memory already met wasm's own limit */
+  inst->mod->desc->instantiate(inst->storage, a->env, (const ehal_a_hostfn *)a->fns, &inst->ctl);
+  /* clamp to the configured bound (the module's own maximum may be larger)
+   * before any guest code runs: the start function runs after this */
   if (inst->mem && inst->mem->max_pages > inst->max_pages) inst->mem->max_pages = inst->max_pages;
+  if (inst->mod->desc->start) inst->mod->desc->start(inst->storage);
 }
 
 ehal_engine_instance *ehal_engine_instance_new(ehal_engine_module *m, uint32_t max_pages,
@@ -235,7 +304,6 @@ ehal_engine_instance *ehal_engine_instance_new(ehal_engine_module *m, uint32_t m
 
 ehal_trap_kind ehal_engine_instantiate(ehal_engine_instance *inst, void *env,
                                        const ehal_hostfn *fns) {
-  inst->stack_lo = stack_low();
   inst_args a = {env, fns};
   /* live first: if the start function traps, what instantiation allocated
    * is still freed (freeing the zeroed parts of the struct is harmless). */
@@ -301,7 +369,12 @@ ehal_trap_kind ehal_engine_call(ehal_engine_instance *inst, const char *name, co
 
 uint32_t ehal_engine_realloc(ehal_engine_instance *inst, uint32_t old, uint32_t old_size,
                              uint32_t align, uint32_t new_size) {
-  return inst->mod->desc->realloc(inst->storage, old, old_size, align, new_size);
+  /* guest code again for the length of the call: its faults are its traps */
+  uint32_t in_host = inst->ctl.in_host;
+  inst->ctl.in_host = 0;
+  uint32_t r = inst->mod->desc->realloc(inst->storage, old, old_size, align, new_size);
+  inst->ctl.in_host = in_host;
+  return r;
 }
 
 _Noreturn void ehal_engine_trap_host(void) {

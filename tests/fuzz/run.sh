@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh [SECONDS] - build the libFuzzer harnesses with Debian's
+# clang (AddressSanitizer + UBSan) and run each for SECONDS (default 10:
+# the short slice the test suite runs; 'make fuzz' runs longer).  Seeds:
+# every module the build made and every .wat test module.  Prints TAP.
+# Needs a configured build tree for the generated header (BUILD, default
+# build).  A crash leaves its input in build/fuzz/ for replay:
+#   build/fuzz/fuzz_wasm build/fuzz/crash-...
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+SECS=${1:-10}
+BUILD=${BUILD:-build}
+OUT=$BUILD/fuzz
+mkdir -p "$OUT/corpus"
+n=0
+failed=0
+say() { n=$((n + 1)); echo "$1 $n - $2"; [[ $1 == ok ]] || failed=$((failed + 1)); }
+
+if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -Iinclude -I"$BUILD/gen" -Isrc/runtime \
+  tests/fuzz/fuzz_wasm.c src/runtime/wasm_module.c src/engine/wasm2c/sanitize.c \
+  -o "$OUT/fuzz_wasm" 2>"$OUT/build.log"; then
+  say "not ok" "build the fuzz_wasm harness with clang -fsanitize=fuzzer"
+  sed 's/^/# /' "$OUT/build.log" | head -20
+  echo "1..$n"
+  exit 1
+fi
+say ok "build the fuzz_wasm harness with clang -fsanitize=fuzzer"
+
+# seeds
+cp "$BUILD"/guests/*.wasm "$OUT/corpus/" 2>/dev/null
+for w in tests/cli/wat/*.wat; do
+  wat2wasm "$w" -o "$OUT/corpus/$(basename "$w" .wat).wasm" 2>/dev/null
+done
+python3 tests/cli/hostile_names.py "$OUT/corpus/names" /nonexistent >/dev/null &&
+  mv "$OUT"/corpus/names/*.wasm "$OUT/corpus/" && rmdir "$OUT/corpus/names"
+
+if (cd "$OUT" && ./fuzz_wasm -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 \
+  -print_final_stats=1 corpus >fuzz.log 2>&1); then
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/fuzz.log" | grep -o '[0-9]*$')
+  say ok "fuzz_wasm: ${SECS}s, ${runs:-?} inputs, no crash and every rewriting invariant held"
+else
+  say "not ok" "fuzz_wasm: no crash and every rewriting invariant held"
+  grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$OUT/fuzz.log" | head -20 | sed 's/^/# /'
+fi
+echo "1..$n"
+((failed == 0))
