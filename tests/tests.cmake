@@ -10,3 +10,5 @@ ehal_guest(deep_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/deep_guest.c)
 ehal_c_test(test_units SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_units.c)
 # the canonical ABI through a real guest and the real engine
 ehal_c_test(test_abi SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_abi.c GUESTS abi_guest caps_guest)
+# how much native stack host paths take; a fault in host code is no guest trap
+ehal_c_test(test_stack SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_stack.c GUESTS deep_guest)

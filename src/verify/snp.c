@@ -515,6 +515,10 @@ int ehal_verify_snp(vctx *c, const uint8_t *buf, size_t len, const snp_inputs *i
   if (!res->envelope) {
     if (o->has_expect_module)
       vfail(c, "module", "--expect-module needs an envelope: a raw report names no module");
+    if (o->expect_world)
+      vfail(c, "world", "--expect-world needs an envelope: a raw report names no world");
+    if (o->expect_workload)
+      vfail(c, "workload", "--expect-workload needs an envelope: a raw report names no workload");
     if (o->has_expect_report_data) {
       uint8_t want[64] = {0};
       memcpy(want, o->expect_report_data, o->expect_report_data_len);

@@ -535,6 +535,10 @@ int ehal_verify_tdx(vctx *c, const uint8_t *buf, size_t len) {
   if (!res->envelope) {
     if (o->has_expect_module)
       vfail(c, "module", "--expect-module needs an envelope: a raw quote names no module");
+    if (o->expect_world)
+      vfail(c, "world", "--expect-world needs an envelope: a raw quote names no world");
+    if (o->expect_workload)
+      vfail(c, "workload", "--expect-workload needs an envelope: a raw quote names no workload");
     if (o->has_expect_report_data) {
       uint8_t want[64] = {0};
       memcpy(want, o->expect_report_data, o->expect_report_data_len);

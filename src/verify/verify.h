@@ -55,9 +55,9 @@ typedef struct {
    * simulated platform, in MEASUREMENT). */
   uint8_t expect_module_sha384[48];
   bool has_expect_module;
-  /* Envelope only (raw evidence names neither): the exact binding.world
-   * (a composed world's name or an "interfaces:..." list, docs/evidence.md)
-   * and binding.workload expected; NULL checks nothing. */
+  /* The exact binding.world (a composed world's name or an "interfaces:..."
+   * list, docs/evidence.md) and binding.workload expected; NULL checks
+   * nothing.  Raw evidence names neither, so either one set fails it. */
   const char *expect_world;
   const char *expect_workload;
   /* SEV-SNP: the highest VMPL accepted; -1 accepts any. */

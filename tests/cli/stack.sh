@@ -6,8 +6,8 @@
 # reserve left, and a fault inside host code is never taken for a guest trap.
 #
 # The sweep: find the depth D at which the guest's own recursion exhausts
-# the stack, then run each host call at depths spread over the last part of
-# the stack below D, where the reserve check decides.
+# the stack, then for each host call the depth where it stops fitting, and
+# run it around there.
 source "$(dirname "$0")/common.bash"
 
 G=$GUESTS/deep_guest.wasm
@@ -23,8 +23,8 @@ exhausts() {
   echo "# unexpected result at depth $1: rc $RC $(head -c 200 "$TMP/err")"
   return 2
 }
-lo=1000
-hi=2000
+lo=10
+hi=1000
 while exhausts "$hi"; [[ $? == 1 ]]; do
   lo=$hi
   hi=$((hi * 2))
@@ -38,27 +38,51 @@ D=$hi
 echo "# the guest's own recursion exhausts the stack at depth ~$D"
 check "the guest's own recursion ends in a trap (depth $D)" eval '((D > 1000))'
 
-# The reserve is a fixed number of bytes; sweep the last 40% of the
-# depth, which holds it with room on both sides.
+# Each host call: bisect for the depth T where it stops finishing (from
+# there on the engine's reserve check traps it, or the guest's own frames
+# run out), then run it at 24 depths around T, where a host call starts with
+# the least stack it can be given.  Every run must finish or trap cleanly.
+outcome() { # outcome DEPTH OP : done | trap | bad
+  runh run --state-dir "$S" "$G" "$1" "$2"
+  if rc_is 0 && out_has done; then
+    echo done
+  elif rc_is 134 && err_has "call stack exhausted" && no_sanitizer; then
+    echo trap
+  else
+    echo "bad: rc $RC: $(head -c 300 "$TMP/err" | tr '\n' ' ')"
+  fi
+}
+step=$((D / 2000 > 0 ? D / 2000 : 1))
 for op in storage crypto attest; do
   bad=()
+  lo=0
+  hi=$D
+  while ((hi - lo > 1)); do
+    mid=$(((lo + hi) / 2))
+    r=$(outcome "$mid" "$op")
+    case $r in
+      done) lo=$mid ;;
+      trap) hi=$mid ;;
+      *) bad+=("depth $mid: $r"); break ;;
+    esac
+  done
   done_n=0
   trap_n=0
-  for i in $(seq 0 23); do
-    depth=$((D - D * 40 * i / 100 / 23))
-    runh run --state-dir "$S" "$G" "$depth" "$op"
-    if rc_is 0 && out_has done; then
-      done_n=$((done_n + 1))
-    elif rc_is 134 && err_has "call stack exhausted" && no_sanitizer; then
-      trap_n=$((trap_n + 1))
-    else
-      bad+=("depth $depth: rc $RC: $(head -c 300 "$TMP/err")")
-    fi
+  for i in $(seq -12 11); do
+    depth=$((hi + i * step))
+    ((depth < 0)) && continue
+    r=$(outcome "$depth" "$op")
+    case $r in
+      done) done_n=$((done_n + 1)) ;;
+      trap) trap_n=$((trap_n + 1)) ;;
+      *) bad+=("depth $depth: $r") ;;
+    esac
   done
-  if ((${#bad[@]} == 0 && done_n > 0)); then
-    ok "$op at 24 depths up to the stack's edge: $done_n finished, $trap_n trapped cleanly, no crash or hang"
+  echo "# $op: stops finishing at depth $hi of $D"
+  if ((${#bad[@]} == 0 && done_n > 0 && trap_n > 0)); then
+    ok "$op at 24 depths around where it stops fitting: $done_n finished, $trap_n trapped cleanly, no crash or hang"
   else
-    not_ok "$op at 24 depths up to the stack's edge: only clean traps and finished calls" \
+    not_ok "$op at 24 depths around where it stops fitting: only clean traps and finished calls" \
       "$done_n finished, $trap_n trapped" "${bad[@]}"
   fi
 done

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# packaging.sh - what an installed HAL gives its users: a pkg-config entry
+# with the prefix actually installed to, headers a program builds against,
+# and guest bindings usable from C++.
+source "$(dirname "$0")/common.bash"
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+B=$(cd "$BUILD" && pwd)
+
+# install with another prefix than the build was configured with
+DEST=$TMP/dest
+if DESTDIR=$DEST cmake --install "$B" --prefix /opt/ehal-test >"$TMP/install.log" 2>&1; then
+  ok "cmake --install --prefix /opt/ehal-test into a DESTDIR"
+else
+  not_ok "cmake --install --prefix /opt/ehal-test into a DESTDIR" "$(tail -5 "$TMP/install.log")"
+fi
+PC=$(find "$DEST" -name elastic-hal.pc | head -1)
+check "the installed elastic-hal.pc names the install prefix" \
+  eval '[[ -n $PC ]] && grep -qx "prefix=/opt/ehal-test" "$PC"'
+cat >"$TMP/use.c" <<'EOF'
+#include <stdio.h>
+#include <elastic_hal.h>
+int main(void) {
+  elastic_hal_linker *l = elastic_hal_linker_new();
+  printf("%s\n", elastic_hal_platform_type());
+  elastic_hal_linker_free(l);
+  return 0;
+}
+EOF
+flags=$(PKG_CONFIG_SYSROOT_DIR=$DEST PKG_CONFIG_PATH=$(dirname "$PC") pkg-config --cflags --libs elastic-hal 2>&1)
+if cc "$TMP/use.c" $flags -o "$TMP/use" 2>"$TMP/cc.err" &&
+  LD_LIBRARY_PATH=$(dirname "$(find "$DEST" -name 'libelastic-hal.so' | head -1)") "$TMP/use" >/dev/null; then
+  ok "a program builds and runs against the installed headers and library through pkg-config"
+else
+  not_ok "a program builds and runs against the installed headers and library through pkg-config" \
+    "flags: $flags" "$(head -5 "$TMP/cc.err")"
+fi
+
+# the guest bindings from C++: declarations keep C linkage
+GH=$(find "$DEST" -name elastic_hal_guest.h | head -1)
+cat >"$TMP/guest.cc" <<'EOF'
+#include "elastic_hal_guest.h"
+int use() { return (int)elastic_string("x").len; }
+EOF
+if c++ -c -I"$(dirname "$GH")" "$TMP/guest.cc" -o "$TMP/guest.o" 2>"$TMP/cxx.err"; then
+  check "the guest header compiles as C++ and keeps C linkage (elastic_string unmangled)" \
+    eval 'nm -u "$TMP/guest.o" | grep -qw elastic_string'
+else
+  not_ok "the guest header compiles as C++" "$(head -5 "$TMP/cxx.err")"
+fi
+
+finish
