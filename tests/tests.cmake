@@ -12,3 +12,5 @@ ehal_c_test(test_units SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_units.c)
 ehal_c_test(test_abi SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_abi.c GUESTS abi_guest caps_guest)
 # how much native stack host paths take; a fault in host code is no guest trap
 ehal_c_test(test_stack SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_stack.c GUESTS deep_guest)
+# the embedding API: host functions, memory, values, reflection, interrupts
+ehal_c_test(test_embed SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_embed.c)

@@ -12,6 +12,18 @@
  *   elastic_hal_module *m = elastic_hal_module_load("app.wasm", &opts, &err);
  *   elastic_hal_instance *i = elastic_hal_instantiate(m, l, &cfg, &err);
  *   elastic_hal_run(i, &status, &err);
+ *
+ * Ownership: what a *_new, *_load or *_instantiate call returns belongs to
+ * the caller and is released with the matching *_free; strings the API
+ * returns belong to the object they came from.  Errors: a failing call
+ * returns NULL or non-zero and fills the elastic_hal_error it was given.
+ *
+ * Threads: linkers and modules are read-only once built and may be shared
+ * between threads.  An instance runs on one thread at a time; different
+ * instances may run on different threads, but the wasm2c engine keeps its
+ * trap state per process, so calls into guests must not overlap in time
+ * (serialize them); elastic_hal_instance_interrupt is the one call that may
+ * come from any thread at any time.
  */
 #ifndef ELASTIC_HAL_H
 #define ELASTIC_HAL_H
@@ -27,7 +39,17 @@
 extern "C" {
 #endif
 
+/* The version these headers belong to; elastic_hal_version() gives the
+ * library's, which may be newer (same major version: compatible). */
+#define ELASTIC_HAL_VERSION_MAJOR 0
+#define ELASTIC_HAL_VERSION_MINOR 1
+#define ELASTIC_HAL_VERSION_PATCH 0
 #define ELASTIC_HAL_VERSION "0.1.0"
+#define ELASTIC_HAL_VERSION_NUMBER \
+  (ELASTIC_HAL_VERSION_MAJOR * 10000 + ELASTIC_HAL_VERSION_MINOR * 100 + ELASTIC_HAL_VERSION_PATCH)
+/* "MAJOR.MINOR.PATCH" of the library linked at run time; *number, when not
+ * NULL, gets it as ELASTIC_HAL_VERSION_NUMBER does. */
+const char *elastic_hal_version(int *number);
 
 /* Exit status of a guest that trapped (as a process killed by SIGABRT). */
 #define ELASTIC_HAL_TRAP_STATUS 134
@@ -35,14 +57,52 @@ extern "C" {
 /* elastic_hal_config.max_sleep_ns: the guest may not sleep at all. */
 #define ELASTIC_HAL_SLEEP_NONE UINT64_MAX
 
-/* Error text for the last failing call. */
+/* What went wrong, for a program to act on (msg is for people). */
+typedef enum {
+  ELASTIC_HAL_ERR_NONE = 0,
+  ELASTIC_HAL_ERR_USAGE,   /* a bad argument to the API */
+  ELASTIC_HAL_ERR_IO,      /* a file could not be read or written */
+  ELASTIC_HAL_ERR_MODULE,  /* a malformed or refused module, or an artifact that failed
+                              authentication */
+  ELASTIC_HAL_ERR_COMPILE, /* the engine could not compile the module */
+  ELASTIC_HAL_ERR_LINK,    /* an import did not resolve (msg: one line each) */
+  ELASTIC_HAL_ERR_TRAP,    /* the guest trapped: see trap and function */
+  ELASTIC_HAL_ERR_OTHER
+} elastic_hal_error_kind;
+
+/* The error of the last failing call. */
 typedef struct {
   char msg[2048];
   bool trapped; /* elastic_hal_instantiate: the guest's start function trapped */
+  elastic_hal_error_kind kind;
+  char trap[40];      /* ERR_TRAP: the trap's kind: "unreachable executed", "out-of-bounds
+                         memory access", "call stack exhausted", "interrupted", "abi", ... */
+  char function[128]; /* ERR_TRAP: the guest function the host called ("_start", an
+                         export's name, "start function") */
 } elastic_hal_error;
 
 typedef struct elastic_hal_module elastic_hal_module;
 typedef struct ehal_instance elastic_hal_instance;
+
+/* A core WebAssembly value.  Signatures are written compactly: one letter
+ * per value (i = i32, I = i64, f = f32, F = f64), the parameters, a colon,
+ * the results: "iI:f" is (i32, i64) -> f32. */
+typedef enum {
+  ELASTIC_HAL_I32 = 'i',
+  ELASTIC_HAL_I64 = 'I',
+  ELASTIC_HAL_F32 = 'f',
+  ELASTIC_HAL_F64 = 'F'
+} elastic_hal_valkind;
+
+typedef struct {
+  elastic_hal_valkind kind;
+  union {
+    uint32_t i32;
+    uint64_t i64;
+    float f32;
+    double f64;
+  } of;
+} elastic_hal_val;
 
 /* ---- linker ---- */
 elastic_hal_linker *elastic_hal_linker_new(void);
@@ -56,6 +116,25 @@ int elastic_hal_wasi_add_to_linker(elastic_hal_linker *linker);
 const char *elastic_hal_linker_world(const elastic_hal_linker *linker);
 /* Adds the interfaces of a composed world given by name (elastic-tee-...). */
 int elastic_hal_world_add_to_linker_by_name(elastic_hal_linker *linker, const char *world);
+
+/* A host function of the embedder's own.  args holds nargs values of the
+ * kinds the signature names; the function fills results (kind included)
+ * and returns 0, or returns non-zero to trap the caller, after
+ * elastic_hal_trap(caller, ...) to say why.  It runs on the thread that
+ * called into the guest and must return normally (no longjmp). */
+typedef int (*elastic_hal_host_fn)(elastic_hal_instance *caller, const elastic_hal_val *args,
+                                   size_t nargs, elastic_hal_val *results, size_t nresults,
+                                   void *user);
+/* Define module#name with signature sig (see elastic_hal_val; at most one
+ * result).  A guest import of exactly that module and name, with exactly
+ * that signature, is served by fn.  The linker owns user from here on and
+ * calls free_user(user) (if not NULL) when it is freed: it must outlive
+ * every instance made with it.  Embedder functions are not part of the
+ * linked world the evidence binds (docs/evidence.md).  0, or -1 for a bad
+ * signature, a name defined twice, or no memory. */
+int elastic_hal_linker_define(elastic_hal_linker *linker, const char *module, const char *name,
+                              const char *sig, elastic_hal_host_fn fn, void *user,
+                              void (*free_user)(void *user));
 
 /* ---- modules ---- */
 typedef struct {
@@ -80,6 +159,13 @@ int elastic_hal_compile(const char *wasm_path, const char *out_path,
  * authentication, is refused before any of its code runs. */
 elastic_hal_module *elastic_hal_module_load(const char *path, const elastic_hal_load_options *opts,
                                             elastic_hal_error *err);
+/* Load a module from memory: a core module or an artifact, as
+ * elastic_hal_module_load does with a file's contents; label names it in
+ * messages.  The bytes are not kept. */
+elastic_hal_module *elastic_hal_module_load_bytes(const uint8_t *bytes, size_t len,
+                                                  const char *label,
+                                                  const elastic_hal_load_options *opts,
+                                                  elastic_hal_error *err);
 /* Read a module's imports and exports and apply every check load makes,
  * without compiling or loading any code (for check).  An artifact is
  * authenticated, never loaded; opts may be NULL for .wasm inputs. */
@@ -94,6 +180,22 @@ int elastic_hal_module_runnable(const elastic_hal_module *module, uint32_t max_m
 void elastic_hal_module_free(elastic_hal_module *module);
 /* SHA-384 of the module as loaded (its code identity), lowercase hex. */
 const char *elastic_hal_module_sha384(const elastic_hal_module *module);
+
+/* What a module imports and exports, in its own order.  Strings belong to
+ * the module.  Every import is a function (the HAL admits no other). */
+size_t elastic_hal_module_import_count(const elastic_hal_module *module);
+void elastic_hal_module_import(const elastic_hal_module *module, size_t i, const char **mod,
+                               const char **name, const char **sig);
+typedef enum {
+  ELASTIC_HAL_EXTERN_FUNC = 0,
+  ELASTIC_HAL_EXTERN_TABLE = 1,
+  ELASTIC_HAL_EXTERN_MEMORY = 2,
+  ELASTIC_HAL_EXTERN_GLOBAL = 3
+} elastic_hal_extern_kind;
+size_t elastic_hal_module_export_count(const elastic_hal_module *module);
+/* *sig is the function's signature, or NULL for other kinds. */
+void elastic_hal_module_export(const elastic_hal_module *module, size_t i, const char **name,
+                               elastic_hal_extern_kind *kind, const char **sig);
 
 /* Resolve every import of the module against the linker.  Writes one line
  * per problem to report (may be NULL) and returns the number of problems. */
@@ -112,6 +214,10 @@ typedef struct {
                                 at most 65535 (4 GiB less one page) */
   uint64_t max_sleep_ns;     /* clock.sleep bound; 0 = 10 s; ELASTIC_HAL_SLEEP_NONE = none */
   int stdout_fd, stderr_fd;  /* where the guest's fd 1 and 2 go; 0 = 1 and 2 */
+  void *user_data;           /* the embedder's, see elastic_hal_instance_user_data */
+  uint64_t timeout_ms;       /* 0 = none; else every call into the guest (the start
+                                function included) that runs past this many ms after
+                                instantiation begins ends in the trap "interrupted" */
 } elastic_hal_config;
 
 elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *module,
@@ -133,6 +239,45 @@ elastic_hal_outcome elastic_hal_run(elastic_hal_instance *instance, int *status,
 elastic_hal_outcome elastic_hal_call(elastic_hal_instance *instance, const char *name,
                                      const uint64_t *args, size_t nargs, uint64_t *results,
                                      size_t nresults, elastic_hal_error *err);
+
+/* Call an exported function with values of any core type: args must match
+ * its parameters in number and kind; results gets its results. */
+elastic_hal_outcome elastic_hal_call_values(elastic_hal_instance *instance, const char *name,
+                                            const elastic_hal_val *args, size_t nargs,
+                                            elastic_hal_val *results, size_t nresults,
+                                            elastic_hal_error *err);
+
+/* Stop the guest running in instance, from any thread: the call in progress
+ * (or, if none is, the next one) ends with the trap "interrupted", at once
+ * while the guest runs its own code, else as soon as the host function it
+ * is in returns.  The running thread gets SIGURG; a SIGURG the runtime did
+ * not send goes on to the handler installed before it.  0, or -1. */
+int elastic_hal_instance_interrupt(elastic_hal_instance *instance);
+
+/* The config's user_data. */
+void *elastic_hal_instance_user_data(const elastic_hal_instance *instance);
+
+/* Guest memory, bounds-checked: 0, or -1 (nothing copied) when any byte of
+ * [addr, addr + len) lies outside it.  Memory may grow and move whenever
+ * guest code runs: hold no pointer into it, keep addresses. */
+size_t elastic_hal_memory_size(const elastic_hal_instance *instance);
+int elastic_hal_memory_read(const elastic_hal_instance *instance, uint32_t addr, void *dst,
+                            size_t len);
+int elastic_hal_memory_write(elastic_hal_instance *instance, uint32_t addr, const void *src,
+                             size_t len);
+/* Canonical-ABI helpers for host functions (call them only from inside
+ * one, on its caller).  read_string: the guest's (ptr, len) string,
+ * checked to be valid UTF-8 and NUL-free, as a malloc'd C string.
+ * lower_bytes: len bytes copied into memory the guest allocates with its
+ * cabi_realloc, *ptr its address.  0, or -1 (trap the caller then). */
+int elastic_hal_read_string(const elastic_hal_instance *caller, uint32_t ptr, uint32_t len,
+                            char **out);
+int elastic_hal_lower_bytes(elastic_hal_instance *caller, const void *src, size_t len,
+                            uint32_t align, uint32_t *ptr);
+/* Record why a host function traps its caller; returns -1, so a host
+ * function can end with `return elastic_hal_trap(caller, "...")`. */
+int elastic_hal_trap(elastic_hal_instance *caller, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* $XDG_STATE_HOME/elastic-hal, else ~/.local/state/elastic-hal (malloc'd). */
 char *elastic_hal_default_state_dir(void);

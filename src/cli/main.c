@@ -64,6 +64,8 @@ static void usage_run(FILE *f) {
           "                         host's environment is never passed on\n"
           "  -m, --max-memory MIB   bound on the guest's linear memory (default 1024)\n"
           "      --max-sleep-ms MS  bound on one clock.sleep (default 10000)\n"
+          "      --timeout SECONDS  end the guest with the trap 'interrupted' (exit 134) when it\n"
+          "                         runs longer (fractions allowed; default: no bound)\n"
           "  -h, --help             show this help\n"
           "\n"
           "Exit status: the guest's exit status; 134 if the guest trapped; 1 on errors.\n",
@@ -151,11 +153,13 @@ static int cmd_run(int argc, char **argv) {
                                        {"env", required_argument, 0, 'e'},
                                        {"max-memory", required_argument, 0, 'm'},
                                        {"max-sleep-ms", required_argument, 0, 'S'},
+                                       {"timeout", required_argument, 0, 'T'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL;
   int envc = 0, c;
   unsigned long max_mib = 1024, max_sleep_ms = 10000;
+  uint64_t timeout_ms = 0;
   /* first pass: options only, so every early return happens before allocating */
   while ((c = getopt_long(argc, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
     switch (c) {
@@ -182,6 +186,16 @@ static int cmd_run(int argc, char **argv) {
           return 2;
         }
         break;
+      case 'T': {
+        char *end;
+        double secs = strtod(optarg, &end);
+        if (end == optarg || *end || !(secs >= 0.001 && secs <= 31536000.0)) {
+          fprintf(stderr, "%s: --timeout takes a number of seconds (0.001 to 31536000)\n", prog);
+          return 2;
+        }
+        timeout_ms = (uint64_t)(secs * 1000.0 + 0.5);
+        break;
+      }
       case 'h': usage_run(stdout); return 0;
       default: usage_run(stderr); return 2;
     }
@@ -227,7 +241,8 @@ static int cmd_run(int argc, char **argv) {
       .envc = envc,
       .env = env,
       .max_memory_pages = (uint32_t)(max_mib * 16),
-      .max_sleep_ns = max_sleep_ms ? (uint64_t)max_sleep_ms * 1000000ull : ELASTIC_HAL_SLEEP_NONE};
+      .max_sleep_ns = max_sleep_ms ? (uint64_t)max_sleep_ms * 1000000ull : ELASTIC_HAL_SLEEP_NONE,
+      .timeout_ms = timeout_ms};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
     if (err.trapped) {

@@ -11,6 +11,7 @@
 #ifndef EHAL_ENGINE_H
 #define EHAL_ENGINE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,7 +41,8 @@ typedef enum {
   EHAL_TRAP_UNREACHABLE,
   EHAL_TRAP_CALL_INDIRECT,
   EHAL_TRAP_EXHAUSTION,
-  EHAL_TRAP_HOST, /* raised by the host: ABI violation or proc_exit */
+  EHAL_TRAP_HOST,        /* raised by the host: ABI violation or proc_exit */
+  EHAL_TRAP_INTERRUPTED, /* ehal_engine_interrupt */
   EHAL_TRAP_OTHER
 } ehal_trap_kind;
 
@@ -71,16 +73,24 @@ void ehal_engine_module_import(const ehal_engine_module *m, size_t i, const char
  * reachable with ehal_engine_memory from here on. */
 ehal_engine_instance *ehal_engine_instance_new(ehal_engine_module *m, uint32_t max_pages,
                                                elastic_hal_error *err);
-/* Instantiate: fns[i] serves import i (in the module's import order).  Runs
- * the wasm start function, if any, under trap protection. */
+/* Serves import `import` when fns[import] is NULL: args and results are
+ * 64-bit cells (integers zero-extended, floats as their bits). */
+typedef void (*ehal_generic_fn)(void *env, uint32_t import, const uint64_t *args,
+                                uint64_t *results);
+
+/* Instantiate: fns[i] serves import i (in the module's import order), or
+ * generic does where fns[i] is NULL.  Runs the wasm start function, if any,
+ * under trap protection. */
 ehal_trap_kind ehal_engine_instantiate(ehal_engine_instance *inst, void *env,
-                                       const ehal_hostfn *fns);
+                                       const ehal_hostfn *fns, ehal_generic_fn generic);
 void ehal_engine_instance_free(ehal_engine_instance *inst);
 bool ehal_engine_memory(ehal_engine_instance *inst, ehal_memref *out);
 bool ehal_engine_has_export(const ehal_engine_instance *inst, const char *name, const char *sig);
 /* Compact core signature of an exported function, NULL if none. */
 const char *ehal_engine_export_sig(const ehal_engine_instance *inst, const char *name);
 bool ehal_engine_has_realloc(const ehal_engine_instance *inst);
+/* Whether a host function called by this instance's guest is running. */
+bool ehal_engine_in_host_call(const ehal_engine_instance *inst);
 
 /* Call an export by name under trap protection; returns EHAL_TRAP_NONE or
  * the trap that ended the call. */
@@ -90,6 +100,17 @@ ehal_trap_kind ehal_engine_call(ehal_engine_instance *inst, const char *name, co
  * call; a trap inside it ends the whole guest call. */
 uint32_t ehal_engine_realloc(ehal_engine_instance *inst, uint32_t old, uint32_t old_size,
                              uint32_t align, uint32_t new_size);
+/* Ask the guest running in inst to stop, from any thread: the call in
+ * progress (or the next one) ends with EHAL_TRAP_INTERRUPTED, at once when
+ * the guest is in its own code, else as soon as the host call it is in
+ * returns.  The running thread is signalled with EHAL_INTERRUPT_SIGNAL;
+ * a signal the runtime did not send goes on to the handler installed
+ * before it. */
+#define EHAL_INTERRUPT_SIGNAL SIGURG
+void ehal_engine_interrupt(ehal_engine_instance *inst);
+/* Whether an interrupt is pending (long host calls check it to end early). */
+bool ehal_engine_interrupt_pending(const ehal_engine_instance *inst);
+
 /* Unwind to the innermost ehal_engine_call with EHAL_TRAP_HOST. */
 _Noreturn void ehal_engine_trap_host(void);
 

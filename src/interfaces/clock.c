@@ -58,7 +58,9 @@ void ehal_impl_clock_sleep(ehal_instance *inst, uint64_t duration_ns,
     EHAL_FAIL(ret, "sleep of %llu ns exceeds this node's maximum of %llu ns",
               (unsigned long long)duration_ns, (unsigned long long)inst->max_sleep_ns);
   struct timespec ts = {(time_t)(duration_ns / 1000000000ull), (long)(duration_ns % 1000000000ull)};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  /* an interrupt (elastic_hal_instance_interrupt, --timeout) cuts the
+   * sleep short; the guest then traps as the call returns */
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !ehal_engine_interrupt_pending(inst->eng)) {
   }
 }
 

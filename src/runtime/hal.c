@@ -16,11 +16,13 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../attest/sealing.h"
@@ -88,6 +90,16 @@ static void sha384_raw(const uint8_t *buf, size_t len, uint8_t md[48]) {
 
 static void hex48(const uint8_t md[48], char out[97]) {
   for (unsigned i = 0; i < 48; i++) sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+static void set_error(elastic_hal_error *err, elastic_hal_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_error(elastic_hal_error *err, elastic_hal_error_kind kind, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  va_end(ap);
+  err->kind = kind;
 }
 
 /* What a file is, from its first bytes.  Only two kinds are accepted: a
@@ -309,23 +321,27 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
   return rc;
 }
 
-elastic_hal_module *elastic_hal_module_load(const char *path, const elastic_hal_load_options *opts,
-                                            elastic_hal_error *err) {
-  uint8_t *buf;
-  size_t len;
-  if (read_file(path, &buf, &len, err) != 0) return NULL;
+/* Load from bytes already read; path names the module in messages and
+ * labels what it compiles. */
+static elastic_hal_module *load_bytes(const uint8_t *buf, size_t len, const char *path,
+                                      const elastic_hal_load_options *opts,
+                                      elastic_hal_error *err) {
   elastic_hal_module *m = calloc(1, sizeof *m);
   uint8_t *native = NULL, *file = NULL;
   size_t native_len = 0;
   int rc = -1;
   input_kind k = classify(buf, len);
+  err->kind = ELASTIC_HAL_ERR_MODULE;
   if (!m) {
-    snprintf(err->msg, sizeof err->msg, "out of memory");
+    set_error(err, ELASTIC_HAL_ERR_OTHER, "out of memory");
   } else if (k == IN_CORE) {
-    if (take_module(m, buf, len, err) == 0 &&
-        native_for(path, buf, len, m->sha384, opts, &native, &native_len, &file, err) == 0) {
-      rc = ehal_engine_load(native, native_len, path, &m->eng, err);
-      if (!file) free(native);
+    if (take_module(m, buf, len, err) == 0) {
+      if (native_for(path, buf, len, m->sha384, opts, &native, &native_len, &file, err) == 0) {
+        rc = ehal_engine_load(native, native_len, path, &m->eng, err);
+        if (!file) free(native);
+      } else {
+        err->kind = ELASTIC_HAL_ERR_COMPILE;
+      }
     }
   } else if (k == IN_ARTIFACT) {
     ehal_artifact_view v;
@@ -336,7 +352,6 @@ elastic_hal_module *elastic_hal_module_load(const char *path, const elastic_hal_
     refuse(path, k, err);
   }
   free(file);
-  free(buf);
   /* the native code must serve exactly the imports the module declares */
   if (rc == 0 && ehal_engine_module_nimports(m->eng) != m->info.n_imports) {
     snprintf(err->msg, sizeof err->msg, "%s: native code does not match its module", path);
@@ -347,7 +362,32 @@ elastic_hal_module *elastic_hal_module_load(const char *path, const elastic_hal_
     free(m);
     return NULL;
   }
+  err->kind = ELASTIC_HAL_ERR_NONE;
   return m;
+}
+
+elastic_hal_module *elastic_hal_module_load(const char *path, const elastic_hal_load_options *opts,
+                                            elastic_hal_error *err) {
+  uint8_t *buf;
+  size_t len;
+  if (read_file(path, &buf, &len, err) != 0) {
+    err->kind = ELASTIC_HAL_ERR_IO;
+    return NULL;
+  }
+  elastic_hal_module *m = load_bytes(buf, len, path, opts, err);
+  free(buf);
+  return m;
+}
+
+elastic_hal_module *elastic_hal_module_load_bytes(const uint8_t *bytes, size_t len,
+                                                  const char *label,
+                                                  const elastic_hal_load_options *opts,
+                                                  elastic_hal_error *err) {
+  if (!bytes) {
+    set_error(err, ELASTIC_HAL_ERR_USAGE, "no bytes to load");
+    return NULL;
+  }
+  return load_bytes(bytes, len, label ? label : "(module in memory)", opts, err);
 }
 
 void elastic_hal_module_free(elastic_hal_module *m) {
@@ -388,9 +428,10 @@ static void import_at(const elastic_hal_module *m, size_t i, const char **mod, c
   *kind = m->info.imports[i].kind;
 }
 
-/* Resolve every import; one line per problem.  fns may be NULL. */
+/* Resolve every import; one line per problem.  fns and gens may be NULL.
+ * An embedder's definition of exactly module#name comes first. */
 static int resolve_all(const elastic_hal_module *m, const elastic_hal_linker *l, ehal_hostfn *fns,
-                       char *report, size_t replen) {
+                       struct ehal_host_def_copy *gens, char *report, size_t replen) {
   int problems = 0;
   size_t k = 0;
   if (report && replen) report[0] = 0;
@@ -398,14 +439,24 @@ static int resolve_all(const elastic_hal_module *m, const elastic_hal_linker *l,
     const char *mod, *field, *sig;
     int kind;
     import_at(m, i, &mod, &field, &sig, &kind);
-    char why[512];
+    char why[512], pa[128], pb[128];
     ehal_hostfn fn = NULL;
-    if (kind != EHAL_EXTERN_FUNC)
+    bool resolved = false;
+    const ehal_host_def *d = kind == EHAL_EXTERN_FUNC ? ehal_linker_find_def(l, mod, field) : NULL;
+    if (kind != EHAL_EXTERN_FUNC) {
       snprintf(why, sizeof why, "only function imports are supported");
-    else
+    } else if (d && strcmp(d->sig, sig) != 0) {
+      snprintf(why, sizeof why, "signature %s does not match the embedder's %s",
+               ehal_sig_pretty(sig, pa, sizeof pa), ehal_sig_pretty(d->sig, pb, sizeof pb));
+    } else if (d) {
+      resolved = true;
+      if (gens) gens[i] = (struct ehal_host_def_copy){d->fn, d->user, d->sig};
+    } else {
       fn = ehal_linker_resolve(l, mod, field, sig, why, sizeof why);
+      resolved = fn != NULL;
+    }
     if (fns) fns[i] = fn;
-    if (!fn) {
+    if (!resolved) {
       problems++;
       char mb[160], fb[160];
       if (report && k < replen)
@@ -417,9 +468,140 @@ static int resolve_all(const elastic_hal_module *m, const elastic_hal_linker *l,
   return problems;
 }
 
+/* ---- the embedder's host functions ---- */
+
+/* The engine's generic entry: an import served by an embedder function,
+ * with 64-bit cells converted to and from elastic_hal_val. */
+static void call_generic(void *env, uint32_t idx, const uint64_t *args, uint64_t *results) {
+  ehal_instance *inst = env;
+  const struct ehal_host_def_copy *g = &inst->gens[idx];
+  elastic_hal_val a[64], r[1];
+  const char *colon = strchr(g->sig, ':');
+  size_t na = (size_t)(colon - g->sig), nr = strlen(colon + 1);
+  for (size_t i = 0; i < na && i < 64; i++) {
+    a[i].kind = (elastic_hal_valkind)g->sig[i];
+    switch (g->sig[i]) {
+      case 'i': a[i].of.i32 = (uint32_t)args[i]; break;
+      case 'I': a[i].of.i64 = args[i]; break;
+      case 'f': {
+        uint32_t b = (uint32_t)args[i];
+        memcpy(&a[i].of.f32, &b, 4);
+        break;
+      }
+      default: memcpy(&a[i].of.f64, &args[i], 8);
+    }
+  }
+  memset(r, 0, sizeof r);
+  inst->trap_msg[0] = 0;
+  int rc = na > 64 ? -1 : g->fn(inst, a, na, r, nr, g->user);
+  if (rc == 0 && nr && (char)r[0].kind != colon[1]) {
+    rc = -1;
+    snprintf(inst->trap_msg, sizeof inst->trap_msg,
+             "host function returned a %c where its signature says %c", (char)r[0].kind, colon[1]);
+  }
+  if (rc != 0) {
+    /* the embedder's function has returned; only this frame is unwound */
+    if (!inst->trap_msg[0]) snprintf(inst->trap_msg, sizeof inst->trap_msg, "host function failed");
+    ehal_engine_trap_host();
+  }
+  if (nr) {
+    switch (colon[1]) {
+      case 'i': results[0] = r[0].of.i32; break;
+      case 'I': results[0] = r[0].of.i64; break;
+      case 'f': {
+        uint32_t b;
+        memcpy(&b, &r[0].of.f32, 4);
+        results[0] = b;
+        break;
+      }
+      default: memcpy(&results[0], &r[0].of.f64, 8);
+    }
+  }
+}
+
+int elastic_hal_trap(elastic_hal_instance *caller, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(caller->trap_msg, sizeof caller->trap_msg, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* ---- the time bound (config.timeout_ms) ---- */
+
+struct ehal_watchdog {
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  struct timespec deadline; /* CLOCK_MONOTONIC */
+  bool stop;
+  ehal_engine_instance *eng;
+};
+
+/* Sleeps until the deadline, then asks the guest to stop, again every
+ * 10 ms (a guest caught outside its own code is caught later) until the
+ * instance is freed. */
+static void *watchdog_main(void *arg) {
+  struct ehal_watchdog *w = arg;
+  pthread_mutex_lock(&w->lock);
+  while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &w->deadline) != ETIMEDOUT) {
+  }
+  while (!w->stop) {
+    ehal_engine_interrupt(w->eng);
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    next.tv_nsec += 10 * 1000000;
+    if (next.tv_nsec >= 1000000000) {
+      next.tv_sec++;
+      next.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&w->cond, &w->lock, &next);
+  }
+  pthread_mutex_unlock(&w->lock);
+  return NULL;
+}
+
+static struct ehal_watchdog *watchdog_start(ehal_engine_instance *eng, uint64_t ms) {
+  struct ehal_watchdog *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&w->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  pthread_mutex_init(&w->lock, NULL);
+  w->eng = eng;
+  clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+  w->deadline.tv_sec += (time_t)(ms / 1000);
+  w->deadline.tv_nsec += (long)(ms % 1000) * 1000000;
+  if (w->deadline.tv_nsec >= 1000000000) {
+    w->deadline.tv_sec++;
+    w->deadline.tv_nsec -= 1000000000;
+  }
+  if (pthread_create(&w->thread, NULL, watchdog_main, w) != 0) {
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+    return NULL;
+  }
+  return w;
+}
+
+static void watchdog_stop(struct ehal_watchdog *w) {
+  if (!w) return;
+  pthread_mutex_lock(&w->lock);
+  w->stop = true;
+  pthread_cond_signal(&w->cond);
+  pthread_mutex_unlock(&w->lock);
+  pthread_join(w->thread, NULL);
+  pthread_cond_destroy(&w->cond);
+  pthread_mutex_destroy(&w->lock);
+  free(w);
+}
+
 int elastic_hal_check(const elastic_hal_module *m, const elastic_hal_linker *l, FILE *out) {
   char report[16384];
-  int n = resolve_all(m, l, NULL, report, sizeof report);
+  int n = resolve_all(m, l, NULL, NULL, report, sizeof report);
   if (n && out) fprintf(out, "%s\n", report);
   return n;
 }
@@ -449,22 +631,26 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   }
   size_t n = n_imports(m);
   ehal_hostfn *fns = calloc(n ? n : 1, sizeof *fns);
-  if (!fns) {
-    snprintf(err->msg, sizeof err->msg, "out of memory");
+  struct ehal_host_def_copy *gens = calloc(n ? n : 1, sizeof *gens);
+  ehal_instance *inst = calloc(1, sizeof *inst);
+  if (!fns || !gens || !inst) {
+    free(fns);
+    free(gens);
+    free(inst);
+    set_error(err, ELASTIC_HAL_ERR_OTHER, "out of memory");
     return NULL;
   }
   /* Nothing of the guest runs unless every import resolves. */
-  if (resolve_all(m, l, fns, err->msg, sizeof err->msg) != 0) {
+  if (resolve_all(m, l, fns, gens, err->msg, sizeof err->msg) != 0) {
+    err->kind = ELASTIC_HAL_ERR_LINK;
     free(fns);
+    free(gens);
+    free(inst);
     return NULL;
   }
   err->trapped = false;
-  ehal_instance *inst = calloc(1, sizeof *inst);
-  if (!inst) {
-    free(fns);
-    snprintf(err->msg, sizeof err->msg, "out of memory");
-    return NULL;
-  }
+  inst->gens = gens;
+  inst->user_data = cfg->user_data;
   inst->module = m;
   inst->workload = dupstr(cfg->workload ? cfg->workload : "workload");
   inst->state_dir = dupstr(cfg->state_dir);
@@ -492,7 +678,12 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
     return NULL;
   }
   ehal_engine_memory(inst->eng, &inst->mem); /* present when imports exist: wasm_admit */
-  ehal_trap_kind k = ehal_engine_instantiate(inst->eng, inst, fns);
+  if (cfg->timeout_ms && !(inst->watchdog = watchdog_start(inst->eng, cfg->timeout_ms))) {
+    set_error(err, ELASTIC_HAL_ERR_OTHER, "cannot start the timeout thread");
+    elastic_hal_instance_free(inst);
+    return NULL;
+  }
+  ehal_trap_kind k = ehal_engine_instantiate(inst->eng, inst, fns, call_generic);
   if (k != EHAL_TRAP_NONE) {
     int status;
     finish(inst, k, "start function", &status, err);
@@ -504,8 +695,18 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   return inst;
 }
 
+void *elastic_hal_instance_user_data(const elastic_hal_instance *inst) { return inst->user_data; }
+
+int elastic_hal_instance_interrupt(elastic_hal_instance *inst) {
+  if (!inst || !inst->eng) return -1;
+  ehal_engine_interrupt(inst->eng);
+  return 0;
+}
+
 void elastic_hal_instance_free(elastic_hal_instance *inst) {
   if (!inst) return;
+  watchdog_stop(inst->watchdog);
+  free(inst->gens);
   ehal_engine_instance_free(inst->eng);
   free(inst->fns);
   ehal_instance_cleanup_interfaces(inst);
@@ -527,12 +728,16 @@ static elastic_hal_outcome finish(ehal_instance *inst, ehal_trap_kind k, const c
     return ELASTIC_HAL_EXITED;
   }
   if (status) *status = ELASTIC_HAL_TRAP_STATUS;
+  const char *kind = k == EHAL_TRAP_HOST    ? "abi"
+                     : k == EHAL_TRAP_OTHER ? "other"
+                                            : ehal_trap_name(k);
   if (k == EHAL_TRAP_HOST)
     snprintf(err->msg, sizeof err->msg, "trap (abi): %s: %s", what, inst->trap_msg);
-  else if (k == EHAL_TRAP_OTHER)
-    snprintf(err->msg, sizeof err->msg, "trap (other): %s", what);
   else
-    snprintf(err->msg, sizeof err->msg, "trap (%s): %s", ehal_trap_name(k), what);
+    snprintf(err->msg, sizeof err->msg, "trap (%s): %s", kind, what);
+  err->kind = ELASTIC_HAL_ERR_TRAP;
+  snprintf(err->trap, sizeof err->trap, "%s", kind);
+  snprintf(err->function, sizeof err->function, "%s", what);
   return ELASTIC_HAL_TRAPPED;
 }
 
@@ -559,6 +764,7 @@ elastic_hal_outcome elastic_hal_call(elastic_hal_instance *inst, const char *nam
                                      const uint64_t *args, size_t nargs, uint64_t *results,
                                      size_t nresults, elastic_hal_error *err) {
   const char *sig = ehal_engine_export_sig(inst->eng, name);
+  err->kind = ELASTIC_HAL_ERR_USAGE;
   if (!sig) {
     snprintf(err->msg, sizeof err->msg, "no exported function %s", name);
     return ELASTIC_HAL_TRAPPED;
@@ -578,4 +784,145 @@ elastic_hal_outcome elastic_hal_call(elastic_hal_instance *inst, const char *nam
   ehal_trap_kind k = ehal_engine_call(inst->eng, name, args, nargs, results, nresults);
   int st;
   return finish(inst, k, name, &st, err);
+}
+
+elastic_hal_outcome elastic_hal_call_values(elastic_hal_instance *inst, const char *name,
+                                            const elastic_hal_val *args, size_t nargs,
+                                            elastic_hal_val *results, size_t nresults,
+                                            elastic_hal_error *err) {
+  const char *sig = ehal_engine_export_sig(inst->eng, name);
+  char pretty[128];
+  if (!sig) {
+    set_error(err, ELASTIC_HAL_ERR_USAGE, "no exported function %s", name);
+    return ELASTIC_HAL_TRAPPED;
+  }
+  const char *colon = strchr(sig, ':');
+  bool ok = (size_t)(colon - sig) == nargs && strlen(colon + 1) == nresults && nargs <= 64;
+  for (size_t i = 0; ok && i < nargs; i++) ok = (char)args[i].kind == sig[i];
+  if (!ok) {
+    set_error(err, ELASTIC_HAL_ERR_USAGE,
+              "%s has signature %s: the %zu arguments and %zu results given do not match", name,
+              ehal_sig_pretty(sig, pretty, sizeof pretty), nargs, nresults);
+    return ELASTIC_HAL_TRAPPED;
+  }
+  uint64_t a[64], r[1] = {0};
+  for (size_t i = 0; i < nargs; i++) {
+    switch (args[i].kind) {
+      case ELASTIC_HAL_I32: a[i] = args[i].of.i32; break;
+      case ELASTIC_HAL_I64: a[i] = args[i].of.i64; break;
+      case ELASTIC_HAL_F32: {
+        uint32_t b;
+        memcpy(&b, &args[i].of.f32, 4);
+        a[i] = b;
+        break;
+      }
+      default: memcpy(&a[i], &args[i].of.f64, 8);
+    }
+  }
+  inst->exited = false;
+  inst->lowering = false;
+  ehal_trap_kind k = ehal_engine_call(inst->eng, name, a, nargs, r, nresults);
+  int st;
+  elastic_hal_outcome o = finish(inst, k, name, &st, err);
+  if (o == ELASTIC_HAL_EXITED && nresults) {
+    results[0].kind = (elastic_hal_valkind)colon[1];
+    switch (colon[1]) {
+      case 'i': results[0].of.i32 = (uint32_t)r[0]; break;
+      case 'I': results[0].of.i64 = r[0]; break;
+      case 'f': {
+        uint32_t b = (uint32_t)r[0];
+        memcpy(&results[0].of.f32, &b, 4);
+        break;
+      }
+      default: memcpy(&results[0].of.f64, &r[0], 8);
+    }
+  }
+  return o;
+}
+
+/* ---- guest memory, for embedders ---- */
+
+size_t elastic_hal_memory_size(const elastic_hal_instance *inst) {
+  return inst->mem.size ? *inst->mem.size : 0;
+}
+
+/* [addr, addr + len) inside memory: its host address, else NULL. */
+static uint8_t *span(const elastic_hal_instance *inst, uint32_t addr, size_t len) {
+  if (!inst->mem.data || !*inst->mem.data) return NULL;
+  uint64_t size = *inst->mem.size;
+  if ((uint64_t)addr > size || len > size - addr) return NULL;
+  return *inst->mem.data + addr;
+}
+
+int elastic_hal_memory_read(const elastic_hal_instance *inst, uint32_t addr, void *dst,
+                            size_t len) {
+  const uint8_t *p = span(inst, addr, len);
+  if (!p) return -1;
+  if (len) memcpy(dst, p, len);
+  return 0;
+}
+
+int elastic_hal_memory_write(elastic_hal_instance *inst, uint32_t addr, const void *src,
+                             size_t len) {
+  uint8_t *p = span(inst, addr, len);
+  if (!p) return -1;
+  if (len) memcpy(p, src, len);
+  return 0;
+}
+
+int elastic_hal_read_string(const elastic_hal_instance *caller, uint32_t ptr, uint32_t len,
+                            char **out) {
+  *out = NULL;
+  const uint8_t *p = span(caller, ptr, len);
+  if (!p || !ehal_utf8_valid(p, len) || memchr(p, 0, len)) return -1;
+  char *s = malloc((size_t)len + 1);
+  if (!s) return -1;
+  memcpy(s, p, len);
+  s[len] = 0;
+  *out = s;
+  return 0;
+}
+
+int elastic_hal_lower_bytes(elastic_hal_instance *caller, const void *src, size_t len,
+                            uint32_t align, uint32_t *ptr) {
+  /* the guest's allocator runs as guest code: only inside a host call, and
+   * not while the HAL itself is lowering a result */
+  if (!ehal_engine_in_host_call(caller->eng) || caller->lowering || !len || len > UINT32_MAX ||
+      !align || (align & (align - 1)) || !ehal_engine_has_realloc(caller->eng))
+    return -1;
+  caller->lowering = true;
+  uint32_t p = ehal_engine_realloc(caller->eng, 0, 0, align, (uint32_t)len);
+  caller->lowering = false;
+  uint8_t *dst = span(caller, p, len);
+  if (!dst || (p & (align - 1))) return -1;
+  memcpy(dst, src, len);
+  *ptr = p;
+  return 0;
+}
+
+/* ---- modules, for embedders ---- */
+
+size_t elastic_hal_module_import_count(const elastic_hal_module *m) { return m->info.n_imports; }
+
+void elastic_hal_module_import(const elastic_hal_module *m, size_t i, const char **mod,
+                               const char **name, const char **sig) {
+  const ehal_wasm_import *im = &m->info.imports[i];
+  *mod = im->module;
+  *name = im->field;
+  *sig = im->sig;
+}
+
+size_t elastic_hal_module_export_count(const elastic_hal_module *m) { return m->info.n_exports; }
+
+void elastic_hal_module_export(const elastic_hal_module *m, size_t i, const char **name,
+                               elastic_hal_extern_kind *kind, const char **sig) {
+  const ehal_wasm_export *e = &m->info.exports[i];
+  *name = e->name;
+  *kind = (elastic_hal_extern_kind)e->kind;
+  *sig = e->kind == EHAL_EXTERN_FUNC ? e->sig : NULL;
+}
+
+const char *elastic_hal_version(int *number) {
+  if (number) *number = ELASTIC_HAL_VERSION_NUMBER;
+  return ELASTIC_HAL_VERSION;
 }

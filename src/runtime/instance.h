@@ -21,10 +21,21 @@ typedef struct {
   size_t total; /* bytes held over all chunks (bounded) */
 } ehal_arena;
 
+struct ehal_watchdog;
+
 struct ehal_instance {
+  void *user_data; /* the embedder's (elastic_hal_config.user_data) */
   ehal_engine_instance *eng;
   ehal_hostfn *fns; /* resolved imports, in import order */
-  ehal_memref mem;  /* the guest's linear memory (data/size move) */
+  /* per import: the embedder's function where fns[i] is NULL (copies of
+   * the linker's definitions; the strings stay the linker's) */
+  struct ehal_host_def_copy {
+    elastic_hal_host_fn fn;
+    void *user;
+    const char *sig;
+  } * gens;
+  struct ehal_watchdog *watchdog; /* config.timeout_ms */
+  ehal_memref mem;                /* the guest's linear memory (data/size move) */
   ehal_arena arena;
   const elastic_hal_module *module;
 

@@ -14,6 +14,9 @@
 struct elastic_hal_linker {
   const ehal_iface_def *ifaces[MAX_IFACES];
   size_t n;
+  /* the embedder's own host functions (elastic_hal_linker_define) */
+  ehal_host_def *defs;
+  size_t ndefs;
   /* Both recomputed from the set whenever it changes (relabel): */
   char world[64]; /* the composed world whose HAL interfaces these are exactly, or "custom" */
   char *identity; /* that world's name, or "interfaces:" and the sorted list */
@@ -106,8 +109,52 @@ elastic_hal_linker *elastic_hal_linker_new(void) {
 
 void elastic_hal_linker_free(elastic_hal_linker *linker) {
   if (!linker) return;
+  for (size_t i = 0; i < linker->ndefs; i++) {
+    ehal_host_def *d = &linker->defs[i];
+    if (d->free_user) d->free_user(d->user);
+    free(d->module);
+    free(d->name);
+    free(d->sig);
+  }
+  free(linker->defs);
   free(linker->identity);
   free(linker);
+}
+
+int elastic_hal_linker_define(elastic_hal_linker *l, const char *module, const char *name,
+                              const char *sig, elastic_hal_host_fn fn, void *user,
+                              void (*free_user)(void *user)) {
+  /* i32/i64/f32/f64 parameters, ':', at most one result */
+  const char *colon = sig ? strchr(sig, ':') : NULL;
+  if (!l || !module || !*module || !name || !*name || !fn || !colon ||
+      strspn(sig, "iIfF:") != strlen(sig) || strchr(colon + 1, ':') || strlen(colon + 1) > 1 ||
+      ehal_linker_find_def(l, module, name))
+    return -1;
+  ehal_host_def *defs = realloc(l->defs, (l->ndefs + 1) * sizeof *defs);
+  if (!defs) return -1;
+  l->defs = defs;
+  ehal_host_def *d = &defs[l->ndefs];
+  d->module = strdup(module);
+  d->name = strdup(name);
+  d->sig = strdup(sig);
+  d->fn = fn;
+  d->user = user;
+  d->free_user = free_user;
+  if (!d->module || !d->name || !d->sig) {
+    free(d->module);
+    free(d->name);
+    free(d->sig);
+    return -1;
+  }
+  l->ndefs++;
+  return 0;
+}
+
+const ehal_host_def *ehal_linker_find_def(const elastic_hal_linker *l, const char *module,
+                                          const char *name) {
+  for (size_t i = 0; i < l->ndefs; i++)
+    if (!strcmp(l->defs[i].module, module) && !strcmp(l->defs[i].name, name)) return &l->defs[i];
+  return NULL;
 }
 
 const char *elastic_hal_linker_world(const elastic_hal_linker *linker) { return linker->world; }

@@ -63,6 +63,18 @@ ehal_hostfn ehal_linker_resolve(const elastic_hal_linker *linker, const char *mo
 /* The interfaces in a linker. */
 size_t ehal_linker_ifaces(const elastic_hal_linker *linker, const ehal_iface_def *const **out);
 
+/* A host function the embedder defined (elastic_hal_linker_define). */
+typedef struct {
+  char *module, *name, *sig;
+  elastic_hal_host_fn fn;
+  void *user;
+  void (*free_user)(void *user);
+} ehal_host_def;
+
+/* The embedder's definition of module#name, or NULL. */
+const ehal_host_def *ehal_linker_find_def(const elastic_hal_linker *linker, const char *module,
+                                          const char *name);
+
 /* Whether a catalog function has an implementation (for capabilities). */
 bool ehal_iface_implemented(const ehal_iface_def *iface);
 

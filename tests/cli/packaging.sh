@@ -28,12 +28,35 @@ int main(void) {
 }
 EOF
 flags=$(PKG_CONFIG_SYSROOT_DIR=$DEST PKG_CONFIG_PATH=$(dirname "$PC") pkg-config --cflags --libs elastic-hal 2>&1)
-if cc "$TMP/use.c" $flags -o "$TMP/use" 2>"$TMP/cc.err" &&
+# a sanitizer build's library needs its runtime in the program too
+san=""
+grep -q '^EHAL_SANITIZE:BOOL=ON' "$B/CMakeCache.txt" 2>/dev/null && san="-fsanitize=address,undefined"
+# shellcheck disable=SC2086
+if cc $san "$TMP/use.c" $flags -o "$TMP/use" 2>"$TMP/cc.err" &&
   LD_LIBRARY_PATH=$(dirname "$(find "$DEST" -name 'libelastic-hal.so' | head -1)") "$TMP/use" >/dev/null; then
   ok "a program builds and runs against the installed headers and library through pkg-config"
 else
   not_ok "a program builds and runs against the installed headers and library through pkg-config" \
     "flags: $flags" "$(head -5 "$TMP/cc.err")"
+fi
+
+# the library exports its API and nothing of its insides
+SO=$(find "$DEST" -name 'libelastic-hal.so' | head -1)
+others=$(nm -D --defined-only "$SO" | awk '{print $3}' | grep -v -e '^elastic_hal_' -e '^wasm_rt_' -e '^_init$' -e '^_fini$' | head -5)
+check "libelastic-hal.so exports only elastic_hal_* (and the wasm_rt_* ABI artifacts link against)" \
+  eval '[[ -z $others ]] && nm -D --defined-only "$SO" | grep -q " elastic_hal_instantiate$"' ||
+  echo "# also exported: $others"
+
+# examples/embed, built the way its Makefile does, against the installed HAL
+LIBDIR=$(dirname "$(find "$DEST" -name 'libelastic-hal.so' | head -1)")
+wat2wasm "$ROOT/examples/embed/guest.wat" -o "$TMP/embed-guest.wasm"
+# shellcheck disable=SC2086
+if cc $san -O2 -Wall -Wextra -Werror "$ROOT/examples/embed/embed.c" $flags -o "$TMP/embed" 2>"$TMP/cc.err"; then
+  XDG_STATE_HOME=$TMP/xdg LD_LIBRARY_PATH=$LIBDIR "$TMP/embed" "$TMP/embed-guest.wasm" 21 >"$TMP/embed.out" 2>&1
+  check "examples/embed builds against the installed HAL, calls its host function and the guest" \
+    eval 'grep -qx "guest says: hello from the guest" "$TMP/embed.out" && grep -qx "run(21) = 42" "$TMP/embed.out"'
+else
+  not_ok "examples/embed builds against the installed HAL without warnings" "$(head -5 "$TMP/cc.err")"
 fi
 
 # the guest bindings from C++: declarations keep C linkage

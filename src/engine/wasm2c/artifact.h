@@ -7,7 +7,11 @@
  * ehal_a_ctl is the engine's control block for one instance, shared with the
  * shim's import functions: stack_limit is the lowest native stack address at
  * which host code may still be entered, in_host counts host calls in
- * progress (a fault while it is non-zero is a host bug, never a guest trap).
+ * progress (a fault while it is non-zero is a host bug, never a guest trap),
+ * interrupt asks the guest to stop (the shim traps at the next host-call
+ * boundary; the engine's signal handler traps guest code at once), and
+ * generic serves imports that have no C-typed host function (an embedder's,
+ * called with 64-bit cells).
  */
 #ifndef EHAL_W2C_ARTIFACT_H
 #define EHAL_W2C_ARTIFACT_H
@@ -17,14 +21,16 @@
 #include <wasm-rt.h>
 
 /* Bump when the descriptor layout or the calling convention changes. */
-#define EHAL_ARTIFACT_ABI 2
-#define EHAL_ARTIFACT_SYMBOL "ehal_artifact_v2"
+#define EHAL_ARTIFACT_ABI 3
+#define EHAL_ARTIFACT_SYMBOL "ehal_artifact_v3"
 
 #define EHAL_ARTIFACT_TYPES                                                                \
   typedef void (*ehal_a_hostfn)(void);                                                     \
   typedef struct {                                                                         \
     uintptr_t stack_limit;                                                                 \
     uint32_t in_host;                                                                      \
+    volatile uint32_t interrupt;                                                           \
+    void (*generic)(void *env, uint32_t import, const uint64_t *args, uint64_t *results);  \
   } ehal_a_ctl;                                                                            \
   typedef struct {                                                                         \
     const char *module, *field, *sig;                                                      \

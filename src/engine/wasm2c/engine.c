@@ -29,12 +29,14 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "../../runtime/fsutil.h"
@@ -44,6 +46,7 @@
 struct ehal_engine_module {
   void *dl;
   const ehal_artifact *desc;
+  uintptr_t text_lo, text_hi; /* the artifact's executable segment */
 };
 
 struct ehal_engine_instance {
@@ -54,10 +57,21 @@ struct ehal_engine_instance {
   uint32_t max_pages;
   bool live;
   ehal_a_ctl ctl; /* shared with the shim's import functions */
+  /* where a call into the guest runs, for ehal_engine_interrupt */
+  pthread_mutex_t run_lock;
+  pthread_t thread;
+  bool running;
 };
 
 static __thread ehal_engine_instance *t_current;
 static __thread bool t_host_trap;
+/* set between the trap point being armed and the guest call returning:
+ * only then may a signal handler raise a trap */
+static __thread volatile sig_atomic_t t_armed;
+
+/* What was installed before the runtime: signals that are not the guest's
+ * go on to it. */
+static struct sigaction g_prev_segv, g_prev_bus, g_prev_urg;
 
 #define RESERVATION 0x200000000ull /* what wasm-rt-impl.c reserves per memory */
 #define STACK_SLACK (256u * 1024u)
@@ -66,43 +80,94 @@ static __thread bool t_host_trap;
  * a wide margin. */
 #define HOST_STACK_RESERVE (512u * 1024u)
 
+/* Hand a signal that is not the guest's to the handler installed before
+ * ours; with none, the default action (for a fault: restore it, so the
+ * faulting instruction runs again and the process dies with an honest core
+ * dump). */
+static void chain(int sig, siginfo_t *si, void *uctx, const struct sigaction *prev) {
+  if (prev->sa_flags & SA_SIGINFO) {
+    if (prev->sa_sigaction) prev->sa_sigaction(sig, si, uctx);
+    return;
+  }
+  if (prev->sa_handler == SIG_IGN) return;
+  if (prev->sa_handler != SIG_DFL) {
+    prev->sa_handler(sig);
+    return;
+  }
+  if (sig == SIGSEGV || sig == SIGBUS) signal(sig, SIG_DFL);
+}
+
 #if WASM_RT_MEMCHECK_SIGNAL_HANDLER
 static void on_fault(int sig, siginfo_t *si, void *uctx) {
-  (void)uctx;
   ehal_engine_instance *c = t_current;
-  if (c && c->ctl.in_host == 0) {
+  if (c && t_armed && c->ctl.in_host == 0) {
     uintptr_t a = (uintptr_t)si->si_addr;
     if (c->mem && a >= (uintptr_t)c->mem->data && a - (uintptr_t)c->mem->data < RESERVATION)
       wasm_rt_trap(WASM_RT_TRAP_OOB);
     if (c->stack_lo && a + STACK_SLACK >= c->stack_lo && a < c->stack_lo + STACK_SLACK)
       wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
   }
-  /* Not a guest fault: restore the default action; the faulting instruction
-   * runs again and the process dies with an honest core dump. */
-  signal(sig, SIG_DFL);
+  chain(sig, si, uctx, sig == SIGSEGV ? &g_prev_segv : &g_prev_bus);
 }
 #endif
+
+/* The interrupted instruction, where the platform lets us read it. */
+static uintptr_t interrupted_pc(void *uctx) {
+#if defined(__x86_64__)
+  return (uintptr_t)((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  return (uintptr_t)((ucontext_t *)uctx)->uc_mcontext.pc;
+#else
+  (void)uctx;
+  return 0;
+#endif
+}
+
+/* EHAL_INTERRUPT_SIGNAL: a guest asked to stop traps at once when it is
+ * running its own compiled code (the interrupted instruction lies in the
+ * artifact's text); anywhere else (the wasm2c runtime growing memory, a
+ * host call) the flag stays set and the shim traps at the next host-call
+ * boundary.  Host code is never unwound by this handler. */
+static void on_interrupt(int sig, siginfo_t *si, void *uctx) {
+  ehal_engine_instance *c = t_current;
+  if (c && c->ctl.interrupt) {
+    uintptr_t pc = interrupted_pc(uctx);
+    if (t_armed && c->ctl.in_host == 0 && pc >= c->mod->text_lo && pc < c->mod->text_hi)
+      wasm_rt_trap(WASM_RT_TRAP_UNREACHABLE);
+    return;
+  }
+  chain(sig, si, uctx, &g_prev_urg);
+}
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void engine_init(void) {
+  /* what the embedder installed, before wasm_rt_init puts wabt's handler
+   * (which claims every fault) in its place: ours replaces wabt's and
+   * chains to these */
+  sigaction(SIGSEGV, NULL, &g_prev_segv);
+  sigaction(SIGBUS, NULL, &g_prev_bus);
   wasm_rt_init();
-#if WASM_RT_MEMCHECK_SIGNAL_HANDLER
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
+#if WASM_RT_MEMCHECK_SIGNAL_HANDLER
   sa.sa_sigaction = on_fault;
   sigaction(SIGSEGV, &sa, NULL);
   sigaction(SIGBUS, &sa, NULL);
 #endif
+  sa.sa_flags |= SA_RESTART;
+  sa.sa_sigaction = on_interrupt;
+  sigaction(EHAL_INTERRUPT_SIGNAL, &sa, &g_prev_urg);
 }
 
 const char *ehal_engine_build_id(void) {
+#define EHAL_ABI_STR EHAL_XSTR(EHAL_ARTIFACT_ABI)
 #if WASM_RT_MEMCHECK_SIGNAL_HANDLER
-  return "wasm2c-wabt1.0.32-abi1-guard";
+  return "wasm2c-wabt1.0.32-abi" EHAL_ABI_STR "-guard";
 #else
-  return "wasm2c-wabt1.0.32-abi1-bounds";
+  return "wasm2c-wabt1.0.32-abi" EHAL_ABI_STR "-bounds";
 #endif
 }
 
@@ -117,8 +182,39 @@ const char *ehal_trap_name(ehal_trap_kind kind) {
     case EHAL_TRAP_CALL_INDIRECT: return "indirect call type mismatch or null";
     case EHAL_TRAP_EXHAUSTION: return "call stack exhausted";
     case EHAL_TRAP_HOST: return "host";
+    case EHAL_TRAP_INTERRUPTED: return "interrupted";
     default: return "unknown";
   }
+}
+
+/* The loaded artifact's executable segment, for on_interrupt. */
+typedef struct {
+  uintptr_t base, lo, hi;
+} text_query;
+
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  text_query *q = arg;
+  if (info->dlpi_addr != q->base) return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+      q->lo = info->dlpi_addr + ph->p_vaddr;
+      q->hi = q->lo + ph->p_memsz;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static void text_range(void *dl, uintptr_t *lo, uintptr_t *hi) {
+  struct link_map *lm = NULL;
+  *lo = *hi = 0;
+  if (dlinfo(dl, RTLD_DI_LINKMAP, &lm) != 0 || !lm) return;
+  text_query q = {(uintptr_t)lm->l_addr, 0, 0};
+  dl_iterate_phdr(find_text, &q);
+  *lo = q.lo;
+  *hi = q.hi;
 }
 
 /* Native code into a sealed memfd: the loader maps exactly these bytes. */
@@ -182,6 +278,7 @@ int ehal_engine_load(const uint8_t *native, size_t len, const char *label, ehal_
   }
   m->dl = dl;
   m->desc = d;
+  text_range(dl, &m->text_lo, &m->text_hi);
   d->init_module();
   *out = m;
   return 0;
@@ -205,7 +302,12 @@ void ehal_engine_module_import(const ehal_engine_module *m, size_t i, const char
   *sig = m->desc->imports[i].sig;
 }
 
-static ehal_trap_kind map_trap(int code) {
+static ehal_trap_kind map_trap(ehal_engine_instance *inst, int code) {
+  if (inst->ctl.interrupt) {
+    inst->ctl.interrupt = 0;
+    t_host_trap = false;
+    return EHAL_TRAP_INTERRUPTED;
+  }
   if (t_host_trap) {
     t_host_trap = false;
     return EHAL_TRAP_HOST;
@@ -241,10 +343,35 @@ static uintptr_t stack_low(uintptr_t *size) {
   return t_stack_lo;
 }
 
+static void set_running(ehal_engine_instance *inst, bool on) {
+  pthread_mutex_lock(&inst->run_lock);
+  inst->running = on;
+  if (on) inst->thread = pthread_self();
+  pthread_mutex_unlock(&inst->run_lock);
+}
+
 /* Run fn(arg) as guest code: traps come back as a return value. */
 static ehal_trap_kind guarded(ehal_engine_instance *inst,
                               void (*fn)(ehal_engine_instance *, void *), void *arg) {
   ehal_engine_instance *volatile prev = t_current;
+  volatile sig_atomic_t prev_armed = t_armed;
+  /* an interrupt asked for before the call: it ends at once */
+  if (inst->ctl.interrupt) {
+    inst->ctl.interrupt = 0;
+    return EHAL_TRAP_INTERRUPTED;
+  }
+  bool outer = !inst->running;
+  if (outer) set_running(inst, true);
+  /* wasm2c keeps one trap target per process: a host function that calls
+   * into a guest (nesting) would leave the outer call's target pointing
+   * into a dead frame, so save it and put it back on the way out */
+  jmp_buf saved_buf;
+  memcpy(&saved_buf, &wasm_rt_jmp_buf, sizeof saved_buf);
+  WASM_RT_UNWIND_TARGET *saved_target = wasm_rt_get_unwind_target();
+#if WASM_RT_USE_STACK_DEPTH_COUNT
+  uint32_t saved_depth = wasm_rt_saved_call_stack_depth;
+#endif
+  t_armed = 0;
   t_current = inst;
   t_host_trap = false;
   uintptr_t size = 0, lo = stack_low(&size);
@@ -254,15 +381,35 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
   if (keep > size / 2) keep = size / 2;
   inst->ctl.stack_limit = lo ? lo + keep : 0;
   int code = wasm_rt_impl_try();
+  ehal_trap_kind result = EHAL_TRAP_NONE;
   if (code != 0) {
     /* a host function that raised the trap never returned to the shim */
     inst->ctl.in_host = 0;
-    t_current = prev;
-    return map_trap(code);
+    result = map_trap(inst, code);
+  } else {
+    t_armed = 1;
+    fn(inst, arg);
   }
-  fn(inst, arg);
+  t_armed = prev_armed;
   t_current = prev;
-  return EHAL_TRAP_NONE;
+  memcpy(&wasm_rt_jmp_buf, &saved_buf, sizeof saved_buf);
+  wasm_rt_set_unwind_target(saved_target);
+#if WASM_RT_USE_STACK_DEPTH_COUNT
+  wasm_rt_saved_call_stack_depth = saved_depth;
+#endif
+  if (outer) set_running(inst, false);
+  return result;
+}
+
+bool ehal_engine_interrupt_pending(const ehal_engine_instance *inst) {
+  return __atomic_load_n(&inst->ctl.interrupt, __ATOMIC_RELAXED) != 0;
+}
+
+void ehal_engine_interrupt(ehal_engine_instance *inst) {
+  __atomic_store_n(&inst->ctl.interrupt, 1, __ATOMIC_SEQ_CST);
+  pthread_mutex_lock(&inst->run_lock);
+  if (inst->running) pthread_kill(inst->thread, EHAL_INTERRUPT_SIGNAL);
+  pthread_mutex_unlock(&inst->run_lock);
 }
 
 typedef struct {
@@ -296,6 +443,7 @@ ehal_engine_instance *ehal_engine_instance_new(ehal_engine_module *m, uint32_t m
   }
   inst->mod = m;
   inst->max_pages = max_pages;
+  pthread_mutex_init(&inst->run_lock, NULL);
   /* The memory object lives inside the instance struct: its address is
    * known before instantiation, so host calls from a start function see it. */
   inst->mem = d->memory ? d->memory(inst->storage) : NULL;
@@ -303,8 +451,9 @@ ehal_engine_instance *ehal_engine_instance_new(ehal_engine_module *m, uint32_t m
 }
 
 ehal_trap_kind ehal_engine_instantiate(ehal_engine_instance *inst, void *env,
-                                       const ehal_hostfn *fns) {
+                                       const ehal_hostfn *fns, ehal_generic_fn generic) {
   inst_args a = {env, fns};
+  inst->ctl.generic = generic;
   /* live first: if the start function traps, what instantiation allocated
    * is still freed (freeing the zeroed parts of the struct is harmless). */
   inst->live = true;
@@ -314,6 +463,7 @@ ehal_trap_kind ehal_engine_instantiate(ehal_engine_instance *inst, void *env,
 void ehal_engine_instance_free(ehal_engine_instance *inst) {
   if (!inst) return;
   if (inst->live) inst->mod->desc->free_instance(inst->storage);
+  pthread_mutex_destroy(&inst->run_lock);
   free(inst->storage);
   free(inst);
 }
@@ -339,6 +489,10 @@ bool ehal_engine_has_export(const ehal_engine_instance *inst, const char *name, 
 const char *ehal_engine_export_sig(const ehal_engine_instance *inst, const char *name) {
   const ehal_artifact_export *e = find_export(inst->mod, name);
   return e ? e->sig : NULL;
+}
+
+bool ehal_engine_in_host_call(const ehal_engine_instance *inst) {
+  return t_current == inst && inst->ctl.in_host > 0;
 }
 
 bool ehal_engine_has_realloc(const ehal_engine_instance *inst) {
