@@ -60,4 +60,33 @@ runh run --state-dir "$STATE" "$ST"
 check "a trap in the wasm start function is a guest trap: exit 134 and 'trap (unreachable'" \
   eval 'trapped unreachable && no_sanitizer'
 
+# ---- --timeout: a guest that runs too long ends in the trap "interrupted" ----
+timed() { # timed ARGS... : runh, and T = seconds it took
+  local t0 t1
+  t0=$(date +%s.%N)
+  runh "$@"
+  t1=$(date +%s.%N)
+  T=$(python3 -c "print(round($t1 - $t0, 2))")
+}
+SPIN=$(wat_text spin '(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))')
+runh run --state-dir "$STATE" --timeout 0.2 "$SPIN" # compile it once, outside the timing
+timed run --state-dir "$STATE" --timeout 0.3 "$SPIN"
+check "--timeout 0.3 ends a spinning guest: exit 134, 'trap (interrupted)', promptly ($T s)" \
+  eval 'trapped interrupted && python3 -c "import sys; sys.exit(0 if $T < 5 else 1)"'
+SLEEPY=$(wat_text sleepy '(module
+  (import "elastic:clock/clock@0.1.0" "sleep" (func $sleep (param i64 i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (call $sleep (i64.const 8000000000) (i32.const 64))))')
+runh run --state-dir "$STATE" --timeout 0.2 "$SLEEPY"
+timed run --state-dir "$STATE" --timeout 0.3 "$SLEEPY"
+check "--timeout cuts a clock.sleep of 8 s short and traps as it returns ($T s)" \
+  eval 'trapped interrupted && python3 -c "import sys; sys.exit(0 if $T < 4 else 1)"'
+SPINSTART=$(wat_text spinstart '(module (memory (export "memory") 1) (func $s (loop $l (br $l))) (start $s) (func (export "_start")))')
+timed run --state-dir "$STATE" --timeout 0.3 "$SPINSTART"
+check "--timeout covers the wasm start function ($T s)" eval 'trapped interrupted'
+runh run --state-dir "$STATE" --timeout 0 "$SPIN"
+check "--timeout 0 is a usage error (exit 2)" rc_is 2
+runh run --state-dir "$STATE" --timeout 30 "$(wat echo)"
+check "a guest that ends in time is not affected by --timeout" rc_is 0
+
 finish

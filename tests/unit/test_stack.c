@@ -106,6 +106,50 @@ static void test_measure(void) {
   }
 }
 
+/* ---- stack exhaustion on a thread the embedder created ---- */
+
+typedef struct {
+  bool trapped;
+  char trap[40];
+} thread_run;
+
+static void *run_deep_on_thread(void *arg) {
+  thread_run *tr = arg;
+  char *argv[] = {"deep_guest", "100000000", "none", NULL};
+  elastic_hal_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.workload = "deep";
+  cfg.state_dir = g_tmp;
+  cfg.argc = 3;
+  cfg.argv = argv;
+  elastic_hal_error err;
+  elastic_hal_instance *i = elastic_hal_instantiate(g_mod, g_linker, &cfg, &err);
+  if (i) {
+    int status;
+    tr->trapped = elastic_hal_run(i, &status, &err) == ELASTIC_HAL_TRAPPED;
+    snprintf(tr->trap, sizeof tr->trap, "%s", err.trap);
+    elastic_hal_instance_free(i);
+  }
+  return NULL;
+}
+
+static void test_thread_exhaustion(void) {
+  for (int k = 0; k < 2; k++) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, (size_t)(k ? 512 : 2048) << 10);
+    thread_run tr = {false, ""};
+    pthread_t t;
+    pthread_create(&t, &attr, run_deep_on_thread, &tr);
+    pthread_join(t, NULL);
+    pthread_attr_destroy(&attr);
+    TAP_OK(tr.trapped && !strcmp(tr.trap, "call stack exhausted"),
+           "a guest that exhausts the stack of a thread the embedder made (%d KiB) traps like on "
+           "the main thread",
+           k ? 512 : 2048);
+  }
+}
+
 /* ---- a fault in host code ---- */
 
 #if WASM_RT_MEMCHECK_SIGNAL_HANDLER
@@ -184,6 +228,7 @@ int main(void) {
   elastic_hal_add_to_linker(g_linker);
   elastic_hal_wasi_add_to_linker(g_linker);
   test_measure();
+  test_thread_exhaustion();
   test_host_fault();
   elastic_hal_linker_free(g_linker);
   elastic_hal_module_free(g_mod);

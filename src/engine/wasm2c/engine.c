@@ -141,6 +141,44 @@ static void on_interrupt(int sig, siginfo_t *si, void *uctx) {
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
+#if WASM_RT_MEMCHECK_SIGNAL_HANDLER
+/* Every thread that runs guest code needs an alternate signal stack: a guest
+ * that exhausts its thread's stack faults with no stack left to run the
+ * handler on, and the process would die.  wabt gives the main thread one;
+ * other threads get theirs on their first guest call, freed when they end. */
+static pthread_key_t g_altstack_key;
+static __thread bool t_altstack_checked;
+
+static void altstack_free(void *p) {
+  stack_t ss;
+  memset(&ss, 0, sizeof ss);
+  ss.ss_flags = SS_DISABLE;
+  sigaltstack(&ss, NULL);
+  free(p);
+}
+
+static void ensure_altstack(void) {
+  if (t_altstack_checked) return;
+  t_altstack_checked = true;
+  stack_t cur;
+  if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return;
+  size_t size = 64 * 1024;
+  void *p = malloc(size);
+  if (!p) return;
+  stack_t ss;
+  memset(&ss, 0, sizeof ss);
+  ss.ss_sp = p;
+  ss.ss_size = size;
+  if (sigaltstack(&ss, NULL) != 0) {
+    free(p);
+    return;
+  }
+  pthread_setspecific(g_altstack_key, p);
+}
+#else
+static void ensure_altstack(void) {}
+#endif
+
 static void engine_init(void) {
   /* what the embedder installed, before wasm_rt_init puts wabt's handler
    * (which claims every fault) in its place: ours replaces wabt's and
@@ -153,6 +191,7 @@ static void engine_init(void) {
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
 #if WASM_RT_MEMCHECK_SIGNAL_HANDLER
+  pthread_key_create(&g_altstack_key, altstack_free);
   sa.sa_sigaction = on_fault;
   sigaction(SIGSEGV, &sa, NULL);
   sigaction(SIGBUS, &sa, NULL);
@@ -360,6 +399,7 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
     inst->ctl.interrupt = 0;
     return EHAL_TRAP_INTERRUPTED;
   }
+  ensure_altstack();
   bool outer = !inst->running;
   if (outer) set_running(inst, true);
   /* wasm2c keeps one trap target per process: a host function that calls
