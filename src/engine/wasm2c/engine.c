@@ -58,9 +58,8 @@ struct ehal_engine_instance {
   bool live;
   ehal_a_ctl ctl; /* shared with the shim's import functions */
   /* where a call into the guest runs, for ehal_engine_interrupt */
-  pthread_mutex_t run_lock;
   pthread_t thread;
-  bool running;
+  int run_state; /* RUN_IDLE, RUN_GUEST, or RUN_SIGNALLING (atomic) */
 };
 
 static __thread ehal_engine_instance *t_current;
@@ -382,11 +381,23 @@ static uintptr_t stack_low(uintptr_t *size) {
   return t_stack_lo;
 }
 
-static void set_running(ehal_engine_instance *inst, bool on) {
-  pthread_mutex_lock(&inst->run_lock);
-  inst->running = on;
-  if (on) inst->thread = pthread_self();
-  pthread_mutex_unlock(&inst->run_lock);
+/* Who runs the instance, for ehal_engine_interrupt, without a lock on the
+ * call path: the running thread moves IDLE -> GUEST and back; an
+ * interrupter moves GUEST -> SIGNALLING for as long as it signals the
+ * thread, and the thread waits for that to end before it leaves, so it is
+ * never signalled once gone. */
+enum { RUN_IDLE, RUN_GUEST, RUN_SIGNALLING };
+
+static void run_enter(ehal_engine_instance *inst) {
+  inst->thread = pthread_self();
+  __atomic_store_n(&inst->run_state, RUN_GUEST, __ATOMIC_RELEASE);
+}
+
+static void run_leave(ehal_engine_instance *inst) {
+  int expect = RUN_GUEST;
+  while (!__atomic_compare_exchange_n(&inst->run_state, &expect, RUN_IDLE, false, __ATOMIC_ACQ_REL,
+                                      __ATOMIC_ACQUIRE))
+    expect = RUN_GUEST; /* an interrupter is signalling: it will be brief */
 }
 
 /* Run fn(arg) as guest code: traps come back as a return value. */
@@ -400,8 +411,8 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
     return EHAL_TRAP_INTERRUPTED;
   }
   ensure_altstack();
-  bool outer = !inst->running;
-  if (outer) set_running(inst, true);
+  bool outer = __atomic_load_n(&inst->run_state, __ATOMIC_RELAXED) == RUN_IDLE;
+  if (outer) run_enter(inst);
   /* wasm2c keeps one trap target per process: a host function that calls
    * into a guest (nesting) would leave the outer call's target pointing
    * into a dead frame, so save it and put it back on the way out */
@@ -426,6 +437,14 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
     /* a host function that raised the trap never returned to the shim */
     inst->ctl.in_host = 0;
     result = map_trap(inst, code);
+#if !WASM_RT_MEMCHECK_SIGNAL_HANDLER
+    /* this build's longjmp keeps the signal mask: a trap raised from the
+     * interrupt handler would leave the interrupt signal blocked */
+    sigset_t urg;
+    sigemptyset(&urg);
+    sigaddset(&urg, EHAL_INTERRUPT_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &urg, NULL);
+#endif
   } else {
     t_armed = 1;
     fn(inst, arg);
@@ -437,7 +456,7 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
 #if WASM_RT_USE_STACK_DEPTH_COUNT
   wasm_rt_saved_call_stack_depth = saved_depth;
 #endif
-  if (outer) set_running(inst, false);
+  if (outer) run_leave(inst);
   return result;
 }
 
@@ -447,9 +466,12 @@ bool ehal_engine_interrupt_pending(const ehal_engine_instance *inst) {
 
 void ehal_engine_interrupt(ehal_engine_instance *inst) {
   __atomic_store_n(&inst->ctl.interrupt, 1, __ATOMIC_SEQ_CST);
-  pthread_mutex_lock(&inst->run_lock);
-  if (inst->running) pthread_kill(inst->thread, EHAL_INTERRUPT_SIGNAL);
-  pthread_mutex_unlock(&inst->run_lock);
+  int expect = RUN_GUEST;
+  if (__atomic_compare_exchange_n(&inst->run_state, &expect, RUN_SIGNALLING, false,
+                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    pthread_kill(inst->thread, EHAL_INTERRUPT_SIGNAL);
+    __atomic_store_n(&inst->run_state, RUN_GUEST, __ATOMIC_RELEASE);
+  }
 }
 
 typedef struct {
@@ -483,7 +505,6 @@ ehal_engine_instance *ehal_engine_instance_new(ehal_engine_module *m, uint32_t m
   }
   inst->mod = m;
   inst->max_pages = max_pages;
-  pthread_mutex_init(&inst->run_lock, NULL);
   /* The memory object lives inside the instance struct: its address is
    * known before instantiation, so host calls from a start function see it. */
   inst->mem = d->memory ? d->memory(inst->storage) : NULL;
@@ -503,7 +524,6 @@ ehal_trap_kind ehal_engine_instantiate(ehal_engine_instance *inst, void *env,
 void ehal_engine_instance_free(ehal_engine_instance *inst) {
   if (!inst) return;
   if (inst->live) inst->mod->desc->free_instance(inst->storage);
-  pthread_mutex_destroy(&inst->run_lock);
   free(inst->storage);
   free(inst);
 }
