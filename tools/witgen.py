@@ -17,6 +17,40 @@ interface: `<iface> <func>...` or `<iface> *`).  Only those get glue and are
 linked; every other function of the catalog stays unresolvable, and the
 capabilities interface reports it unsupported.
 
+Interface ids and per-instance state.  Every interface gets an id,
+EHAL_IFACE_ID_<IFACE> (ehal_bindings.h): its index in the catalog, the
+packages of wit/ first (sorted by name), then any test-only ones.  An
+interface that keeps state per instance (handle tables, an open store) says
+so with `+state` on its manifest line (`clock * +state`) and defines, in its
+implementation file, the two hooks ehal_bindings.h declares for every
+interface:
+
+  void *ehal_state_create_<iface>(ehal_instance *inst);  NULL: out of memory
+  void ehal_state_destroy_<iface>(ehal_instance *inst, void *state);
+
+The glue's table ehal_iface_state_hooks[] holds them for exactly the `+state`
+interfaces (the others' entries are NULL).  The runtime knows nothing of any
+interface: ehal_iface_state(inst, EHAL_IFACE_ID_X) (src/interfaces/
+interfaces.h) creates the state on first use and returns it; every state
+created is destroyed, in reverse order of creation, when the instance is
+freed, whether the guest finished or trapped.  A table filled from the
+manifest, rather than weak default hooks: a hook the manifest promises and
+the file lacks is a link error, never a state silently not freed, and no
+static-archive link order decides which definition wins.  So adding an
+interface is its WIT, its manifest line, its implementation file and its
+tests; nothing in src/runtime/.
+
+Test-only packages (--wit-test DIR).  The packages in DIR/*.wit (the tests'
+tests/wit/unimplemented.wit: an interface no HAL will ever implement) join
+the catalog and the worlds after wit/'s, with no public add_to_linker
+function (elastic_hal_world_add_to_linker_by_name reaches their worlds).  The
+build runs witgen twice: without --wit-test for the library and the
+elastic-hal command that are installed, and with it for the test build
+(elastic-hal-test-static, BUILD/tests/elastic-hal-test), so tests have a
+permanent example of an unimplemented interface while an installed HAL never
+lists one.  The ids of wit/'s interfaces are the same in both: one build of
+the implementation files serves both glues.
+
 The Canonical ABI rules used here (flattening, sizes, alignment, return
 areas) follow the Component Model's CanonicalABI.md.  Only the type shapes
 the HAL's WIT uses are supported; anything else is a generator error, never
@@ -104,6 +138,7 @@ class Interface:
 class Package:
     def __init__(self, namespace, name, version):
         self.namespace, self.name, self.version = namespace, name, version
+        self.test_only = False  # from --wit-test: in the test build only
         self.interfaces = {}
         self.worlds = {}  # name -> list of (direction, qualified iface name)
 
@@ -275,15 +310,30 @@ class Parser:
         return Type("ref", name)
 
 
-def load_packages(wit_dir):
+def load_packages(wit_dir, test_dir=None):
     files = [os.path.join(wit_dir, f) for f in sorted(os.listdir(wit_dir)) if f.endswith(".wit")]
     deps = os.path.join(wit_dir, "deps")
     if os.path.isdir(deps):
         files += [os.path.join(deps, f) for f in sorted(os.listdir(deps)) if f.endswith(".wit")]
+    test_files = []
+    if test_dir is not None:
+        test_files = [os.path.join(test_dir, f) for f in sorted(os.listdir(test_dir))
+                      if f.endswith(".wit")]
+        if not test_files:
+            raise WitError(f"--wit-test {test_dir}: no .wit files")
     pkgs = []
-    for path in files:
+    for path in files + test_files:
         with open(path, encoding="utf-8") as fh:
-            pkgs.append(Parser(tokenize(fh.read(), path), path).parse_package())
+            pkg = Parser(tokenize(fh.read(), path), path).parse_package()
+        pkg.test_only = path in test_files
+        pkgs.append(pkg)
+    names = {}
+    for pkg in pkgs:
+        # C names use the package name alone (ehal_iface_<name>)
+        if pkg.interfaces and pkg.name in names:
+            raise WitError(f"packages {names[pkg.name]} and {pkg.namespace}:{pkg.name} share a name")
+        if pkg.interfaces:
+            names[pkg.name] = f"{pkg.namespace}:{pkg.name}"
     # resolve named references inside each interface
     for pkg in pkgs:
         for iface in pkg.interfaces.values():
@@ -603,6 +653,9 @@ class HostGen:
         names = self.manifest.get(iface.name)
         return names is not None and ("*" in names or func.name in names)
 
+    def has_state(self, iface):
+        return "+state" in self.manifest.get(iface.name, ())
+
     # -- lowering into a host staging buffer (memory layout), strings/lists allocated in the guest
     def store_fn(self, t, iface):
         """Name of a helper `void f(ehal_instance*, const C *v, uint8_t *dst)`."""
@@ -791,6 +844,10 @@ class HostGen:
         lines.append("}")
         return fn, "\n".join(lines) + "\n", sig_string(params, results)
 
+    @staticmethod
+    def iface_id(iface):
+        return f"EHAL_IFACE_ID_{cid(iface.pkg.name).upper()}"
+
     def impl_proto(self, iface, func):
         ps = ["ehal_instance *inst"]
         for pname, pt in func.params:
@@ -801,17 +858,41 @@ class HostGen:
 
     def generate(self, outdir):
         ifaces = [i for p in self.pkgs for i in p.interfaces.values()]
-        ifaces.sort(key=lambda i: i.pkg.name)
+        # wit/'s interfaces first: their ids do not depend on --wit-test
+        ifaces.sort(key=lambda i: (i.pkg.test_only, i.pkg.name))
         hdr = ["/* Generated by tools/witgen.py from wit/. Do not edit. */",
                "#ifndef EHAL_BINDINGS_H", "#define EHAL_BINDINGS_H", "",
                "#include <stdbool.h>", "#include <stddef.h>", "#include <stdint.h>", "",
-               '#include "cabi.h"', ""]
+               '#include "cabi.h"', "",
+               "/* Interface ids: the index of each interface in ehal_catalog and in",
+               " * ehal_iface_state_hooks (ehal_iface_state, src/interfaces/interfaces.h).",
+               " * Test-only interfaces (witgen --wit-test) come after wit/'s. */",
+               "typedef enum {"]
+        for k, iface in enumerate(ifaces):
+            note = ", test-only" if iface.pkg.test_only else ""
+            hdr.append(f"  {self.iface_id(iface)} = {k}, /* {iface.pkg.namespace}:{iface.pkg.name}/{iface.name}{note} */")
+        hdr += ["} ehal_iface_id;", "",
+                "/* Per-instance state hooks of one interface: create returns the new",
+                " * state (NULL: out of memory); destroy releases it when the instance is",
+                " * freed.  NULL for an interface without `+state` in the manifest. */",
+                "typedef struct {",
+                "  void *(*create)(ehal_instance *inst);",
+                "  void (*destroy)(ehal_instance *inst, void *state);",
+                "} ehal_iface_state_hooks_t;", "",
+                "/* ehal_iface_count entries, indexed by ehal_iface_id (a test build's glue",
+                " * has more interfaces than wit/ alone). */",
+                "extern const ehal_iface_state_hooks_t ehal_iface_state_hooks[];",
+                "extern const size_t ehal_iface_count;", ""]
         for iface in ifaces:
             hdr.append(f"/* ---- {iface.qualified} ---- */")
             emit_types(self.n, iface, hdr, "const ")
             for f in iface.funcs:
                 if self.implemented(iface, f):
                     hdr.append(self.impl_proto(iface, f) + ";")
+            n = cid(iface.pkg.name)
+            hdr.append(f"/* per-instance state: defined where the manifest says `{iface.name} ... +state` */")
+            hdr.append(f"void *ehal_state_create_{n}(ehal_instance *inst);")
+            hdr.append(f"void ehal_state_destroy_{n}(ehal_instance *inst, void *state);")
             hdr.append("")
         hdr += ["#endif", ""]
 
@@ -834,6 +915,8 @@ class HostGen:
                 else:
                     entries.append(f'  {{"{f.name}", "{sig}", NULL}},')
             v = iface.pkg.version.split(".")
+            if iface.pkg.test_only and any_impl:
+                raise WitError(f"{iface.qualified} is test-only: the manifest cannot implement it")
             tables.append(f"static const ehal_func_def funcs_{cid(iface.pkg.name)}[] = {{\n" + "\n".join(entries) + "\n};\n")
             tables.append(
                 f"const ehal_iface_def ehal_iface_{cid(iface.pkg.name)} = {{\n"
@@ -846,6 +929,13 @@ class HostGen:
                     f"  return ehal_linker_add_iface(linker, &ehal_iface_{cid(iface.pkg.name)});\n}}\n")
         tables.append("const ehal_iface_def *const ehal_catalog[] = {\n" +
                       "".join(f"  &ehal_iface_{cid(i.pkg.name)},\n" for i in ifaces) + "  NULL};\n")
+        hooks = []
+        for i in ifaces:
+            n = cid(i.pkg.name)
+            fns = f"ehal_state_create_{n}, ehal_state_destroy_{n}" if self.has_state(i) else "NULL, NULL"
+            hooks.append(f"  [{self.iface_id(i)}] = {{{fns}}},\n")
+        tables.append("const ehal_iface_state_hooks_t ehal_iface_state_hooks[] = {\n" + "".join(hooks) + "};\n")
+        tables.append(f"const size_t ehal_iface_count = {len(ifaces)};\n")
         # worlds
         worlds = []
         for p in self.pkgs:
@@ -854,14 +944,20 @@ class HostGen:
                     continue  # the per-package single-interface worlds
                 members = []
                 for _, path in items:
-                    pkgname = path.split(":")[1].split("/")[0]
+                    # ns:pkg/iface@ver, or an interface of this package
+                    pkgname = path.split(":")[1].split("/")[0] if ":" in path else p.name
+                    if cid(pkgname) not in {cid(i.pkg.name) for i in ifaces}:
+                        raise WitError(f"world {wname}: no interface of package {pkgname}")
                     members.append(pkgname)
-                worlds.append((wname, members))
+                worlds.append((wname, members, p.test_only))
+        worlds.sort(key=lambda w: w[2])  # wit/'s worlds first
         iface_names = {cid(i.pkg.name) for i in ifaces}
         world_fns = []  # (function name, world name)
-        for wname, members in worlds:
+        for wname, members, test_only in worlds:
             lst = "".join(f"  &ehal_iface_{cid(m)},\n" for m in members)
             tables.append(f"static const ehal_iface_def *const world_{cid(wname)}[] = {{\n{lst}  NULL}};\n")
+            if test_only:
+                continue  # no public grain: elastic_hal_world_add_to_linker_by_name only
             if wname == "elastic-tee-hal":
                 names = ["elastic_hal_add_to_linker", "elastic_hal_hal_world_add_to_linker"]
             else:
@@ -878,7 +974,7 @@ class HostGen:
                     f"int {fname}(elastic_hal_linker *linker) {{\n"
                     f'  return ehal_linker_add_world(linker, "{wname}", world_{cid(wname)});\n}}\n')
         tables.append("const ehal_world_def ehal_worlds[] = {\n" +
-                      "".join(f'  {{"{w}", world_{cid(w)}}},\n' for w, _ in worlds) + "  {NULL, NULL}};\n")
+                      "".join(f'  {{"{w}", world_{cid(w)}}},\n' for w, _, _ in worlds) + "  {NULL, NULL}};\n")
         src += self.helpers + glue_src + tables
 
         pub = ["/* Generated by tools/witgen.py from wit/. Do not edit. */",
@@ -1107,7 +1203,11 @@ def write(path, text):
         fh.write(text)
 
 
+MANIFEST_OPTIONS = {"+state"}  # per-instance state hooks (see the header)
+
+
 def read_manifest(path):
+    """iface -> set of function names, "*" and options ("+state")."""
     out = {}
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -1121,17 +1221,22 @@ def main():
     ap = argparse.ArgumentParser(description="Generate C host glue and guest bindings from WIT.")
     ap.add_argument("--wit", required=True, help="WIT directory (with deps/)")
     ap.add_argument("--implemented", required=True, help="manifest of host-implemented functions")
+    ap.add_argument("--wit-test", metavar="DIR",
+                    help="test-only WIT packages (DIR/*.wit) to add, for the test build")
     ap.add_argument("-o", "--out", required=True, help="output directory")
     args = ap.parse_args()
     try:
-        pkgs = load_packages(args.wit)
+        pkgs = load_packages(args.wit, args.wit_test)
         manifest = read_manifest(args.implemented)
         known = {i.name: i for p in pkgs for i in p.interfaces.values()}
         for name, funcs in manifest.items():
             if name not in known:
                 raise WitError(f"manifest names unknown interface {name}")
             for fn in funcs - {"*"}:
-                if fn not in [f.name for f in known[name].funcs]:
+                if fn.startswith("+"):
+                    if fn not in MANIFEST_OPTIONS:
+                        raise WitError(f"manifest: unknown option {fn} for {name}")
+                elif fn not in [f.name for f in known[name].funcs]:
                     raise WitError(f"manifest names unknown function {name}.{fn}")
         os.makedirs(args.out, exist_ok=True)
         HostGen(pkgs, manifest).generate(args.out)

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/cabi.h" /* ehal_utf8_valid */
+#include "../util/hex.h"
+#include "../util/utf8.h"
 #include "attest.h"
 
 /* Standard base64 with padding (RFC 4648 section 4). */
@@ -19,18 +20,6 @@ static char *b64(const uint8_t *p, size_t n) {
   char *out = malloc(4 * ((n + 2) / 3) + 1);
   if (!out) return NULL;
   EVP_EncodeBlock((unsigned char *)out, p, (int)n);
-  return out;
-}
-
-static char *hex(const uint8_t *p, size_t n) {
-  static const char digits[] = "0123456789abcdef";
-  char *out = malloc(2 * n + 1);
-  if (!out) return NULL;
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[p[i] >> 4];
-    out[2 * i + 1] = digits[p[i] & 15];
-  }
-  out[2 * n] = 0;
   return out;
 }
 
@@ -82,8 +71,10 @@ int ehal_attest_envelope_json(const ehal_evidence *ev, const uint8_t *report_dat
   if (ok && ev->certs && ev->certs_len)
     ok = add_str(root, "certificates", b64(ev->certs, ev->certs_len), true);
   ok = ok && add_str(bind, "scheme", (char *)"elastic-hal-binding-v1", false);
-  ok = ok && add_str(bind, "report-data", hex(report_data, report_data_len), true);
-  ok = ok && add_str(bind, "module-sha384", hex(module_sha384, EHAL_MODULE_SHA384_LEN), true);
+  ok =
+      ok && add_str(bind, "report-data", ehal_hex_encode_alloc(report_data, report_data_len), true);
+  ok = ok && add_str(bind, "module-sha384",
+                     ehal_hex_encode_alloc(module_sha384, EHAL_MODULE_SHA384_LEN), true);
   ok = ok && add_str(bind, "world", (char *)world, false);
   ok = ok && add_str(bind, "workload", (char *)workload, false);
   if (ok) {

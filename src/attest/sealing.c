@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 #include "../runtime/fsutil.h"
-#include "elastic-hal/elastic_hal.h"
+#include "../util/fileio.h"
+#include "attest.h"
 
 static const char *g_sev_device = "/dev/sev-guest";
 
@@ -94,52 +95,35 @@ static int simulated_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_
       continue;
     }
     if (errno != ENOENT) return -1; /* a link, not ours, unreadable...: err says */
-    /* a name no other thread or process (nor a crashed earlier run with the
-     * same pid) uses: pid alone is not enough */
-    char tmp[4300];
-    uint64_t nonce = 0;
-    if (getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce) nonce = (uint64_t)attempt;
-    snprintf(tmp, sizeof tmp, "%s.%d.%016llx.tmp", path, (int)getpid(), (unsigned long long)nonce);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 && errno == EEXIST) continue;
-    if (fd < 0) {
-      snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-      return -1;
-    }
+    /* a fresh key, published with link(): if another process won the race
+     * its key stays and the next round reads it; the name is fsync'd before
+     * anything is sealed with it, or a power cut could lose every sealed
+     * object and stored container (fileio.h) */
     uint8_t key[EHAL_SEALING_ROOT_LEN];
-    if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key ||
-        write(fd, key, sizeof key) != (ssize_t)sizeof key || fsync(fd) != 0) {
-      close(fd);
-      unlink(tmp);
-      OPENSSL_cleanse(key, sizeof key);
-      snprintf(err, errlen, "cannot write %s", tmp);
+    if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key) {
+      snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
       return -1;
     }
-    close(fd);
-    /* link() fails if another process won the race: then use theirs */
-    int linked = link(tmp, path);
-    int link_errno = errno;
-    unlink(tmp);
+    int rc =
+        ehal_write_file_atomic(path, key, sizeof key, 0600, EHAL_ATOMIC_NO_REPLACE, err, errlen);
     OPENSSL_cleanse(key, sizeof key);
-    if (linked != 0 && link_errno != EEXIST) {
-      snprintf(err, errlen, "cannot create %s: %s", path, strerror(link_errno));
-      return -1;
-    }
-    /* the new name must survive a power cut, or every sealed object and
-     * stored container would be lost with it */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      fsync(dfd);
-      close(dfd);
-    }
+    if (rc < 0) return -1;
   }
   snprintf(err, errlen, "cannot read the sealing root %s", path);
   return -1;
 }
 
+/* The platform (attest.h), as elastic_hal_platform_type() reports it:
+ * asked of attest itself, so attest needs nothing of src/interfaces/. */
+static const char *platform(void) {
+  ehal_attest_platform p;
+  ehal_attest_probe(&p);
+  return p.platform;
+}
+
 int ehal_sealing_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_LEN], char *err,
                       size_t errlen) {
-  const char *p = elastic_hal_platform_type();
+  const char *p = platform();
   if (strcmp(p, "sev-snp") == 0) return snp_root(root, err, errlen);
   if (strcmp(p, "simulated") == 0) return simulated_root(state_dir, root, err, errlen);
   if (strcmp(p, "tdx") == 0)
@@ -152,7 +136,7 @@ int ehal_sealing_root(const char *state_dir, uint8_t root[EHAL_SEALING_ROOT_LEN]
 }
 
 int ehal_sealing_supported(void) {
-  const char *p = elastic_hal_platform_type();
+  const char *p = platform();
   return strcmp(p, "sev-snp") == 0 || strcmp(p, "simulated") == 0;
 }
 

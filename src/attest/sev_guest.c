@@ -27,14 +27,11 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "../util/byteorder.h"
 #include "attest.h"
 
 #define VMM_ERR_INVALID_LEN 1u   /* SNP_GUEST_VMM_ERR_INVALID_LEN */
 #define CERTS_FIRST (2u * 4096u) /* VCEK + ASK + ARK fit in two pages */
-
-static uint32_t le32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static const char *fw_status_name(uint32_t s) {
   switch (s) {
@@ -50,7 +47,7 @@ int ehal_snp_parse_report_resp(const uint8_t *resp, size_t resp_len, const uint8
     snprintf(err, errlen, "MSG_REPORT_RSP too short (%zu bytes)", resp_len);
     return -1;
   }
-  uint32_t status = le32(resp), size = le32(resp + 4);
+  uint32_t status = ehal_get_u32(resp), size = ehal_get_u32(resp + 4);
   if (status != 0) {
     snprintf(err, errlen, "the SNP firmware refused the report request (status 0x%x, %s)", status,
              fw_status_name(status));
@@ -75,14 +72,14 @@ long ehal_snp_cert_table_size(const uint8_t *table, size_t len) {
     if ((n + 1) * 24 > len) return -1; /* no terminating entry */
     const uint8_t *e = table + n * 24;
     if (!memcmp(e, zero, 24)) break;
-    uint64_t off = le32(e + 16), l = le32(e + 20);
+    uint64_t off = ehal_get_u32(e + 16), l = ehal_get_u32(e + 20);
     if (off + l > len) return -1;
     if (off + l > end) end = off + l;
   }
   if (n == 0) return 0;
   /* every certificate lies after the table and its terminator */
   for (size_t i = 0; i < n; i++)
-    if (le32(table + i * 24 + 16) < (n + 1) * 24) return -1;
+    if (ehal_get_u32(table + i * 24 + 16) < (n + 1) * 24) return -1;
   return (long)end;
 }
 

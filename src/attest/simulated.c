@@ -46,6 +46,8 @@
 #include <unistd.h>
 
 #include "../runtime/fsutil.h"
+#include "../util/byteorder.h"
+#include "../util/fileio.h"
 #include "attest.h"
 
 /* The simulated platform's TCB (CURRENT, REPORTED, COMMITTED and LAUNCH):
@@ -67,27 +69,7 @@
 
 static const char *const k_org = "elastic-hal simulated platform";
 
-/* ---- small file helpers ---- */
-
-static int write_new_file(const char *path, const void *data, size_t len, mode_t mode) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return -1;
-  size_t done = 0;
-  while (done < len) {
-    ssize_t w = write(fd, (const uint8_t *)data + done, len - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      close(fd);
-      return -1;
-    }
-    done += (size_t)w;
-  }
-  if (fchmod(fd, mode) != 0 || fsync(fd) != 0) { /* mode exactly, whatever the umask */
-    close(fd);
-    return -1;
-  }
-  return close(fd);
-}
+/* ---- small file helpers (and src/util/fileio.h) ---- */
 
 /* Reads a file of the chain: ours, no link, not writable by group or
  * others, and with forbidden 077 private too (keys).  NULL with err set
@@ -110,20 +92,8 @@ static uint8_t *read_whole(const char *path, size_t max, size_t *len, mode_t for
     close(fd);
     return NULL;
   }
-  uint8_t *b = malloc((size_t)st.st_size + 1);
-  size_t n = 0;
-  while (b && n < (size_t)st.st_size) {
-    ssize_t r = read(fd, b + n, (size_t)st.st_size - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    n += (size_t)r;
-  }
+  uint8_t *b = ehal_read_fd(fd, max, len);
   close(fd);
-  if (!b || n != (size_t)st.st_size) {
-    free(b);
-    return NULL;
-  }
-  *len = n;
   return b;
 }
 
@@ -251,7 +221,7 @@ static int write_key(const char *dir, const char *name, EVP_PKEY *k) {
   int rc = -1;
   if (b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) == 1 &&
       (n = BIO_get_mem_data(b, &p)) > 0)
-    rc = write_new_file(path, p, (size_t)n, 0600);
+    rc = ehal_write_new_file(path, p, (size_t)n, 0600);
   if (p && n > 0) OPENSSL_cleanse(p, (size_t)n);
   BIO_free(b);
   return rc;
@@ -262,7 +232,7 @@ static int write_cert(const char *dir, const char *name, X509 *x) {
   snprintf(path, sizeof path, "%s/%s", dir, name);
   unsigned char *der = NULL;
   int n = i2d_X509(x, &der);
-  int rc = n > 0 ? write_new_file(path, der, (size_t)n, 0644) : -1;
+  int rc = n > 0 ? ehal_write_new_file(path, der, (size_t)n, 0644) : -1;
   OPENSSL_free(der);
   return rc;
 }
@@ -284,7 +254,7 @@ static int generate_chain(const char *dir) {
   if (write_key(dir, "ark.key", ark_k) || write_key(dir, "ask.key", ask_k) ||
       write_key(dir, "vcek.key", vcek_k) || write_cert(dir, "ark.der", ark) ||
       write_cert(dir, "ask.der", ask) || write_cert(dir, "vcek.der", vcek) ||
-      write_new_file(p, chip_id, sizeof chip_id, 0644))
+      ehal_write_new_file(p, chip_id, sizeof chip_id, 0644))
     goto out;
   rc = 0;
 out:
@@ -400,13 +370,6 @@ static int get_chain(const char *state_dir, sim_chain *c, char *err, size_t errl
 
 /* ---- the report ---- */
 
-static void put32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static uint64_t sim_tcb(void) {
   /* TCB_VERSION: byte 0 boot loader, 1 TEE, 2..5 reserved, 6 SNP, 7 microcode */
   return (uint64_t)SIM_TCB_BL | (uint64_t)SIM_TCB_TEE << 8 | (uint64_t)SIM_TCB_SNP << 48 |
@@ -462,8 +425,8 @@ static uint8_t *cert_table(const sim_chain *c, size_t *len) {
   size_t off = hdr;
   for (int i = 0; i < 3; i++) {
     memcpy(t + i * 24, guids[i], 16);
-    put32(t + i * 24 + 16, (uint32_t)off);
-    put32(t + i * 24 + 20, (uint32_t)c->der_len[i]);
+    ehal_put_u32(t + i * 24 + 16, (uint32_t)off);
+    ehal_put_u32(t + i * 24 + 20, (uint32_t)c->der_len[i]);
     memcpy(t + off, c->der[i], c->der_len[i]);
     off += c->der_len[i];
   }
@@ -484,30 +447,30 @@ int ehal_sim_report(const uint8_t binding[EHAL_BINDING_LEN],
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  put32(r + 0x00, 2);                                /* VERSION */
-  put32(r + 0x04, 0);                                /* GUEST_SVN */
-  put64(r + 0x08, POLICY_RESERVED_ONE | POLICY_SMT); /* POLICY: debug off, no MA */
+  ehal_put_u32(r + 0x00, 2);                                /* VERSION */
+  ehal_put_u32(r + 0x04, 0);                                /* GUEST_SVN */
+  ehal_put_u64(r + 0x08, POLICY_RESERVED_ONE | POLICY_SMT); /* POLICY: debug off, no MA */
   /* 0x10 FAMILY_ID, 0x20 IMAGE_ID: zero */
-  put32(r + 0x30, 0);                    /* VMPL */
-  put32(r + 0x34, 1);                    /* SIGNATURE_ALGO: ECDSA P-384 */
-  put64(r + 0x38, sim_tcb());            /* CURRENT_TCB */
-  put64(r + 0x40, PLATFORM_INFO_SMT_EN); /* PLATFORM_INFO */
-  put32(r + 0x48, 0); /* AUTHOR_KEY_EN 0, MASK_CHIP_KEY 0, SIGNING_KEY 0 (VCEK) */
+  ehal_put_u32(r + 0x30, 0);                    /* VMPL */
+  ehal_put_u32(r + 0x34, 1);                    /* SIGNATURE_ALGO: ECDSA P-384 */
+  ehal_put_u64(r + 0x38, sim_tcb());            /* CURRENT_TCB */
+  ehal_put_u64(r + 0x40, PLATFORM_INFO_SMT_EN); /* PLATFORM_INFO */
+  ehal_put_u32(r + 0x48, 0); /* AUTHOR_KEY_EN 0, MASK_CHIP_KEY 0, SIGNING_KEY 0 (VCEK) */
   memcpy(r + 0x50, binding, EHAL_BINDING_LEN);           /* REPORT_DATA */
   memcpy(r + 0x90, measurement, EHAL_MODULE_SHA384_LEN); /* MEASUREMENT */
   /* 0xC0 HOST_DATA, 0xE0 ID_KEY_DIGEST, 0x110 AUTHOR_KEY_DIGEST: zero */
   memcpy(r + 0x140, g_report_id, 32); /* REPORT_ID */
   memset(r + 0x160, 0xff, 32);        /* REPORT_ID_MA: no agent */
-  put64(r + 0x180, sim_tcb());        /* REPORTED_TCB */
+  ehal_put_u64(r + 0x180, sim_tcb()); /* REPORTED_TCB */
   memcpy(r + 0x1A0, c.chip_id, 64);   /* CHIP_ID */
-  put64(r + 0x1E0, sim_tcb());        /* COMMITTED_TCB */
+  ehal_put_u64(r + 0x1E0, sim_tcb()); /* COMMITTED_TCB */
   r[0x1E8] = SIM_FW_BUILD;            /* CURRENT_BUILD */
   r[0x1E9] = SIM_FW_MINOR;            /* CURRENT_MINOR */
   r[0x1EA] = SIM_FW_MAJOR;            /* CURRENT_MAJOR */
   r[0x1EC] = SIM_FW_BUILD;            /* COMMITTED_BUILD */
   r[0x1ED] = SIM_FW_MINOR;            /* COMMITTED_MINOR */
   r[0x1EE] = SIM_FW_MAJOR;            /* COMMITTED_MAJOR */
-  put64(r + 0x1F0, sim_tcb());        /* LAUNCH_TCB */
+  ehal_put_u64(r + 0x1F0, sim_tcb()); /* LAUNCH_TCB */
   if (sign_report(r, c.vcek_key) != 0) {
     free(r);
     chain_free(&c);

@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../util/byteorder.h"
+#include "../util/fileio.h"
 #include "attest.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -78,47 +80,11 @@ static int read_attr_once(const char *entry, const char *attr, uint8_t **buf, si
   snprintf(path, sizeof path, "%s/%s", entry, attr);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
-  size_t cap = 4096, n = 0;
-  uint8_t *b = malloc(cap);
-  if (!b) {
-    close(fd);
-    errno = ENOMEM;
-    return -1;
-  }
-  for (;;) {
-    if (n == cap) {
-      if (cap > max) break;
-      uint8_t *nb = realloc(b, cap * 2);
-      if (!nb) {
-        free(b);
-        close(fd);
-        errno = ENOMEM;
-        return -1;
-      }
-      b = nb;
-      cap *= 2;
-    }
-    ssize_t r = read(fd, b + n, cap - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      int saved = errno;
-      free(b);
-      close(fd);
-      errno = saved;
-      return -1;
-    }
-    if (r == 0) break;
-    n += (size_t)r;
-  }
+  *buf = ehal_read_fd(fd, max, len);
+  e = errno;
   close(fd);
-  if (n > max) {
-    free(b);
-    errno = EFBIG;
-    return -1;
-  }
-  *buf = b;
-  *len = n;
-  return 0;
+  errno = e;
+  return *buf ? 0 : -1;
 }
 
 /* read_attr_once with back-off on EBUSY/EAGAIN. */
@@ -172,17 +138,11 @@ static int write_attr(const char *entry, const char *attr, const void *data, siz
   for (int a = 0;; a++) {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -1;
-    size_t done = 0;
-    while (done < len) {
-      ssize_t w = write(fd, (const uint8_t *)data + done, len - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        int saved = w < 0 ? errno : EIO;
-        close(fd);
-        errno = saved;
-        return -1;
-      }
-      done += (size_t)w;
+    if (ehal_write_all(fd, data, len) != 0) {
+      int saved = errno;
+      close(fd);
+      errno = saved;
+      return -1;
     }
     int rc = close(fd);
     int e = rc != 0 ? errno : 0;
@@ -256,7 +216,7 @@ int ehal_tsm_probe_provider(const char *root, char *provider, size_t len) {
  * quote is of another shape (then it is not checked here). */
 static size_t tdx_reportdata_offset(const uint8_t *q, size_t n) {
   if (n < 48) return 0;
-  unsigned version = q[0] | q[1] << 8;
+  unsigned version = ehal_get_u16(q);
   if (version == 4 && n >= 48 + 584) return 48 + 520;
   if (version == 5 && n >= 48 + 6 + 584) return 48 + 6 + 520;
   return 0;

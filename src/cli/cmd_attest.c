@@ -19,6 +19,8 @@
 
 #include "../attest/attest.h"
 #include "../runtime/linker.h"
+#include "../util/fileio.h"
+#include "../util/hex.h"
 #include "elastic-hal/elastic_hal.h"
 
 #define ATTEST_WORKLOAD "elastic-hal"
@@ -51,13 +53,6 @@ static void usage_attest(FILE *f, const char *prog) {
           prog, EHAL_REPORT_DATA_MAX);
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* SHA-384 of a file (this executable). */
 static int file_sha384(const char *path, uint8_t out[EHAL_MODULE_SHA384_LEN]) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -77,17 +72,6 @@ static int file_sha384(const char *path, uint8_t out[EHAL_MODULE_SHA384_LEN]) {
   EVP_MD_CTX_free(c);
   close(fd);
   return ok ? 0 : -1;
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
 }
 
 int ehal_cmd_attest(int argc, char **argv) {
@@ -127,13 +111,9 @@ int ehal_cmd_attest(int argc, char **argv) {
     return 2;
   }
   uint8_t rd[EHAL_REPORT_DATA_MAX];
-  for (size_t i = 0; i < hl / 2; i++) {
-    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      fprintf(stderr, "%s: attest: --report-data is not hex\n", prog);
-      return 2;
-    }
-    rd[i] = (uint8_t)(hi << 4 | lo);
+  if (ehal_hex_decode(hex, rd, sizeof rd) < 0) {
+    fprintf(stderr, "%s: attest: --report-data is not hex\n", prog);
+    return 2;
   }
   if (output && !*output) {
     fprintf(stderr, "%s: attest: --output needs a file name\n", prog);
@@ -179,7 +159,7 @@ int ehal_cmd_attest(int argc, char **argv) {
   int status = 0;
   if (output) {
     int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write_all(fd, json, len) != 0 || write_all(fd, "\n", 1) != 0) {
+    if (fd < 0 || ehal_write_all(fd, json, len) != 0 || ehal_write_all(fd, "\n", 1) != 0) {
       fprintf(stderr, "%s: attest: cannot write %s: %s\n", prog, output, strerror(errno));
       status = 1;
     }
@@ -189,7 +169,7 @@ int ehal_cmd_attest(int argc, char **argv) {
     }
   } else {
     fflush(stdout);
-    if (write_all(1, json, len) != 0 || write_all(1, "\n", 1) != 0) {
+    if (ehal_write_all(1, json, len) != 0 || ehal_write_all(1, "\n", 1) != 0) {
       fprintf(stderr, "%s: attest: cannot write the envelope: %s\n", prog, strerror(errno));
       status = 1;
     }

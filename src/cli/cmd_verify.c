@@ -6,14 +6,16 @@
  * usage errors.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../util/fileio.h"
+#include "../util/hex.h"
 #include "../verify/verify.h"
 
 #define VERIFY_MAX_INPUT (16u << 20)
@@ -61,38 +63,10 @@ static int usage_error(const char *fmt, const char *arg) {
   return 2;
 }
 
+/* FILE, or standard input for "-", at most VERIFY_MAX_INPUT bytes. */
 static uint8_t *read_all(const char *path, size_t *len, char *why, size_t n) {
-  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-  if (!f) {
-    snprintf(why, n, "cannot read %s: %s", path, strerror(errno));
-    return NULL;
-  }
-  size_t cap = 1 << 16, used = 0;
-  uint8_t *b = malloc(cap);
-  while (b) {
-    if (used == cap) {
-      if (cap >= VERIFY_MAX_INPUT * 2) break;
-      uint8_t *nb = realloc(b, cap * 2);
-      if (!nb) break;
-      b = nb;
-      cap *= 2;
-    }
-    size_t got = fread(b + used, 1, cap - used, f);
-    used += got;
-    if (got == 0) break;
-  }
-  bool err = !b || ferror(f) || used > VERIFY_MAX_INPUT;
-  if (f != stdin) fclose(f);
-  if (err) {
-    snprintf(why, n, "cannot read %s: %s", path,
-             !b                        ? "out of memory"
-             : used > VERIFY_MAX_INPUT ? "larger than 16 MiB"
-                                       : "read error");
-    free(b);
-    return NULL;
-  }
-  *len = used;
-  return b;
+  return strcmp(path, "-") ? ehal_read_file(path, VERIFY_MAX_INPUT, len, why, n)
+                           : ehal_read_fd_named(STDIN_FILENO, path, VERIFY_MAX_INPUT, len, why, n);
 }
 
 /* An error before verification could start: one line, and JSON if asked. */
@@ -234,12 +208,7 @@ int ehal_cmd_verify(int argc, char **argv) {
     puts(ehal_verify_result_json(&r));
   } else if (rc == 0) {
     char mh[97];
-    static const char hx[] = "0123456789abcdef";
-    for (int i = 0; i < 48; i++) {
-      mh[2 * i] = hx[r.measurement[i] >> 4];
-      mh[2 * i + 1] = hx[r.measurement[i] & 15];
-    }
-    mh[96] = 0;
+    ehal_hex_encode(r.measurement, 48, mh);
     const char *kind = r.kind == EHAL_EVIDENCE_TDX         ? "TDX quote"
                        : r.kind == EHAL_EVIDENCE_SIMULATED ? "simulated SNP-format report"
                                                            : "SEV-SNP report";

@@ -3,7 +3,8 @@
  * the configured time zone, and elapsed-time timers.
  *
  * Timers are handles in the workload's own table (see handles.h): another
- * workload's timer handle means nothing here.
+ * workload's timer handle means nothing here.  The table is this
+ * interface's per-instance state (interfaces.h), made on the first timer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +21,25 @@ typedef struct {
   uint64_t start_ns;
   uint64_t stopped_ns; /* 0 while running */
 } timer_obj;
+
+/* Per-instance state (ehal_iface_state). */
+typedef struct {
+  ehal_handle_table timers;
+} clock_state;
+
+void *ehal_state_create_clock(ehal_instance *inst) {
+  (void)inst;
+  clock_state *st = calloc(1, sizeof *st);
+  if (st) ehal_handles_init(&st->timers, EHAL_MAX_TIMERS, free);
+  return st;
+}
+
+void ehal_state_destroy_clock(ehal_instance *inst, void *state) {
+  (void)inst;
+  clock_state *st = state;
+  ehal_handles_free(&st->timers);
+  free(st);
+}
 
 static uint64_t now_ns(clockid_t id) {
   struct timespec ts;
@@ -84,18 +104,22 @@ void ehal_impl_clock_get_timezone(ehal_instance *inst,
 
 void ehal_impl_clock_start_timer(ehal_instance *inst,
                                  ehal_clock_result_timer_handle_string_t *ret) {
+  clock_state *st = ehal_iface_state(inst, EHAL_IFACE_ID_CLOCK);
+  if (!st) EHAL_FAIL(ret, "out of memory for the clock interface state");
   timer_obj *t = calloc(1, sizeof *t);
   if (!t) EHAL_FAIL(ret, "out of memory");
   t->start_ns = now_ns(CLOCK_MONOTONIC);
-  ret->val = ehal_handle_new(&inst->timers, t);
+  ret->val = ehal_handle_new(&st->timers, t);
   if (!ret->val) {
     free(t);
     EHAL_FAIL(ret, "too many timers (at most %u per workload)", EHAL_MAX_TIMERS);
   }
 }
 
+/* The timer behind a handle of this workload, or NULL. */
 static timer_obj *get_timer(ehal_instance *inst, uint64_t h) {
-  return ehal_handle_get(&inst->timers, h);
+  clock_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_CLOCK);
+  return st ? ehal_handle_get(&st->timers, h) : NULL;
 }
 
 void ehal_impl_clock_stop_timer(ehal_instance *inst, uint64_t timer,
@@ -115,7 +139,8 @@ void ehal_impl_clock_read_timer(ehal_instance *inst, uint64_t timer,
 
 void ehal_impl_clock_destroy_timer(ehal_instance *inst, uint64_t timer,
                                    ehal_clock_result_void_string_t *ret) {
-  timer_obj *t = ehal_handle_take(&inst->timers, timer);
+  clock_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_CLOCK);
+  timer_obj *t = st ? ehal_handle_take(&st->timers, timer) : NULL;
   if (!t) EHAL_FAIL(ret, "invalid timer handle");
   free(t);
 }

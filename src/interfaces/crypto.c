@@ -110,26 +110,29 @@ static void ctx_destroy(void *p) {
   free(c);
 }
 
-static void crypto_cleanup(ehal_instance *inst) {
-  struct ehal_crypto_state *st = inst->crypto;
-  if (!st) return;
+/* The per-instance state hooks (interfaces.h): made on first use. */
+void *ehal_state_create_crypto(ehal_instance *inst) {
+  (void)inst;
+  struct ehal_crypto_state *st = calloc(1, sizeof *st);
+  if (st) ehal_handles_init(&st->contexts, EHAL_MAX_CRYPTO_CONTEXTS, ctx_destroy);
+  return st;
+}
+
+void ehal_state_destroy_crypto(ehal_instance *inst, void *state) {
+  (void)inst;
+  struct ehal_crypto_state *st = state;
   ehal_handles_free(&st->contexts);
   OPENSSL_cleanse(st, sizeof *st);
   free(st);
-  inst->crypto = NULL;
 }
 
 static struct ehal_crypto_state *state(ehal_instance *inst) {
-  if (inst->crypto) return inst->crypto;
-  struct ehal_crypto_state *st = calloc(1, sizeof *st);
-  if (!st) return NULL;
-  ehal_handles_init(&st->contexts, EHAL_MAX_CRYPTO_CONTEXTS, ctx_destroy);
-  if (ehal_instance_on_free(inst, crypto_cleanup) != 0) {
-    free(st);
-    return NULL;
-  }
-  inst->crypto = st;
-  return st;
+  return ehal_iface_state(inst, EHAL_IFACE_ID_CRYPTO);
+}
+
+/* The state if the workload has used crypto yet, else NULL. */
+static struct ehal_crypto_state *state_if_any(ehal_instance *inst) {
+  return ehal_iface_state_peek(inst, EHAL_IFACE_ID_CRYPTO);
 }
 
 #define NEED_STATE(st, ret)                   \
@@ -138,7 +141,8 @@ static struct ehal_crypto_state *state(ehal_instance *inst) {
 
 /* The context behind a handle of this workload, or NULL. */
 static crypto_ctx *get_ctx(ehal_instance *inst, uint64_t h) {
-  return inst->crypto ? ehal_handle_get(&inst->crypto->contexts, h) : NULL;
+  struct ehal_crypto_state *st = state_if_any(inst);
+  return st ? ehal_handle_get(&st->contexts, h) : NULL;
 }
 
 #define GET_KEYED_CTX(c, handle, ret)                      \
@@ -342,7 +346,8 @@ void ehal_impl_crypto_create_context(ehal_instance *inst,
 
 void ehal_impl_crypto_destroy_context(ehal_instance *inst, uint64_t handle,
                                       ehal_crypto_result_void_string_t *ret) {
-  crypto_ctx *c = inst->crypto ? ehal_handle_take(&inst->crypto->contexts, handle) : NULL;
+  struct ehal_crypto_state *st = state_if_any(inst);
+  crypto_ctx *c = st ? ehal_handle_take(&st->contexts, handle) : NULL;
   if (!c) EHAL_FAIL(ret, "invalid crypto context handle");
   ctx_destroy(c);
 }

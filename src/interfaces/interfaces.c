@@ -1,19 +1,46 @@
-/* interfaces.c - per-instance state of the interface implementations. */
+/* interfaces.c - per-instance state of the interface implementations (see
+ * interfaces.h; the hooks table is generated into ehal_glue.c). */
 #include "interfaces.h"
 
-#include <stdlib.h>
+#include <assert.h>
+#include <string.h>
+
+_Static_assert(EHAL_MAX_IFACE_STATE <= 256, "iface_state_order holds ids in unsigned char");
+
+static bool valid_id(ehal_iface_id id) {
+  return (size_t)id < ehal_iface_count && (size_t)id < EHAL_MAX_IFACE_STATE;
+}
+
+void *ehal_iface_state(ehal_instance *inst, ehal_iface_id id) {
+  if (!valid_id(id)) return NULL;
+  if (inst->iface_state[id]) return inst->iface_state[id];
+  const ehal_iface_state_hooks_t *h = &ehal_iface_state_hooks[id];
+  if (!h->create) return NULL;
+  void *st = h->create(inst);
+  if (!st) return NULL;
+  /* a state is created at most once, so the order never overflows */
+  assert(inst->n_iface_state < EHAL_MAX_IFACE_STATE);
+  inst->iface_state[id] = st;
+  inst->iface_state_order[inst->n_iface_state++] = (unsigned char)id;
+  return st;
+}
+
+void *ehal_iface_state_peek(const ehal_instance *inst, ehal_iface_id id) {
+  return valid_id(id) ? inst->iface_state[id] : NULL;
+}
 
 void ehal_instance_init_interfaces(ehal_instance *inst) {
-  ehal_handles_init(&inst->timers, EHAL_MAX_TIMERS, free);
+  /* the generated catalog fits the instance's table (a build-time fact) */
+  assert(ehal_iface_count <= EHAL_MAX_IFACE_STATE);
+  memset(inst->iface_state, 0, sizeof inst->iface_state);
+  inst->n_iface_state = 0;
 }
 
 void ehal_instance_cleanup_interfaces(ehal_instance *inst) {
-  while (inst->n_cleanups > 0) inst->cleanups[--inst->n_cleanups].fn(inst);
-  ehal_handles_free(&inst->timers);
-}
-
-int ehal_instance_on_free(ehal_instance *inst, void (*fn)(ehal_instance *inst)) {
-  if (inst->n_cleanups == (int)(sizeof inst->cleanups / sizeof inst->cleanups[0])) return -1;
-  inst->cleanups[inst->n_cleanups++].fn = fn;
-  return 0;
+  while (inst->n_iface_state > 0) {
+    unsigned id = inst->iface_state_order[--inst->n_iface_state];
+    void *st = inst->iface_state[id];
+    inst->iface_state[id] = NULL;
+    ehal_iface_state_hooks[id].destroy(inst, st);
+  }
 }

@@ -2,9 +2,36 @@
 #ifndef EHAL_INTERFACES_H
 #define EHAL_INTERFACES_H
 
+#include "../runtime/handles.h"
 #include "../runtime/instance.h"
+#include "ehal_bindings.h"
 
-/* Per-instance state of the interfaces (handle tables). */
+/*
+ * Per-instance state of the interfaces.  An interface that keeps state
+ * (handle tables, an open store) is marked `+state` in implemented.txt and
+ * defines the hooks witgen declares for it in ehal_bindings.h:
+ *
+ *   void *ehal_state_create_<iface>(ehal_instance *inst);   NULL: out of memory
+ *   void ehal_state_destroy_<iface>(ehal_instance *inst, void *state);
+ *
+ * ehal_iface_state(inst, EHAL_IFACE_ID_<IFACE>) returns the instance's
+ * state of that interface, calling create on first use.  Every state
+ * created is destroyed, in reverse order of creation, when the instance is
+ * freed: after the guest finished or trapped (a trap mid-call included),
+ * after its engine instance is gone, so destroy must not touch guest memory
+ * or call into the guest.  A host call runs on one thread at a time per
+ * instance, so none of this locks.
+ */
+
+/* The state of interface id, created on first use; NULL when it cannot be
+ * created (out of memory) or the interface has no hooks. */
+void *ehal_iface_state(ehal_instance *inst, ehal_iface_id id);
+
+/* The state of interface id if it exists yet, else NULL (never creates:
+ * for lookups where no state simply means nothing to find). */
+void *ehal_iface_state_peek(const ehal_instance *inst, ehal_iface_id id);
+
+/* Called by the runtime (hal.c) at instantiation and at instance free. */
 void ehal_instance_init_interfaces(ehal_instance *inst);
 void ehal_instance_cleanup_interfaces(ehal_instance *inst);
 

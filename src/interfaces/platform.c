@@ -113,28 +113,29 @@ static void ctx_destroy(void *obj) {
   free(c);
 }
 
-static void attest_state_free(ehal_instance *inst) {
-  if (!inst->attest) return;
-  ehal_handles_free(&inst->attest->contexts);
-  free(inst->attest);
-  inst->attest = NULL;
-}
-
-static struct ehal_attest_state *attest_state(ehal_instance *inst) {
-  if (inst->attest) return inst->attest;
+/* The per-instance state hooks (interfaces.h): made on first use. */
+void *ehal_state_create_platform(ehal_instance *inst) {
+  (void)inst;
   struct ehal_attest_state *s = calloc(1, sizeof *s);
-  if (!s) return NULL;
-  if (ehal_instance_on_free(inst, attest_state_free) != 0) {
-    free(s);
-    return NULL;
-  }
-  ehal_handles_init(&s->contexts, EHAL_MAX_ATTEST_CONTEXTS, ctx_destroy);
-  inst->attest = s;
+  if (s) ehal_handles_init(&s->contexts, EHAL_MAX_ATTEST_CONTEXTS, ctx_destroy);
   return s;
 }
 
+void ehal_state_destroy_platform(ehal_instance *inst, void *state) {
+  (void)inst;
+  struct ehal_attest_state *s = state;
+  ehal_handles_free(&s->contexts);
+  free(s);
+}
+
+/* The state if the workload has made an attestation context yet, else NULL. */
+static struct ehal_attest_state *state_if_any(ehal_instance *inst) {
+  return ehal_iface_state_peek(inst, EHAL_IFACE_ID_PLATFORM);
+}
+
 static attest_ctx *get_ctx(ehal_instance *inst, uint64_t h) {
-  return inst->attest ? ehal_handle_get(&inst->attest->contexts, h) : NULL;
+  struct ehal_attest_state *s = state_if_any(inst);
+  return s ? ehal_handle_get(&s->contexts, h) : NULL;
 }
 
 void ehal_impl_platform_create_attestation_context(
@@ -143,7 +144,7 @@ void ehal_impl_platform_create_attestation_context(
   if (report_data.len > EHAL_REPORT_DATA_MAX)
     EHAL_FAIL(ret, "report-data is %zu bytes; at most %d are allowed", report_data.len,
               EHAL_REPORT_DATA_MAX);
-  struct ehal_attest_state *s = attest_state(inst);
+  struct ehal_attest_state *s = ehal_iface_state(inst, EHAL_IFACE_ID_PLATFORM);
   if (!s) EHAL_FAIL(ret, "out of memory");
   attest_ctx *c = calloc(1, sizeof *c);
   if (!c) EHAL_FAIL(ret, "out of memory");
@@ -200,7 +201,8 @@ void ehal_impl_platform_get_attestation_context_binding(
 
 void ehal_impl_platform_destroy_attestation_context(ehal_instance *inst, uint64_t ctx,
                                                     ehal_platform_result_void_string_t *ret) {
-  attest_ctx *c = inst->attest ? ehal_handle_take(&inst->attest->contexts, ctx) : NULL;
+  struct ehal_attest_state *s = state_if_any(inst);
+  attest_ctx *c = s ? ehal_handle_take(&s->contexts, ctx) : NULL;
   if (!c) EHAL_FAIL(ret, "invalid attestation context handle");
   ctx_destroy(c);
 }

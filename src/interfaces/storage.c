@@ -32,8 +32,11 @@
  * this instance holds, without it ever reaching the guest. */
 #include "../crypto/contexts.h"
 
+/* Per-instance state (interfaces.h): the container handles, made on first
+ * use, and the workload's store, opened on first use (so that a workload
+ * that never stores anything leaves no trace in the state directory). */
 struct ehal_storage_state {
-  ehal_store *store;
+  ehal_store *store; /* NULL until opened */
   ehal_handle_table containers;
 };
 
@@ -41,45 +44,47 @@ struct ehal_storage_state {
 
 static void release_container(void *obj) { ehal_store_container_release(obj); }
 
-static void storage_cleanup(ehal_instance *inst) {
-  struct ehal_storage_state *st = inst->storage;
-  if (!st) return;
-  ehal_handles_free(&st->containers);
-  ehal_store_close(st->store);
-  free(st);
-  inst->storage = NULL;
+void *ehal_state_create_storage(ehal_instance *inst) {
+  (void)inst;
+  struct ehal_storage_state *st = calloc(1, sizeof *st);
+  if (st) ehal_handles_init(&st->containers, EHAL_MAX_CONTAINER_HANDLES, release_container);
+  return st;
 }
 
-/* The instance's store, opened on first use. */
-static ehal_store *store_of(ehal_instance *inst, ehal_store_err *e) {
-  if (inst->storage) return inst->storage->store;
-  struct ehal_storage_state *st = calloc(1, sizeof *st);
+void ehal_state_destroy_storage(ehal_instance *inst, void *state) {
+  (void)inst;
+  struct ehal_storage_state *st = state;
+  ehal_handles_free(&st->containers); /* the containers before their store */
+  ehal_store_close(st->store);
+  free(st);
+}
+
+/* The instance's state with its store open (opened on first use), or NULL
+ * with *e set. */
+static struct ehal_storage_state *opened(ehal_instance *inst, ehal_store_err *e) {
+  struct ehal_storage_state *st = ehal_iface_state(inst, EHAL_IFACE_ID_STORAGE);
   if (!st) {
     e->code = EHAL_STORE_IO;
     snprintf(e->msg, sizeof e->msg, "storage error: out of memory");
     return NULL;
   }
-  ehal_store_limits lim;
-  ehal_storage_get_limits(&lim);
-  st->store = ehal_store_open(inst->state_dir, inst->workload, NULL, &lim, e);
   if (!st->store) {
-    free(st);
-    return NULL;
+    ehal_store_limits lim;
+    ehal_storage_get_limits(&lim);
+    st->store = ehal_store_open(inst->state_dir, inst->workload, NULL, &lim, e);
+    if (!st->store) return NULL;
   }
-  if (ehal_instance_on_free(inst, storage_cleanup) != 0) {
-    ehal_store_close(st->store);
-    free(st);
-    e->code = EHAL_STORE_IO;
-    snprintf(e->msg, sizeof e->msg, "storage error: too many interface cleanups");
-    return NULL;
-  }
-  ehal_handles_init(&st->containers, EHAL_MAX_CONTAINER_HANDLES, release_container);
-  inst->storage = st;
-  return st->store;
+  return st;
+}
+
+/* The state if the workload has used storage yet, else NULL. */
+static struct ehal_storage_state *state_if_any(ehal_instance *inst) {
+  return ehal_iface_state_peek(inst, EHAL_IFACE_ID_STORAGE);
 }
 
 static ehal_store_container *container_of(ehal_instance *inst, uint64_t h) {
-  return inst->storage ? ehal_handle_get(&inst->storage->containers, h) : NULL;
+  struct ehal_storage_state *st = state_if_any(inst);
+  return st ? ehal_handle_get(&st->containers, h) : NULL;
 }
 
 #define GET_CONTAINER(c, h, ret)                   \
@@ -89,16 +94,17 @@ static ehal_store_container *container_of(ehal_instance *inst, uint64_t h) {
 static void open_or_create(ehal_instance *inst, ehal_str name, bool create,
                            ehal_storage_result_container_handle_string_t *ret) {
   ehal_store_err e;
-  ehal_store *s = store_of(inst, &e);
-  if (!s) FAIL_E(ret, e);
-  if (inst->storage->containers.live >= inst->storage->containers.max_live)
+  struct ehal_storage_state *st = opened(inst, &e);
+  if (!st) FAIL_E(ret, e);
+  ehal_store *s = st->store;
+  if (st->containers.live >= st->containers.max_live)
     EHAL_FAIL(ret, "limit exceeded: at most %u open container handles per workload",
               EHAL_MAX_CONTAINER_HANDLES);
   ehal_store_container *c;
   ehal_store_status rc = create ? ehal_store_container_create(s, name.ptr, name.len, &c, &e)
                                 : ehal_store_container_open(s, name.ptr, name.len, &c, &e);
   if (rc) FAIL_E(ret, e);
-  ret->val = ehal_handle_new(&inst->storage->containers, c);
+  ret->val = ehal_handle_new(&st->containers, c);
   if (!ret->val) {
     ehal_store_container_release(c);
     EHAL_FAIL(ret, "storage error: out of memory");
@@ -122,7 +128,7 @@ void ehal_impl_storage_delete_container(ehal_instance *inst, uint64_t handle,
   if (ehal_store_container_delete(c, &e)) FAIL_E(ret, e);
   /* the handle goes with the container; other handles to it now say
    * "not found" */
-  ehal_store_container_release(ehal_handle_take(&inst->storage->containers, handle));
+  ehal_store_container_release(ehal_handle_take(&state_if_any(inst)->containers, handle));
 }
 
 static void store(ehal_instance *inst, uint64_t container, ehal_str key, ehal_bytes data,

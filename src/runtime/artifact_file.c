@@ -16,6 +16,7 @@
 #include "../attest/sealing.h"
 #include "../crypto/primitives.h"
 #include "../engine/engine.h"
+#include "../util/byteorder.h"
 #include "elastic-hal/elastic_hal.h"
 #include "fsutil.h"
 
@@ -24,23 +25,6 @@
 #define HEADER 80u
 #define TAG 48u
 #define MAX_ENGINE_ID 128u
-
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p) {
-  return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v) {
-  put32(p, (uint32_t)v);
-  put32(p + 4, (uint32_t)(v >> 32));
-}
 
 bool ehal_artifact_is(const uint8_t *buf, size_t len) {
   return len >= 8 && memcmp(buf, MAGIC, 8) == 0;
@@ -84,8 +68,8 @@ int ehal_artifact_open(const uint8_t *buf, size_t len, const uint8_t key[EHAL_AR
              "root, or it was modified");
     return -1;
   }
-  uint32_t format = get32(buf + 8), elen = get32(buf + 12);
-  uint64_t wlen = get64(buf + 16), nlen = get64(buf + 24);
+  uint32_t format = ehal_get_u32(buf + 8), elen = ehal_get_u32(buf + 12);
+  uint64_t wlen = ehal_get_u64(buf + 16), nlen = ehal_get_u64(buf + 24);
   uint64_t body = len - HEADER - TAG;
   if (format != FORMAT || elen > MAX_ENGINE_ID || wlen > body || nlen > body ||
       elen + wlen + nlen != body) {
@@ -127,10 +111,10 @@ int ehal_artifact_write(const char *path, const uint8_t key[EHAL_ARTIFACT_KEY_LE
     return -1;
   }
   memcpy(buf, MAGIC, 8);
-  put32(buf + 8, FORMAT);
-  put32(buf + 12, (uint32_t)elen);
-  put64(buf + 16, wasm_len);
-  put64(buf + 24, native_len);
+  ehal_put_u32(buf + 8, FORMAT);
+  ehal_put_u32(buf + 12, (uint32_t)elen);
+  ehal_put_u64(buf + 16, wasm_len);
+  ehal_put_u64(buf + 24, native_len);
   memcpy(buf + 32, sha384, 48);
   memcpy(buf + HEADER, engine, elen);
   memcpy(buf + HEADER + elen, wasm, wasm_len);
@@ -142,18 +126,8 @@ int ehal_artifact_write(const char *path, const uint8_t key[EHAL_ARTIFACT_KEY_LE
     return -1;
   }
   /* a fresh name nobody else can have made, then rename over the target */
-  char tmp[4300];
-  uint64_t nonce = 0;
-  if (getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce) nonce = (uint64_t)getpid();
-  snprintf(tmp, sizeof tmp, "%s.%016llx.tmp", path, (unsigned long long)nonce);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && ehal_write_all(fd, buf, total) == 0 && fsync(fd) == 0;
+  int rc = ehal_write_file_atomic(path, buf, total, 0600, 0, err, errlen);
   free(buf);
-  if (fd >= 0 && close(fd) != 0) ok = false;
-  if (!ok || rename(tmp, path) != 0) {
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-    if (fd >= 0) unlink(tmp);
-    return -1;
-  }
+  if (rc != 0) return -1;
   return 0;
 }

@@ -135,36 +135,7 @@ static void check_range(ehal_instance *inst, uint32_t ptr, uint64_t len, uint32_
                   (unsigned long long)len, *inst->mem.size);
 }
 
-bool ehal_utf8_valid(const uint8_t *s, size_t len) {
-  size_t i = 0;
-  while (i < len) {
-    uint8_t c = s[i];
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf)
-      n = 1, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-      n = 2, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-      n = 3, cp = c & 0x07;
-    else
-      return false;
-    if (len - i <= n) return false;
-    for (size_t k = 1; k <= n; k++) {
-      if ((s[i + k] & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
+/* ehal_utf8_valid: src/util/utf8.c */
 
 ehal_str ehal_lift_string(ehal_instance *inst, uint32_t ptr, uint32_t len) {
   check_range(inst, ptr, len, 1, "string");

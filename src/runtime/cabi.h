@@ -18,6 +18,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../util/byteorder.h"
+#include "../util/utf8.h"
+
 typedef struct ehal_instance ehal_instance;
 
 /* A borrowed UTF-8 string (not NUL-terminated). */
@@ -76,33 +79,8 @@ uint8_t *ehal_lower_direct(ehal_instance *inst, size_t len, ehal_bytes *const *v
 void ehal_store_area(ehal_instance *inst, uint32_t ptr, const void *src, size_t size,
                      uint32_t align);
 
-/* Strict UTF-8 validation (no overlongs, surrogates or values > U+10FFFF). */
-bool ehal_utf8_valid(const uint8_t *s, size_t len);
-
-/* Little-endian scalar access to staging buffers and guest memory.  Wasm is
- * little-endian; on a little-endian host these are single unaligned moves. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define EHAL_LE_ACCESS(bits)                                                                     \
-  static inline void ehal_put_u##bits(uint8_t *d, uint##bits##_t v) { memcpy(d, &v, sizeof v); } \
-  static inline uint##bits##_t ehal_get_u##bits(const uint8_t *s) {                              \
-    uint##bits##_t v;                                                                            \
-    memcpy(&v, s, sizeof v);                                                                     \
-    return v;                                                                                    \
-  }
-#else
-#define EHAL_LE_ACCESS(bits)                                                      \
-  static inline void ehal_put_u##bits(uint8_t *d, uint##bits##_t v) {             \
-    for (unsigned i = 0; i < bits / 8; i++) d[i] = (uint8_t)(v >> (8 * i));       \
-  }                                                                               \
-  static inline uint##bits##_t ehal_get_u##bits(const uint8_t *s) {               \
-    uint##bits##_t v = 0;                                                         \
-    for (unsigned i = 0; i < bits / 8; i++) v |= (uint##bits##_t)s[i] << (8 * i); \
-    return v;                                                                     \
-  }
-#endif
-EHAL_LE_ACCESS(8)
-EHAL_LE_ACCESS(16)
-EHAL_LE_ACCESS(32)
-EHAL_LE_ACCESS(64)
+/* Strict UTF-8 validation, ehal_utf8_valid: src/util/utf8.h.  Little-endian
+ * scalar access to staging buffers and guest memory (Wasm is little-endian),
+ * ehal_get_u16/32/64 and ehal_put_u16/32/64: src/util/byteorder.h. */
 
 #endif

@@ -289,18 +289,3 @@ char *elastic_hal_default_state_dir(void) {
   const char *home = getenv("HOME");
   return asprintf(&out, "%s/.local/state/elastic-hal", home && *home ? home : ".") < 0 ? NULL : out;
 }
-
-int ehal_write_all(int fd, const void *buf, size_t len) {
-  const uint8_t *p = buf;
-  while (len) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "../util/fileio.h"
+
 /* mkdir -p: every directory it creates gets mode 0700 (state directories
  * hold keys and workload data).  Existing directories are left as they are,
  * unchecked: for the state directory and anything in it use
@@ -59,8 +61,6 @@ int ehal_secure_open(const char *path, int flags, mode_t mode, char *err, size_t
  * EACCES). */
 int ehal_secure_fd(int fd, const char *path, mode_t forbidden, char *err, size_t errlen);
 
-/* write(2) all of buf to fd, across short writes and EINTR.  0, or -1
- * with errno set (EIO for a write that made no progress). */
-int ehal_write_all(int fd, const void *buf, size_t len);
+/* ehal_write_all (write(2) all of a buffer) lives in src/util/fileio.h. */
 
 #endif

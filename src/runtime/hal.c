@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../attest/sealing.h"
+#include "../util/hex.h"
 #include "artifact_file.h"
 #include "fsutil.h"
 #include "instance.h"
@@ -42,29 +43,21 @@ void ehal_arena_release(ehal_instance *inst);
 void ehal_instance_cleanup_interfaces(ehal_instance *inst);
 void ehal_instance_init_interfaces(ehal_instance *inst);
 
-/* The whole of an open file (fd is closed). */
+/* The whole of an open regular file under 2 GiB (fd is closed). */
 static int read_fd(int fd, const char *path, uint8_t **buf, size_t *len, elastic_hal_error *err) {
-  FILE *f = fdopen(fd, "rb");
-  if (!f) {
-    snprintf(err->msg, sizeof err->msg, "cannot open %s: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1LL << 31)) {
+    snprintf(err->msg, sizeof err->msg, "%s is not a regular file under 2 GiB", path);
     close(fd);
     return -1;
   }
-  struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1LL << 31)) {
-    snprintf(err->msg, sizeof err->msg, "%s is not a regular file under 2 GiB", path);
-    fclose(f);
+  *buf = ehal_read_fd(fd, (size_t)1 << 31, len);
+  int saved = errno;
+  close(fd);
+  if (!*buf) {
+    snprintf(err->msg, sizeof err->msg, "cannot read %s: %s", path, strerror(saved));
     return -1;
   }
-  *len = (size_t)st.st_size;
-  *buf = malloc(*len ? *len : 1);
-  if (!*buf || fread(*buf, 1, *len, f) != *len) {
-    snprintf(err->msg, sizeof err->msg, "cannot read %s", path);
-    free(*buf);
-    fclose(f);
-    return -1;
-  }
-  fclose(f);
   return 0;
 }
 
@@ -88,9 +81,7 @@ static void sha384_raw(const uint8_t *buf, size_t len, uint8_t md[48]) {
   EVP_Digest(buf, len, md, &n, EVP_sha384(), NULL);
 }
 
-static void hex48(const uint8_t md[48], char out[97]) {
-  for (unsigned i = 0; i < 48; i++) sprintf(out + 2 * i, "%02x", md[i]);
-}
+static void hex48(const uint8_t md[48], char out[97]) { ehal_hex_encode(md, 48, out); }
 
 static void set_error(elastic_hal_error *err, elastic_hal_error_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

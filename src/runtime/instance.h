@@ -11,7 +11,6 @@
 #include "../engine/engine.h"
 #include "cabi.h"
 #include "elastic-hal/elastic_hal.h"
-#include "handles.h"
 
 /* Bump arena for one host call (see cabi.h). */
 typedef struct ehal_arena_chunk ehal_arena_chunk;
@@ -22,6 +21,10 @@ typedef struct {
 } ehal_arena;
 
 struct ehal_watchdog;
+
+/* Interfaces that can hold per-instance state (the catalog's, and a test
+ * build's test-only ones); ids are generated (ehal_bindings.h). */
+#define EHAL_MAX_IFACE_STATE 64
 
 struct ehal_instance {
   void *user_data; /* the embedder's (elastic_hal_config.user_data) */
@@ -68,23 +71,13 @@ struct ehal_instance {
   const void *linked[64];
   size_t n_linked;
 
-  /* per-workload handle tables */
-  ehal_handle_table timers;
-
-  /* Per-interface state, created by an interface on first use (each
-   * interface file defines its own struct) and released by a cleanup it
-   * registers with ehal_instance_on_free. */
-  struct ehal_crypto_state *crypto;
-  struct ehal_storage_state *storage;
-  struct ehal_attest_state *attest;
-  struct {
-    void (*fn)(ehal_instance *inst);
-  } cleanups[8];
-  int n_cleanups;
+  /* Per-interface state (handle tables, an open store), indexed by the
+   * generated interface id; opaque here.  Each interface's hooks create it
+   * on first use and destroy it, in reverse order of creation, when the
+   * instance is freed (ehal_iface_state, src/interfaces/interfaces.h). */
+  void *iface_state[EHAL_MAX_IFACE_STATE];
+  unsigned char iface_state_order[EHAL_MAX_IFACE_STATE]; /* ids, as created */
+  unsigned n_iface_state;
 };
-
-/* Run fn(inst) when the instance is freed (in reverse order of
- * registration).  Returns -1 when the table is full. */
-int ehal_instance_on_free(ehal_instance *inst, void (*fn)(ehal_instance *inst));
 
 #endif

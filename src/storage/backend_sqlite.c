@@ -35,6 +35,8 @@
 #include <unistd.h>
 
 #include "../runtime/fsutil.h"
+#include "../util/fileio.h"
+#include "../util/hex.h"
 #include "backend.h"
 
 #define BUSY_TIMEOUT_MS 30000
@@ -167,12 +169,7 @@ static void sha256_hex(const char *s, char *out, size_t nhex) {
   unsigned char md[32];
   unsigned int len = 0;
   EVP_Digest(s, strlen(s), md, &len, EVP_sha256(), NULL);
-  static const char hx[] = "0123456789abcdef";
-  for (size_t i = 0; i < nhex / 2 && i < 32; i++) {
-    out[2 * i] = hx[md[i] >> 4];
-    out[2 * i + 1] = hx[md[i] & 15];
-  }
-  out[nhex] = 0;
+  ehal_hex_encode(md, nhex / 2 < 32 ? nhex / 2 : 32, out); /* nhex even */
 }
 
 int ehal_backend_sqlite_path(const char *state_dir, const char *workload, char *out,
@@ -200,14 +197,6 @@ static int check_db_files(const char *path, char *err, size_t errlen) {
     return -1;
   }
   return 0;
-}
-
-static void fsync_dir(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
-  }
 }
 
 static void be_close(ehal_backend *b) {
@@ -332,7 +321,7 @@ static ehal_backend *be_open(const char *state_dir, const char *workload, char *
   if (fd >= 0) {
     fsync(fd);
     close(fd);
-    fsync_dir(dir);
+    ehal_fsync_dir(dir);
   } else if (errno != EEXIST) {
     return NULL;
   }

@@ -11,10 +11,7 @@
 #include <string.h>
 
 #include "../attest/sealing.h"
-
-static void put32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
+#include "../util/byteorder.h"
 
 int ehal_seal_container_keys(const uint8_t root[32], const char *workload, const char *name,
                              const uint8_t cid[EHAL_CID_LEN], ehal_container_keys *out) {
@@ -22,11 +19,11 @@ int ehal_seal_container_keys(const uint8_t root[32], const char *workload, const
   uint8_t ctx[900];
   if (8 + wl + nl + EHAL_CID_LEN > sizeof ctx) return -1;
   size_t o = 0;
-  put32(ctx + o, (uint32_t)wl);
+  ehal_put_u32(ctx + o, (uint32_t)wl);
   o += 4;
   memcpy(ctx + o, workload, wl);
   o += wl;
-  put32(ctx + o, (uint32_t)nl);
+  ehal_put_u32(ctx + o, (uint32_t)nl);
   o += 4;
   memcpy(ctx + o, name, nl);
   o += nl;

@@ -38,6 +38,8 @@
 #include <time.h>
 
 #include "../attest/sealing.h"
+#include "../util/byteorder.h"
+#include "../util/hex.h"
 #include "seal.h"
 
 /* ---- limits ---- */
@@ -177,17 +179,6 @@ static uint64_t now_s(void) {
   return (uint64_t)ts.tv_sec;
 }
 
-static void put64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-}
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-
 static bool name_ok(const char *s, size_t len, size_t max, bool allow_control) {
   if (len == 0 || len > max) return false;
   for (size_t i = 0; i < len; i++) {
@@ -207,39 +198,15 @@ static ehal_store_status check_key(const char *key, size_t len, ehal_store_err *
   return EHAL_STORE_OK;
 }
 
-static void hex(const uint8_t *p, size_t n, char *out) {
-  static const char hx[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = hx[p[i] >> 4];
-    out[2 * i + 1] = hx[p[i] & 15];
-  }
-  out[2 * n] = 0;
-}
-
-static bool unhex(const char *s, size_t len, uint8_t *out, size_t n) {
-  if (len != 2 * n) return false;
-  for (size_t i = 0; i < n; i++) {
-    int v = 0;
-    for (int j = 0; j < 2; j++) {
-      char ch = s[2 * i + j];
-      int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-      if (d < 0) return false;
-      v = v * 16 + d;
-    }
-    out[i] = (uint8_t)v;
-  }
-  return true;
-}
-
 /* ---- the container MAC and entries ---- */
 
 static void container_mac(const ehal_store_container *c, const ehal_be_container *r,
                           uint8_t out[EHAL_MAC_LEN]) {
   uint8_t f[8 * 4 + 4];
-  put64(f, r->created_at);
-  put64(f + 8, r->version);
-  put64(f + 16, r->objects);
-  put64(f + 24, r->bytes);
+  ehal_put_u64(f, r->created_at);
+  ehal_put_u64(f + 8, r->version);
+  ehal_put_u64(f + 16, r->objects);
+  ehal_put_u64(f + 24, r->bytes);
   f[32] = (uint8_t)r->flags;
   f[33] = (uint8_t)(r->flags >> 8);
   f[34] = (uint8_t)(r->flags >> 16);
@@ -251,9 +218,9 @@ static void container_mac(const ehal_store_container *c, const ehal_be_container
 
 static void entry_prf(const ehal_store_container *c, const entry *en, uint8_t out[EHAL_MAC_LEN]) {
   uint8_t f[24];
-  put64(f, en->version);
-  put64(f + 8, en->size);
-  put64(f + 16, en->created_at);
+  ehal_put_u64(f, en->version);
+  ehal_put_u64(f + 8, en->size);
+  ehal_put_u64(f + 16, en->created_at);
   ehal_seal_hmac(c->pk.mac, out, 5, "entry v1", (size_t)8, en->kid, (size_t)EHAL_KID_LEN, f,
                  sizeof f, en->htag, (size_t)EHAL_TAG_LEN, en->dtag, (size_t)EHAL_TAG_LEN);
 }
@@ -270,9 +237,9 @@ static size_t object_ad(const ehal_store_container *c, char part, const uint8_t 
   o += EHAL_CID_LEN;
   memcpy(ad + o, kid, EHAL_KID_LEN);
   o += EHAL_KID_LEN;
-  put64(ad + o, version);
-  put64(ad + o + 8, size);
-  put64(ad + o + 16, created);
+  ehal_put_u64(ad + o, version);
+  ehal_put_u64(ad + o + 8, size);
+  ehal_put_u64(ad + o + 16, created);
   o += 24;
   if (htag) {
     memcpy(ad + o, htag, EHAL_TAG_LEN);
@@ -800,9 +767,9 @@ ehal_store_status ehal_store_put(ehal_store_container *c, const char *key, size_
   /* header: u16 key length, key, u16 content-type length, content type */
   size_t hlen = 4 + keylen + ctlen;
   uint8_t hplain[4 + EHAL_STORE_KEY_MAX + EHAL_STORE_CTYPE_MAX];
-  put16(hplain, (uint16_t)keylen);
+  ehal_put_u16(hplain, (uint16_t)keylen);
   memcpy(hplain + 2, key, keylen);
-  put16(hplain + 2 + keylen, (uint16_t)ctlen);
+  ehal_put_u16(hplain + 2 + keylen, (uint16_t)ctlen);
   memcpy(hplain + 4 + keylen, ctype, ctlen);
   o.hdr_len = EHAL_NONCE_LEN + hlen + EHAL_TAG_LEN;
   hdr = malloc(o.hdr_len);
@@ -908,8 +875,8 @@ static ehal_store_status open_object(ehal_store_container *c, const entry *en, b
                                                 hplain, o->hdr, hdr_tag(o)) != 0)
     return fail(e, EHAL_STORE_INTEGRITY,
                 "the header of object '%s' of container '%s' fails authentication", shown, c->name);
-  size_t kl = get16(hplain);
-  size_t cl = 4 + kl <= hlen ? get16(hplain + 2 + kl) : (size_t)-1;
+  size_t kl = ehal_get_u16(hplain);
+  size_t cl = 4 + kl <= hlen ? ehal_get_u16(hplain + 2 + kl) : (size_t)-1;
   if (4 + kl > hlen || 4 + kl + cl != hlen || kl == 0 || kl > EHAL_STORE_KEY_MAX ||
       cl > EHAL_STORE_CTYPE_MAX ||
       (want_key && (kl != want_len || memcmp(hplain + 2, want_key, kl) != 0)))
@@ -1043,7 +1010,8 @@ ehal_store_status ehal_store_list(ehal_store_container *c, const char *cursor, s
   if (next_cursor) next_cursor[0] = 0;
   uint8_t after[EHAL_KID_LEN];
   bool have_after = cursor && cursorlen;
-  if (have_after && !unhex(cursor, cursorlen, after, EHAL_KID_LEN))
+  if (have_after && ehal_hex_decode_mem(cursor, cursorlen, after, EHAL_KID_LEN,
+                                        EHAL_HEX_LOWER_ONLY) != EHAL_KID_LEN)
     return fail(e, EHAL_STORE_INVALID, "malformed listing cursor");
   ehal_be_container row;
   ehal_store_status st = begin_sync(c, false, &row, e);
@@ -1069,7 +1037,7 @@ ehal_store_status ehal_store_list(ehal_store_container *c, const char *cursor, s
     }
   }
   if (next_cursor && end < c->n && end > start)
-    hex(c->ents[end - 1].kid, EHAL_KID_LEN, next_cursor);
+    ehal_hex_encode(c->ents[end - 1].kid, EHAL_KID_LEN, next_cursor);
   return end_read(c, EHAL_STORE_OK, e);
 }
 

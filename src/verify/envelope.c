@@ -69,10 +69,6 @@ static bool guid_is(const uint8_t *g, const uint8_t *want) {
   return memcmp(g, mixed, 16) == 0;
 }
 
-static uint32_t le32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int parse_cert_table(const uint8_t *t, size_t n, snp_inputs *in, json_object *j, char *why,
                             size_t wn) {
   static const uint8_t zero[24];
@@ -83,7 +79,7 @@ static int parse_cert_table(const uint8_t *t, size_t n, snp_inputs *in, json_obj
     }
     const uint8_t *e = t + off;
     if (memcmp(e, zero, 24) == 0) return 0;
-    uint32_t o = le32(e + 16), l = le32(e + 20);
+    uint32_t o = ehal_get_u32(e + 16), l = ehal_get_u32(e + 20);
     if (o > n || l > n - o || l == 0) {
       snprintf(why, wn, "certificate table entry %zu points outside the table", off / 24);
       return -1;

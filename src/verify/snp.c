@@ -46,11 +46,6 @@ enum {
   OFF_SIG_RESERVED = 0x330,
 };
 
-static uint32_t le32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
-
 int ehal_snp_parse(const uint8_t *b, size_t len, ehal_snp_report *r, char *why, size_t n) {
   memset(r, 0, sizeof *r);
   if (len != EHAL_SNP_REPORT_SIZE) {
@@ -58,12 +53,12 @@ int ehal_snp_parse(const uint8_t *b, size_t len, ehal_snp_report *r, char *why, 
              EHAL_SNP_REPORT_SIZE);
     return -1;
   }
-  r->version = le32(b + OFF_VERSION);
+  r->version = ehal_get_u32(b + OFF_VERSION);
   if (r->version < 2 || r->version > 5) {
     snprintf(why, n, "unsupported SEV-SNP report version %u (2 to 5 are)", r->version);
     return -1;
   }
-  r->signature_algo = le32(b + OFF_SIG_ALGO);
+  r->signature_algo = ehal_get_u32(b + OFF_SIG_ALGO);
   if (r->signature_algo != 1) {
     snprintf(why, n, "unsupported signature algorithm %u (1, ECDSA P-384 with SHA-384, is)",
              r->signature_algo);
@@ -76,14 +71,14 @@ int ehal_snp_parse(const uint8_t *b, size_t len, ehal_snp_report *r, char *why, 
       snprintf(why, n, "non-zero byte at 0x%zx in the signature's reserved area", i);
       return -1;
     }
-  r->guest_svn = le32(b + OFF_GUEST_SVN);
-  r->policy = le64(b + OFF_POLICY);
+  r->guest_svn = ehal_get_u32(b + OFF_GUEST_SVN);
+  r->policy = ehal_get_u64(b + OFF_POLICY);
   memcpy(r->family_id, b + OFF_FAMILY_ID, 16);
   memcpy(r->image_id, b + OFF_IMAGE_ID, 16);
-  r->vmpl = le32(b + OFF_VMPL);
-  r->current_tcb = le64(b + OFF_CURRENT_TCB);
-  r->platform_info = le64(b + OFF_PLATFORM_INFO);
-  r->flags = le32(b + OFF_FLAGS);
+  r->vmpl = ehal_get_u32(b + OFF_VMPL);
+  r->current_tcb = ehal_get_u64(b + OFF_CURRENT_TCB);
+  r->platform_info = ehal_get_u64(b + OFF_PLATFORM_INFO);
+  r->flags = ehal_get_u32(b + OFF_FLAGS);
   memcpy(r->report_data, b + OFF_REPORT_DATA, 64);
   memcpy(r->measurement, b + OFF_MEASUREMENT, 48);
   memcpy(r->host_data, b + OFF_HOST_DATA, 32);
@@ -91,24 +86,24 @@ int ehal_snp_parse(const uint8_t *b, size_t len, ehal_snp_report *r, char *why, 
   memcpy(r->author_key_digest, b + OFF_AUTHOR_KEY_DIGEST, 48);
   memcpy(r->report_id, b + OFF_REPORT_ID, 32);
   memcpy(r->report_id_ma, b + OFF_REPORT_ID_MA, 32);
-  r->reported_tcb = le64(b + OFF_REPORTED_TCB);
+  r->reported_tcb = ehal_get_u64(b + OFF_REPORTED_TCB);
   if (r->version >= 3) {
     r->cpuid_fam_id = b[OFF_CPUID_FAM];
     r->cpuid_mod_id = b[OFF_CPUID_MOD];
     r->cpuid_step = b[OFF_CPUID_STEP];
   }
   memcpy(r->chip_id, b + OFF_CHIP_ID, 64);
-  r->committed_tcb = le64(b + OFF_COMMITTED_TCB);
+  r->committed_tcb = ehal_get_u64(b + OFF_COMMITTED_TCB);
   r->current_build = b[OFF_CURRENT_VER];
   r->current_minor = b[OFF_CURRENT_VER + 1];
   r->current_major = b[OFF_CURRENT_VER + 2];
   r->committed_build = b[OFF_COMMITTED_VER];
   r->committed_minor = b[OFF_COMMITTED_VER + 1];
   r->committed_major = b[OFF_COMMITTED_VER + 2];
-  r->launch_tcb = le64(b + OFF_LAUNCH_TCB);
+  r->launch_tcb = ehal_get_u64(b + OFF_LAUNCH_TCB);
   if (r->version >= 5) {
-    r->launch_mit_vector = le64(b + OFF_LAUNCH_MIT);
-    r->current_mit_vector = le64(b + OFF_CURRENT_MIT);
+    r->launch_mit_vector = ehal_get_u64(b + OFF_LAUNCH_MIT);
+    r->current_mit_vector = ehal_get_u64(b + OFF_CURRENT_MIT);
   }
   memcpy(r->sig_r, b + OFF_SIG_R, 72);
   memcpy(r->sig_s, b + OFF_SIG_S, 72);

@@ -20,11 +20,6 @@
 #define TEE_TYPE_TDX 0x81
 #define ATT_KEY_ECDSA_P256 2
 
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t le32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* A parsed quote: pointers into the caller's buffer. */
 typedef struct {
   unsigned version, att_key_type, body_type;
@@ -45,9 +40,9 @@ static int parse_quote(const uint8_t *b, size_t len, quote *q, char *why, size_t
     return -1;
   }
   q->hdr = b;
-  q->version = le16(b);
-  q->att_key_type = le16(b + 2);
-  q->tee_type = le32(b + 4);
+  q->version = ehal_get_u16(b);
+  q->att_key_type = ehal_get_u16(b + 2);
+  q->tee_type = ehal_get_u32(b + 4);
   if (q->version != 4 && q->version != 5) {
     snprintf(why, n, "unsupported quote version %u (4 and 5 are)", q->version);
     return -1;
@@ -65,8 +60,8 @@ static int parse_quote(const uint8_t *b, size_t len, quote *q, char *why, size_t
     q->body_type = 2;
     q->body_len = BODY10_LEN;
   } else {
-    q->body_type = le16(b + off);
-    q->body_len = le32(b + off + 2);
+    q->body_type = ehal_get_u16(b + off);
+    q->body_len = ehal_get_u32(b + off + 2);
     off += 6;
     size_t want = q->body_type == 2 ? BODY10_LEN : q->body_type == 3 ? BODY15_LEN : 0;
     if (!want) {
@@ -87,7 +82,7 @@ static int parse_quote(const uint8_t *b, size_t len, quote *q, char *why, size_t
   q->body = b + off;
   off += q->body_len;
   q->signed_len = off;
-  size_t sig_len = le32(b + off);
+  size_t sig_len = ehal_get_u32(b + off);
   off += 4;
   if (sig_len > len - off) {
     snprintf(why, n, "signature data of %zu bytes runs past the end of the quote", sig_len);
@@ -102,8 +97,8 @@ static int parse_quote(const uint8_t *b, size_t len, quote *q, char *why, size_t
   q->sig = s;
   q->att_key = s + 64;
   s += 128;
-  unsigned ctype = le16(s);
-  size_t csize = le32(s + 2);
+  unsigned ctype = ehal_get_u16(s);
+  size_t csize = ehal_get_u32(s + 2);
   s += 6;
   if (ctype != 6) {
     snprintf(why, n, "certification data type %u is not 6 (QE report certification data)", ctype);
@@ -122,7 +117,7 @@ static int parse_quote(const uint8_t *b, size_t len, quote *q, char *why, size_t
   q->qe_report = s;
   q->qe_sig = s + QE_REPORT_LEN;
   s += QE_REPORT_LEN + 64;
-  q->qe_auth_len = le16(s);
+  q->qe_auth_len = ehal_get_u16(s);
   s += 2;
   if ((size_t)(end - s) < q->qe_auth_len + 6) {
     snprintf(why, n, "QE authentication data runs past the certification data");
@@ -130,8 +125,8 @@ static int parse_quote(const uint8_t *b, size_t len, quote *q, char *why, size_t
   }
   q->qe_auth = s;
   s += q->qe_auth_len;
-  unsigned itype = le16(s);
-  size_t isize = le32(s + 2);
+  unsigned itype = ehal_get_u16(s);
+  size_t isize = ehal_get_u32(s + 2);
   s += 6;
   if (itype != 5) {
     snprintf(why, n, "inner certification data type %u is not 5 (PCK certificate chain)", itype);
@@ -355,8 +350,8 @@ static json_object *quote_json(const quote *q, const uint8_t *b) {
   jadd_hex(qe, "attributes", r + 48, 16);
   jadd_hex(qe, "mrenclave", r + 64, 32);
   jadd_hex(qe, "mrsigner", r + 128, 32);
-  jadd_int(qe, "isvprodid", le16(r + 256));
-  jadd_int(qe, "isvsvn", le16(r + 258));
+  jadd_int(qe, "isvprodid", ehal_get_u16(r + 256));
+  jadd_int(qe, "isvsvn", ehal_get_u16(r + 258));
   jadd_hex(qe, "report_data", r + 320, 64);
   jadd_hex(qe, "signature", q->qe_sig, 64);
   jadd_hex(qe, "auth_data", q->qe_auth, q->qe_auth_len);

@@ -1,9 +1,8 @@
 /*
- * util.c - helpers of the verifier: hex, JSON, files, X.509 and ECDSA on
- * top of OpenSSL, a strict RFC 3339 parser and a tiny DER reader.
+ * util.c - helpers of the verifier: JSON, X.509 and ECDSA on top of
+ * OpenSSL, a strict RFC 3339 parser and a tiny DER reader.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -16,37 +15,9 @@
 
 #include "verify_internal.h"
 
-void ehal_hex_encode(const uint8_t *b, size_t n, char *out) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = d[b[i] >> 4];
-    out[2 * i + 1] = d[b[i] & 15];
-  }
-  out[2 * n] = 0;
-}
-
-static int hexval(int ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
-
-long ehal_hex_decode(const char *hex, uint8_t *out, size_t cap) {
-  size_t n = strlen(hex);
-  if (n % 2 || n / 2 > cap) return -1;
-  for (size_t i = 0; i < n / 2; i++) {
-    int hi = hexval((unsigned char)hex[2 * i]), lo = hexval((unsigned char)hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return -1;
-    out[i] = (uint8_t)(hi << 4 | lo);
-  }
-  return (long)(n / 2);
-}
-
 void jadd_hex(json_object *o, const char *key, const uint8_t *b, size_t n) {
-  char *s = malloc(2 * n + 1);
+  char *s = ehal_hex_encode_alloc(b, n);
   if (!s) return;
-  ehal_hex_encode(b, n, s);
   json_object_object_add(o, key, json_object_new_string(s));
   free(s);
 }
@@ -63,44 +34,6 @@ void jadd_u64hex(json_object *o, const char *key, uint64_t v) {
   char s[24];
   snprintf(s, sizeof s, "0x%016llx", (unsigned long long)v);
   jadd_str(o, key, s);
-}
-
-uint8_t *ehal_read_file(const char *path, size_t max, size_t *len, char *why, size_t n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(why, n, "cannot read %s: %s", path, strerror(errno));
-    return NULL;
-  }
-  size_t cap = 4096, used = 0;
-  uint8_t *b = malloc(cap);
-  while (b) {
-    if (used == cap) {
-      if (cap > max) break;
-      uint8_t *nb = realloc(b, cap * 2);
-      if (!nb) {
-        free(b);
-        b = NULL;
-        break;
-      }
-      b = nb;
-      cap *= 2;
-    }
-    size_t got = fread(b + used, 1, cap - used, f);
-    used += got;
-    if (got == 0) break;
-  }
-  bool err = ferror(f);
-  fclose(f);
-  if (!b || err || used > max) {
-    snprintf(why, n, "cannot read %s: %s", path,
-             !b    ? "out of memory"
-             : err ? "read error"
-                   : "file too large");
-    free(b);
-    return NULL;
-  }
-  *len = used;
-  return b;
 }
 
 X509 *ehal_x509_parse(const uint8_t *b, size_t n) {

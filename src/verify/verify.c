@@ -63,40 +63,32 @@ void vskip(vctx *c, const char *name, const char *fmt, ...) {
   va_end(ap);
 }
 
-void ehal_binding_compute(const uint8_t *rd, size_t rd_len, const uint8_t module_sha384[48],
-                          const char *world, const char *workload, uint8_t out[64]) {
+/* One field of the binding: its length (u32, big-endian), then its bytes. */
+static bool binding_field(EVP_MD_CTX *m, const void *p, size_t n) {
+  uint8_t len[4];
+  ehal_put_be32(len, (uint32_t)n);
+  return EVP_DigestUpdate(m, len, 4) == 1 && (n == 0 || EVP_DigestUpdate(m, p, n) == 1);
+}
+
+int ehal_binding_compute(const uint8_t *rd, size_t rd_len, const uint8_t module_sha384[48],
+                         const char *world, const char *workload, uint8_t out[64]) {
   static const char prefix[] = "ELASTIC-HAL-BINDING-V1"; /* hashed with its NUL */
   EVP_MD_CTX *m = EVP_MD_CTX_new();
-  uint8_t be[4];
-#define U32BE(v)                                                                            \
-  (be[0] = (uint8_t)((v) >> 24), be[1] = (uint8_t)((v) >> 16), be[2] = (uint8_t)((v) >> 8), \
-   be[3] = (uint8_t)(v), be)
   unsigned int outl = 0;
-  if (!m || EVP_DigestInit_ex(m, EVP_sha512(), NULL) != 1) {
-    memset(out, 0, 64);
-    EVP_MD_CTX_free(m);
-    return;
-  }
-  EVP_DigestUpdate(m, prefix, sizeof prefix);
-  EVP_DigestUpdate(m, U32BE(rd_len), 4);
-  EVP_DigestUpdate(m, rd, rd_len);
-  EVP_DigestUpdate(m, U32BE(48), 4);
-  EVP_DigestUpdate(m, module_sha384, 48);
-  EVP_DigestUpdate(m, U32BE(strlen(world)), 4);
-  EVP_DigestUpdate(m, world, strlen(world));
-  EVP_DigestUpdate(m, U32BE(strlen(workload)), 4);
-  EVP_DigestUpdate(m, workload, strlen(workload));
-#undef U32BE
-  EVP_DigestFinal_ex(m, out, &outl);
+  bool ok = m && EVP_DigestInit_ex(m, EVP_sha512(), NULL) == 1 &&
+            EVP_DigestUpdate(m, prefix, sizeof prefix) == 1 && binding_field(m, rd, rd_len) &&
+            binding_field(m, module_sha384, 48) && binding_field(m, world, strlen(world)) &&
+            binding_field(m, workload, strlen(workload)) &&
+            EVP_DigestFinal_ex(m, out, &outl) == 1 && outl == 64;
   EVP_MD_CTX_free(m);
+  if (!ok) memset(out, 0, 64);
+  return ok ? 0 : -1;
 }
 
 /* Raw evidence: what it is from its first bytes. */
 static int verify_raw(vctx *c, const uint8_t *buf, size_t len) {
-  uint32_t v32 = len >= 4 ? (uint32_t)buf[0] | (uint32_t)buf[1] << 8 | (uint32_t)buf[2] << 16 |
-                                (uint32_t)buf[3] << 24
-                          : 0;
-  uint16_t v16 = len >= 2 ? (uint16_t)(buf[0] | buf[1] << 8) : 0;
+  uint32_t v32 = len >= 4 ? ehal_get_u32(buf) : 0;
+  uint16_t v16 = len >= 2 ? ehal_get_u16(buf) : 0;
   /* a quote starts with a u16 version and a non-zero u16 attestation key
    * type; an SNP report with a small u32 version */
   bool quoteish = len >= 4 && (buf[2] | buf[3]) != 0;

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "../util/hex.h"
+
 struct json_object;
 
 typedef enum {
@@ -102,9 +104,8 @@ const char *ehal_verify_result_json(const ehal_verify_result *res);
 /* Strict RFC 3339 date-time ("2023-06-20T00:00:00Z", offsets and fractions
  * accepted).  Returns 0, or -1 when s is not one. */
 int ehal_parse_rfc3339(const char *s, time_t *out);
-/* Lower/upper-case hex of even length into out (at most cap bytes).
- * Returns the byte count, or -1. */
-long ehal_hex_decode(const char *hex, uint8_t *out, size_t cap);
+/* Hex of expected values (ehal_hex_decode: either case, even length):
+ * src/util/hex.h. */
 
 /* ---- lower-level pieces, exposed for tests ---- */
 
@@ -149,10 +150,14 @@ typedef struct {
 } ehal_snp_tcb;
 void ehal_snp_tcb_split(uint64_t raw, bool turin, ehal_snp_tcb *out);
 
-/* The 64-byte binding of docs/evidence.md (SHA-512 over the encoding). */
-void ehal_binding_compute(const uint8_t *report_data, size_t report_data_len,
-                          const uint8_t module_sha384[48], const char *world, const char *workload,
-                          uint8_t out[64]);
+/* The 64-byte binding of docs/evidence.md: SHA-512 over the prefix
+ * "ELASTIC-HAL-BINDING-V1" (with its NUL), then report-data, the module's
+ * SHA-384, world and workload, each as a u32 big-endian length and its
+ * bytes.  The one implementation: the attester (src/attest/binding.c) uses
+ * it too.  Returns 0, or -1 (out zeroed) when SHA-512 failed. */
+int ehal_binding_compute(const uint8_t *report_data, size_t report_data_len,
+                         const uint8_t module_sha384[48], const char *world, const char *workload,
+                         uint8_t out[64]);
 
 /* TDX TCB level matching (tcbinfo.json "tcbLevels", in Intel's order): the
  * index of the first level the platform meets (every SGX component and

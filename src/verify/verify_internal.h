@@ -10,6 +10,9 @@
 #include <openssl/x509v3.h>
 #include <stdarg.h>
 
+#include "../util/byteorder.h"
+#include "../util/fileio.h"
+#include "../util/hex.h"
 #include "verify.h"
 
 /* Pinned anchors (roots.c, generated): PEM text. */
@@ -67,16 +70,13 @@ STACK_OF(X509_CRL) * ehal_collateral_crls(vctx *c, const char *dir);
 void ehal_collateral_check(vctx *c, const char *dir, X509 *root, STACK_OF(X509_CRL) * crls,
                            const pck_info *pck, const tdx_facts *f);
 
-/* ---- helpers (util.c) ---- */
-void ehal_hex_encode(const uint8_t *b, size_t n, char *out); /* out: 2n+1 */
+/* ---- helpers (util.c; hex, byte order and files: src/util/) ---- */
 void jadd_hex(json_object *o, const char *key, const uint8_t *b, size_t n);
 void jadd_str(json_object *o, const char *key, const char *s);
 void jadd_int(json_object *o, const char *key, int64_t v);
 void jadd_bool(json_object *o, const char *key, bool v);
 void jadd_u64hex(json_object *o, const char *key, uint64_t v); /* "0x..." */
 
-/* Reads a whole file (at most max bytes). */
-uint8_t *ehal_read_file(const char *path, size_t max, size_t *len, char *why, size_t n);
 /* One certificate, DER or PEM. */
 X509 *ehal_x509_parse(const uint8_t *b, size_t n);
 /* Every certificate of PEM text, in order (NULL if none or malformed). */

@@ -48,10 +48,17 @@ check "info with an unknown option: exit 2" rc_is 2
 
 # ---- info ----
 runh info
+cp "$TMP/out" "$TMP/info.txt"
 check "info exits 0" rc_is 0
 check "info names the simulated platform" eval 'grep -qE "^platform: +simulated" "$TMP/out"'
 check "info lists random as supported" eval 'grep -qE "^random +supported" "$TMP/out"'
-check "info lists sockets as unsupported" eval 'grep -qE "^sockets +unsupported" "$TMP/out"'
+check "info lists every interface of wit/, implemented or not (sockets)" \
+  eval 'grep -qE "^sockets +(un)?supported" "$TMP/out"'
+check "info lists no test-only interface (tests/wit/unimplemented.wit)" \
+  eval '! grep -q "unimplemented" "$TMP/out"'
+runt info
+check "info of the test build lists the test-only interface as unsupported" \
+  eval 'rc_is 0 && grep -qE "^unimplemented +unsupported" "$TMP/out"'
 runh info --json
 cp "$TMP/out" "$TMP/info.json"
 check "info --json exits 0" rc_is 0
@@ -59,14 +66,16 @@ check "info --json is valid JSON" python3 -m json.tool "$TMP/info.json" /dev/nul
 PYINFO='import json, sys
 d = json.load(open(sys.argv[1]))
 caps = {c["name"]: c["supported"] for c in d["capabilities"]}
-want = {"random": True, "storage": True, "sockets": False, "platform.attestation": True,
-        "platform.get-platform-info": True, "clock": True, "platform.simulated": True}
+want = {"random": True, "storage": True, "platform.attestation": True,
+        "platform.get-platform-info": True, "clock": True, "platform.simulated": True,
+        "platform.tdx": False}
 bad = [k for k, v in want.items() if caps.get(k) is not v]
+assert "sockets" in caps and "unimplemented" not in caps
 assert d["platform"] == "simulated", d["platform"]
 assert all(isinstance(c["version"], str) and c["version"] for c in d["capabilities"])
 assert not bad, bad
 assert len(caps) == len(d["capabilities"]), "duplicate capability names"'
-check "info --json: platform simulated; random, storage, platform.attestation supported; sockets unsupported" \
+check "info --json: platform simulated; random, storage, platform.attestation supported; tdx unsupported; sockets listed" \
   python3 -c "$PYINFO" "$TMP/info.json"
 
 # ---- running, compiling, caching ----
@@ -129,7 +138,10 @@ check "four concurrent first runs of the same .wasm all succeed" \
 runh run --state-dir "$STATE" "$GUESTS/hello.wasm"
 check "hello example exits 0" rc_is 0
 check "hello example prints 'platform:    simulated'" out_has "platform:    simulated"
-check "hello example sees random supported and sockets not" out_has "random: yes, sockets: no"
+SOCKETS=no
+grep -qE "^sockets +supported" "$TMP/info.txt" && SOCKETS=yes
+check "hello example sees random supported and sockets as info reports it ($SOCKETS)" \
+  out_has "random: yes, sockets: $SOCKETS"
 
 # ---- what the guest sees ----
 runh run --state-dir "$STATE" "$ECHO" alpha "b c" ""

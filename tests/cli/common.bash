@@ -9,7 +9,11 @@ set -uo pipefail
 : "${BUILD:=build}"
 : "${EHAL:=$BUILD/elastic-hal}"
 : "${GUESTS:=$BUILD/guests}"
+# the test build of the CLI: its catalog also holds the test-only WIT package
+# test:unimplemented (tests/wit/unimplemented.wit, world test-unimplemented)
+: "${EHAL_TEST:=$BUILD/tests/elastic-hal-test}"
 case $EHAL in /*) ;; *) EHAL=$PWD/$EHAL ;; esac
+case $EHAL_TEST in /*) ;; *) EHAL_TEST=$PWD/$EHAL_TEST ;; esac
 case $GUESTS in /*) ;; *) GUESTS=$PWD/$GUESTS ;; esac
 
 WAT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/wat" && pwd)
@@ -80,6 +84,10 @@ runh() {
     grep -m3 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY:' "$TMP/err" | sed 's/^/#   /'
   fi
 }
+
+# runt ARGS... : runh with the test build of the CLI ($EHAL_TEST), for tests
+# that need an interface no HAL implements (test:unimplemented/unimplemented).
+runt() { EHAL=$EHAL_TEST runh "$@"; }
 
 # Predicates on the last runh.
 rc_is() { [[ $RC == "$1" ]]; }

@@ -33,9 +33,9 @@ probe() {
   wat_text "$name" "$text"
 }
 
-# check_world WORLD GUEST : run check, output of both streams in $TMP/out.
+# check_world WORLD GUEST [runh|runt] : run check, output of both streams in $TMP/out.
 check_world() {
-  runh check --world "$1" "$2"
+  "${3:-runh}" check --world "$1" "$2"
   cat "$TMP/err" >>"$TMP/out"
 }
 unresolved_lines() { grep -c '^unresolved import ' "$TMP/out"; }
@@ -45,7 +45,9 @@ C=elastic:capabilities/capabilities@0.1.0
 R=elastic:random/random@0.1.0
 K=elastic:clock/clock@0.1.1
 S=elastic:storage/storage@0.1.0
-N=elastic:sockets/sockets@0.1.0
+# test-only (tests/wit/unimplemented.wit): only the test build of the CLI
+# (runt) has it, and no HAL implements it
+U=test:unimplemented/unimplemented@0.1.0
 
 # Every implemented function of each implemented interface, with the core
 # signature the canonical ABI derives from the WIT (worked out by hand).
@@ -108,14 +110,21 @@ done
 check_world elastic-tee-minimal "$g"
 check "elastic-tee-minimal: storage.create-container is refused as not in the world" \
   eval 'rc_is 1 && grep -qxF "unresolved import $S#create-container: not in world elastic-tee-minimal" "$TMP/out"'
-g=$(probe unimpl-gpu "elastic:gpu/gpu@0.1.0#list-adapters#i:")
-check_world elastic-tee-compute "$g"
-check "elastic-tee-compute: gpu.list-adapters is refused as not implemented" \
-  eval 'rc_is 1 && grep -q "^unresolved import elastic:gpu/gpu@0.1.0#list-adapters: .*not implemented" "$TMP/out"'
-g=$(probe unimpl-sock "$N#create-socket#ii:")
-check_world elastic-tee-network "$g"
-check "elastic-tee-network: sockets.create-socket is refused as not implemented" \
-  eval 'rc_is 1 && grep -q "^unresolved import $N#create-socket: .*not implemented" "$TMP/out"'
+g=$(probe unimpl "$P#get-platform-info#i:" "$U#list-things#i:" "$U#close#Ii:")
+check_world test-unimplemented "$g" runt
+check "test-unimplemented (test build): the unimplemented interface's functions are refused as not implemented" \
+  eval 'rc_is 1 && [[ $(unresolved_lines) == 2 ]] &&
+    grep -q "^unresolved import $U#list-things: .*not implemented" "$TMP/out" &&
+    grep -q "^unresolved import $U#close: .*not implemented" "$TMP/out"'
+check_world elastic-tee-hal "$g" runt
+check "elastic-tee-hal (test build): the unimplemented interface is refused as not in the world" \
+  eval 'rc_is 1 && grep -qxF "unresolved import $U#close: not in world elastic-tee-hal" "$TMP/out"'
+check_world elastic-tee-hal "$g"
+check "elastic-hal (what is installed) knows no test-only interface: unknown interface" \
+  eval 'rc_is 1 && grep -q "^unresolved import $U#close: .*unknown interface" "$TMP/out"'
+runh check --world test-unimplemented "$g"
+check "elastic-hal (what is installed) knows no test-only world" \
+  eval 'rc_not0 && err_has "unknown world" && err_has test-unimplemented'
 
 g=$(probe badsig1 "$C#has-capability#i:i")
 check_world elastic-tee-hal "$g"
@@ -229,17 +238,17 @@ check "the cm32p2 guest runs: cm32p2_initialize called clock through the cm32p2 
 
 # ---- capabilities report what the guest's world links ----
 CAPS=$(wat caps)
-caps_case() { # WORLD NAME EXPECTED(0|1)
+caps_case() { # WORLD NAME EXPECTED(0|1) [runt: with the test build]
   EXP=$3
-  runh run --state-dir "$STATE" --world "$1" "$CAPS" "$2"
-  check "in $1, has-capability(\"$2\") is $3" eval 'rc_is $EXP && no_sanitizer'
+  "${4:-runh}" run --state-dir "$STATE" --world "$1" "$CAPS" "$2"
+  check "in $1, has-capability(\"$2\") is $3${4:+ (test build)}" eval 'rc_is $EXP && no_sanitizer'
 }
 caps_case elastic-tee-hal clock 1
 caps_case elastic-tee-hal clock.get-timezone 1
 caps_case elastic-tee-hal random 1
 caps_case elastic-tee-hal wasi-preview1 1
 caps_case elastic-tee-hal storage 1
-caps_case elastic-tee-hal sockets 0
+caps_case elastic-tee-hal unimplemented 0 runt
 caps_case elastic-tee-hal platform.attestation 1
 caps_case elastic-tee-minimal random 1
 caps_case elastic-tee-minimal clock 0
@@ -248,7 +257,9 @@ caps_case elastic-tee-minimal storage 0
 caps_case elastic-tee-storage random 0
 caps_case elastic-tee-storage storage 1
 caps_case elastic-tee-compute platform.get-platform-info 1
-caps_case elastic-tee-compute gpu 0
+caps_case test-unimplemented platform.get-platform-info 1 runt
+caps_case test-unimplemented unimplemented 0 runt
+caps_case test-unimplemented unimplemented.close 0 runt
 runh run --state-dir "$STATE" "$CAPS" $'\xff\xfe'
 check "has-capability of an argv string that is not UTF-8 traps (abi)" eval 'trapped abi'
 

@@ -40,11 +40,20 @@ else
     "flags: $flags" "$(head -5 "$TMP/cc.err")"
 fi
 
+# nothing of the test build is installed: no elastic-hal-test, no test-only
+# WIT package (tests/wit/) in the installed command's catalog or WIT
+BIN=$(find "$DEST" -type f -name elastic-hal -perm -u+x | head -1)
+check "the installed HAL has nothing test-only (elastic-hal-test, test:unimplemented)" \
+  eval '[[ -n $BIN && -z $(find "$DEST" -name "elastic-hal-test*") ]] &&
+    ! grep -rq "test:unimplemented" "$DEST" && "$BIN" info >"$TMP/info" &&
+    ! grep -q unimplemented "$TMP/info"'
+
 # the library exports its API and nothing of its insides
 SO=$(find "$DEST" -name 'libelastic-hal.so' | head -1)
-others=$(nm -D --defined-only "$SO" | awk '{print $3}' | grep -v -e '^elastic_hal_' -e '^wasm_rt_' -e '^_init$' -e '^_fini$' | head -5)
+nm -D --defined-only "$SO" | awk '{print $3}' >"$TMP/exports" # to a file: no SIGPIPE under pipefail
+others=$(grep -v -e '^elastic_hal_' -e '^wasm_rt_' -e '^_init$' -e '^_fini$' "$TMP/exports" | head -5)
 check "libelastic-hal.so exports only elastic_hal_* (and the wasm_rt_* ABI artifacts link against)" \
-  eval '[[ -z $others ]] && nm -D --defined-only "$SO" | grep -q " elastic_hal_instantiate$"' ||
+  eval '[[ -z $others ]] && grep -qx elastic_hal_instantiate "$TMP/exports"' ||
   echo "# also exported: $others"
 
 # examples/embed, built the way its Makefile does, against the installed HAL

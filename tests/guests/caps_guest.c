@@ -23,7 +23,7 @@ static const char *const names[] = {
     "clock.sleep",
     "storage",
     "crypto",
-    "gpu",
+    "unimplemented", /* test-only (tests/wit/unimplemented.wit): never supported */
     "wasi-preview1",
 };
 

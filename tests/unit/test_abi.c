@@ -149,7 +149,7 @@ static const char *const caps_names[] = {
     "clock.sleep",
     "storage",
     "crypto",
-    "gpu",
+    "unimplemented", /* test-only (tests/wit/unimplemented.wit): never supported */
     "wasi-preview1",
 };
 #define NCAPS (sizeof caps_names / sizeof caps_names[0])
@@ -166,9 +166,13 @@ static void test_capabilities_per_world(const elastic_hal_load_options *lo) {
     const char *world; /* NULL: the capabilities interface alone */
     const char *want;
   } worlds[] = {
-      {"elastic-tee-hal", "111111111101"},     {"elastic-tee-minimal", "111111000101"},
-      {"elastic-tee-storage", "111100001101"}, {"elastic-tee-network", "111100000101"},
-      {"elastic-tee-compute", "111100000001"}, {NULL, "000100000001"},
+      {"elastic-tee-hal", "111111111101"},
+      {"elastic-tee-minimal", "111111000101"},
+      {"elastic-tee-storage", "111100001101"},
+      {"elastic-tee-network", "111100000101"},
+      {"elastic-tee-compute", "111100000001"},
+      {"test-unimplemented", "111100000001"},
+      {NULL, "000100000001"},
   };
   for (size_t w = 0; w < sizeof worlds / sizeof worlds[0]; w++) {
     const char *wname = worlds[w].world ? worlds[w].world : "capabilities interface only";
@@ -448,6 +452,21 @@ int main(void) {
     }
     elastic_hal_instance_free(a);
     elastic_hal_instance_free(b);
+  }
+
+  /* ---- interface state outlives a trap: freed with the instance ---- */
+  {
+    elastic_hal_instance *t = make_instance(m, full, 0, MAX_SLEEP_NS, &err);
+    uint64_t h = 0, r = 0;
+    elastic_hal_outcome o = ELASTIC_HAL_EXITED;
+    if (t) {
+      call(t, "timer_start", NULL, 0, &h, &err);
+      o = call(t, "oob_string", NULL, 0, &r, &err);
+    }
+    /* the sanitizer build checks that the timer table and its timer go */
+    TAP_OK(t && h != 0 && o == ELASTIC_HAL_TRAPPED,
+           "a workload with a live timer traps mid-call; freeing it releases the clock state");
+    elastic_hal_instance_free(t);
   }
 
   /* ---- the linear-memory limit ---- */

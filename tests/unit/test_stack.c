@@ -45,6 +45,20 @@ typedef struct {
   bool ok;
 } measure;
 
+/* An instance of deep_guest that recurses `depth` calls, then does op. */
+static elastic_hal_instance *deep_instance(const char *depth, const char *op, int stdout_fd,
+                                           elastic_hal_error *err) {
+  char *argv[] = {"deep_guest", (char *)depth, (char *)op, NULL};
+  elastic_hal_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.workload = "deep";
+  cfg.state_dir = g_tmp;
+  cfg.argc = 3;
+  cfg.argv = argv; /* copied by instantiate */
+  cfg.stdout_fd = stdout_fd;
+  return elastic_hal_instantiate(g_mod, g_linker, &cfg, err);
+}
+
 static void *run_measured(void *arg) {
   measure *m = arg;
   pthread_attr_t attr;
@@ -57,22 +71,15 @@ static void *run_measured(void *arg) {
   uint8_t *top = (uint8_t *)__builtin_frame_address(0) - 4096;
   uint8_t *bottom = (uint8_t *)lo + 65536;
   memset(bottom, PAINT, (size_t)(top - bottom));
-  char *argv[] = {"deep_guest", "0", (char *)m->op, NULL};
-  elastic_hal_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.workload = "deep";
-  cfg.state_dir = g_tmp;
-  cfg.argc = 3;
-  cfg.argv = argv;
-  cfg.stdout_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
   elastic_hal_error err;
-  elastic_hal_instance *i = elastic_hal_instantiate(g_mod, g_linker, &cfg, &err);
+  elastic_hal_instance *i = deep_instance("0", m->op, devnull, &err);
   if (i) {
     m->ok = elastic_hal_run(i, &m->status, &err) == ELASTIC_HAL_EXITED;
     elastic_hal_instance_free(i);
   }
   if (!i || !m->ok) tap_diag("%s: %s", m->op, err.msg);
-  close(cfg.stdout_fd);
+  close(devnull);
   uint8_t *p = bottom;
   while (p < top && *p == PAINT) p++;
   m->used = (size_t)(top - p);
@@ -115,15 +122,8 @@ typedef struct {
 
 static void *run_deep_on_thread(void *arg) {
   thread_run *tr = arg;
-  char *argv[] = {"deep_guest", "100000000", "none", NULL};
-  elastic_hal_config cfg;
-  memset(&cfg, 0, sizeof cfg);
-  cfg.workload = "deep";
-  cfg.state_dir = g_tmp;
-  cfg.argc = 3;
-  cfg.argv = argv;
   elastic_hal_error err;
-  elastic_hal_instance *i = elastic_hal_instantiate(g_mod, g_linker, &cfg, &err);
+  elastic_hal_instance *i = deep_instance("100000000", "none", 0, &err);
   if (i) {
     int status;
     tr->trapped = elastic_hal_run(i, &status, &err) == ELASTIC_HAL_TRAPPED;

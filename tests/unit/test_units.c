@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include "cabi.h"
+#include "ehal_bindings.h"
 #include "elastic-hal/elastic_hal.h"
 #include "handles.h"
+#include "interfaces/interfaces.h"
 #include "linker.h"
 #include "runtime/fsutil.h"
 #include "tap.h"
@@ -897,25 +899,50 @@ static const ehal_func_def *catalog_func(const char *iface, const char *fname) {
   return NULL;
 }
 
+/* Whether a representative is implemented: yes; never (the test-only
+ * package, tests/wit/unimplemented.wit); or as the catalog says, for the
+ * HAL's interfaces still to be implemented (implementing one must not break
+ * these tests). */
+enum { IMPL_YES, IMPL_NEVER, IMPL_CATALOG };
+
 /* One representative function per interface, with the core signature the
  * canonical ABI gives it (written out here, not taken from the generator). */
 static const struct {
   const char *iface, *module, *func, *sig;
-  bool implemented;
+  int implemented;
 } reps[] = {
-    {"platform", "elastic:platform/platform@0.1.0", "get-platform-info", "i:", true},
-    {"capabilities", "elastic:capabilities/capabilities@0.1.0", "has-capability", "ii:i", true},
-    {"crypto", "elastic:crypto/crypto@0.1.0", "hash", "iiii:", true},
-    {"random", "elastic:random/random@0.1.0", "get-random-bytes", "ii:", true},
-    {"storage", "elastic:storage/storage@0.1.0", "create-container", "iii:", true},
-    {"communication", "elastic:communication/communication@0.1.0", "list-workloads", "i:", false},
-    {"sockets", "elastic:sockets/sockets@0.1.0", "close", "Ii:", false},
-    {"gpu", "elastic:gpu/gpu@0.1.0", "list-adapters", "i:", false},
-    {"resources", "elastic:resources/resources@0.1.0", "query-available", "ii:", false},
-    {"events", "elastic:events/events@0.1.0", "subscribe", "ii:", false},
-    {"clock", "elastic:clock/clock@0.1.0", "get-system-time", "i:", true},
+    {"platform", "elastic:platform/platform@0.1.0", "get-platform-info", "i:", IMPL_YES},
+    {"capabilities", "elastic:capabilities/capabilities@0.1.0", "has-capability", "ii:i", IMPL_YES},
+    {"crypto", "elastic:crypto/crypto@0.1.0", "hash", "iiii:", IMPL_YES},
+    {"random", "elastic:random/random@0.1.0", "get-random-bytes", "ii:", IMPL_YES},
+    {"storage", "elastic:storage/storage@0.1.0", "create-container", "iii:", IMPL_YES},
+    {"communication", "elastic:communication/communication@0.1.0", "list-workloads",
+     "i:", IMPL_CATALOG},
+    {"sockets", "elastic:sockets/sockets@0.1.0", "close", "Ii:", IMPL_CATALOG},
+    {"gpu", "elastic:gpu/gpu@0.1.0", "list-adapters", "i:", IMPL_CATALOG},
+    {"resources", "elastic:resources/resources@0.1.0", "query-available", "ii:", IMPL_CATALOG},
+    {"events", "elastic:events/events@0.1.0", "subscribe", "ii:", IMPL_CATALOG},
+    {"clock", "elastic:clock/clock@0.1.0", "get-system-time", "i:", IMPL_YES},
+    {"unimplemented", "test:unimplemented/unimplemented@0.1.0", "close", "Ii:", IMPL_NEVER},
 };
 #define NREPS (sizeof reps / sizeof reps[0])
+
+static bool rep_implemented(size_t i) {
+  if (reps[i].implemented != IMPL_CATALOG) return reps[i].implemented == IMPL_YES;
+  const ehal_func_def *f = catalog_func(reps[i].iface, reps[i].func);
+  return f && f->fn;
+}
+
+/* A catalog interface by name (the test-only ones have no public grain). */
+static const ehal_iface_def *catalog_iface(const char *name) {
+  for (const ehal_iface_def *const *c = ehal_catalog; *c; c++)
+    if (!strcmp((*c)->name, name)) return *c;
+  return NULL;
+}
+
+static int add_test_world(elastic_hal_linker *l) {
+  return elastic_hal_world_add_to_linker_by_name(l, "test-unimplemented");
+}
 
 /* Checks a linker holds exactly the interfaces named in `members` (space-
  * separated, from wit/complete.wit), by resolving each representative. */
@@ -937,27 +964,26 @@ static void expect_world(int (*add)(elastic_hal_linker *), const char *grain, co
     if (!strstr(padded, key))
       want = notin;
     else
-      want = reps[i].implemented ? NULL : "not implemented";
+      want = rep_implemented(i) ? NULL : "not implemented";
     expect_link(l, label, reps[i].module, reps[i].func, reps[i].sig, want);
   }
   elastic_hal_linker_free(l);
 }
 
 static void test_linker(void) {
-  /* the catalog is the eleven WIT packages */
+  /* the catalog is the eleven WIT packages, then (in this test build) the
+   * test-only one */
   static const char *names[] = {"platform",  "capabilities",  "crypto",  "random",
                                 "storage",   "communication", "sockets", "gpu",
-                                "resources", "events",        "clock"};
+                                "resources", "events",        "clock",   "unimplemented"};
   size_t n = 0;
   bool all = true;
   for (const ehal_iface_def *const *c = ehal_catalog; *c; c++) n++;
-  for (size_t i = 0; i < 11; i++) {
-    bool found = false;
-    for (const ehal_iface_def *const *c = ehal_catalog; *c; c++)
-      if (!strcmp((*c)->name, names[i])) found = true;
-    all &= found;
-  }
-  TAP_OK(n == 11 && all, "catalog: the eleven HAL interfaces");
+  for (size_t i = 0; i < 12; i++) all &= catalog_iface(names[i]) != NULL;
+  TAP_OK(n == 12 && all, "catalog: the eleven HAL interfaces and the test-only one");
+  TAP_OK(ehal_catalog[EHAL_IFACE_ID_UNIMPLEMENTED] == catalog_iface("unimplemented") &&
+             ehal_catalog[EHAL_IFACE_ID_CLOCK] == catalog_iface("clock") && ehal_iface_count == n,
+         "catalog: an interface's id is its index in the catalog, the test-only one last");
 
   /* everything: exact match, semver, both naming conventions */
   elastic_hal_linker *full = elastic_hal_linker_new();
@@ -1016,7 +1042,12 @@ static void test_linker(void) {
   /* functions, modules, interfaces */
   expect_link(full, "all", "elastic:platform/platform@0.1.0", "attestation", "iii:", NULL);
   expect_link(full, "all", "elastic:storage/storage@0.1.0", "store-object", "Iiiiii:", NULL);
-  expect_link(full, "all", "elastic:sockets/sockets@0.1.0", "create-socket",
+  expect_link(full, "all", "test:unimplemented/unimplemented@0.1.0", "create-thing",
+              "ii:", "not in world elastic-tee-hal");
+  /* from here on, full also holds the test-only interface */
+  TAP_OK(ehal_linker_add_iface(full, catalog_iface("unimplemented")) == 0,
+         "linker: add the test-only interface test:unimplemented/unimplemented");
+  expect_link(full, "all", "test:unimplemented/unimplemented@0.1.0", "create-thing",
               "ii:", "not implemented");
   expect_link(full, "all", "elastic:clock/clock@0.1.1", "no-such-function",
               "i:", "no such function");
@@ -1111,6 +1142,8 @@ static void test_linker(void) {
                "elastic-tee-network", "platform capabilities crypto sockets communication");
   expect_world(elastic_hal_compute_add_to_linker, "elastic_hal_compute_add_to_linker",
                "elastic-tee-compute", "platform capabilities gpu resources");
+  expect_world(add_test_world, "elastic_hal_world_add_to_linker_by_name", "test-unimplemented",
+               "platform capabilities unimplemented");
 
   /* the specific cases called out for the minimal world */
   elastic_hal_linker *min = elastic_hal_linker_new();
@@ -1158,7 +1191,7 @@ static void test_linker(void) {
     snprintf(label, sizeof label, "%s only", per[k].iface);
     TAP_OK(per[k].add(l) == 0, "linker: elastic_hal_%s_add_to_linker returns 0", per[k].iface);
     for (size_t i = 0; i < NREPS; i++) {
-      if (!reps[i].implemented) continue;
+      if (!rep_implemented(i)) continue;
       bool self = !strcmp(reps[i].iface, per[k].iface);
       expect_link(l, label, reps[i].module, reps[i].func, reps[i].sig,
                   self ? NULL : "not in world custom");
@@ -1413,6 +1446,44 @@ static void test_secure_fs(void) {
   if (system(cmd) != 0) tap_diag("cannot remove %s", base);
 }
 
+/* Per-interface state (src/interfaces/interfaces.h): made by the
+ * interface's hooks on first use, once; peek never makes it; interfaces
+ * without hooks (random, the test-only one) and ids past the catalog have
+ * none; cleanup destroys every state, in reverse order of creation (the
+ * sanitizer build checks that nothing leaks). */
+static void test_iface_state(void) {
+  ehal_instance *inst = calloc(1, sizeof *inst);
+  if (!TAP_OK(inst != NULL, "iface state: a bare instance")) return;
+  ehal_instance_init_interfaces(inst);
+  TAP_OK(ehal_iface_state_peek(inst, EHAL_IFACE_ID_CLOCK) == NULL && inst->n_iface_state == 0,
+         "iface state: none before first use, and peek makes none");
+  static const ehal_iface_id ids[] = {EHAL_IFACE_ID_CLOCK, EHAL_IFACE_ID_STORAGE,
+                                      EHAL_IFACE_ID_CRYPTO, EHAL_IFACE_ID_PLATFORM};
+  void *st[4];
+  bool made = true, same = true;
+  for (size_t i = 0; i < 4; i++) made &= (st[i] = ehal_iface_state(inst, ids[i])) != NULL;
+  for (size_t i = 0; i < 4; i++)
+    same &= ehal_iface_state(inst, ids[i]) == st[i] && ehal_iface_state_peek(inst, ids[i]) == st[i];
+  TAP_OK(made, "iface state: clock, storage, crypto and platform make theirs on first use");
+  TAP_OK(same, "iface state: later uses get the same state");
+  TAP_OK(ehal_iface_state(inst, EHAL_IFACE_ID_RANDOM) == NULL &&
+             ehal_iface_state(inst, EHAL_IFACE_ID_UNIMPLEMENTED) == NULL &&
+             ehal_iface_state(inst, (ehal_iface_id)ehal_iface_count) == NULL &&
+             ehal_iface_state(inst, (ehal_iface_id)(EHAL_MAX_IFACE_STATE + 1)) == NULL &&
+             ehal_iface_state_peek(inst, (ehal_iface_id)(EHAL_MAX_IFACE_STATE + 1)) == NULL,
+         "iface state: none for an interface without hooks or an id past the catalog");
+  bool order = inst->n_iface_state == 4;
+  for (size_t i = 0; order && i < 4; i++) order = inst->iface_state_order[i] == ids[i];
+  TAP_OK(order, "iface state: the order of creation is kept (destruction runs in reverse)");
+  ehal_instance_cleanup_interfaces(inst);
+  bool gone = inst->n_iface_state == 0;
+  for (size_t i = 0; i < EHAL_MAX_IFACE_STATE; i++) gone &= inst->iface_state[i] == NULL;
+  TAP_OK(gone, "iface state: cleanup destroys every state");
+  ehal_instance_cleanup_interfaces(inst);
+  TAP_OK(inst->n_iface_state == 0, "iface state: a second cleanup finds nothing to do");
+  free(inst);
+}
+
 int main(void) {
   test_utf8();
   test_wasm_valid();
@@ -1421,6 +1492,7 @@ int main(void) {
   test_handles();
   test_linker();
   test_identity();
+  test_iface_state();
   test_secure_fs();
   return tap_done();
 }

@@ -110,6 +110,19 @@ neg "world exporting an unknown interface" complete.wit 'elastic:gpu/gpu@0.1.0' 
 expect_fail "unknown world name is rejected" 'World `no-such-world` not found' \
   jco guest-types "$WIT_DIR" --world-name elastic:tee-hal/no-such-world -q -o "$tmp/out-none"
 
+# 5. The test-only package (tests/wit/unimplemented.wit; only the test build's
+#    catalog has it, see tools/witgen.py) is standard WIT over the HAL's
+#    packages: its world resolves and encodes as a component.
+d="$tmp/test-wit"
+mkdir -p "$d/wit/deps"
+cp "$WIT_DIR"/deps/*.wit "$d/wit/deps/"
+cp tests/wit/unimplemented.wit "$d/wit/"
+expect_pass "tests/wit/unimplemented.wit: world test:unimplemented/test-unimplemented resolves" \
+  jco guest-types "$d/wit" --world-name test:unimplemented/test-unimplemented -q -o "$d/out"
+expect_pass "tests/wit/unimplemented.wit: world test-unimplemented encodes as a component" \
+  bash -c 'npx --no-install jco embed --dummy --wit "$1/wit" -o "$1/embed.wasm" &&
+           npx --no-install jco new "$1/embed.wasm" -o "$1/component.wasm"' _ "$d"
+
 if [ "$failures" -ne 0 ]; then
   echo "# $failures check(s) failed"
   exit 1

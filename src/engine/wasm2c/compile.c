@@ -275,26 +275,13 @@ static int read_all(const char *path, uint8_t **buf, size_t *len, elastic_hal_er
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
   *buf = NULL;
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-      st.st_size > (1LL << 31) || !(*buf = malloc((size_t)st.st_size))) {
-    snprintf(err->msg, sizeof err->msg, "cannot read the compiled code %s", path);
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  size_t done = 0;
-  while (done < (size_t)st.st_size) {
-    ssize_t n = read(fd, *buf + done, (size_t)st.st_size - done);
-    if (n <= 0) break;
-    done += (size_t)n;
-  }
-  close(fd);
-  if (done != (size_t)st.st_size) {
-    free(*buf);
-    *buf = NULL;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    *buf = ehal_read_fd(fd, (size_t)1 << 31, len);
+  if (fd >= 0) close(fd);
+  if (!*buf) {
     snprintf(err->msg, sizeof err->msg, "cannot read the compiled code %s", path);
     return -1;
   }
-  *len = done;
   return 0;
 }
 
