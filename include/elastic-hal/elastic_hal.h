@@ -247,6 +247,21 @@ elastic_hal_outcome elastic_hal_call_values(elastic_hal_instance *instance, cons
                                             elastic_hal_val *results, size_t nresults,
                                             elastic_hal_error *err);
 
+/* An exported function resolved once, for calls without a lookup: valid
+ * for every instance of the module it was found in.  Arguments and results
+ * are 64-bit cells: i32/i64 zero-extended, f32/f64 as their bits.  The
+ * cheapest way into a guest (no name lookup, no signature parse, no system
+ * call unless it traps). */
+typedef struct elastic_hal_func elastic_hal_func;
+const elastic_hal_func *elastic_hal_instance_func(const elastic_hal_instance *instance,
+                                                  const char *name, elastic_hal_error *err);
+/* The function's signature (see elastic_hal_val). */
+const char *elastic_hal_func_sig(const elastic_hal_func *func);
+/* args: one cell per parameter; results: room for its result, if any. */
+elastic_hal_outcome elastic_hal_func_call(elastic_hal_instance *instance,
+                                          const elastic_hal_func *func, const uint64_t *args,
+                                          uint64_t *results, elastic_hal_error *err);
+
 /* Stop the guest running in instance, from any thread: the call in progress
  * (or, if none is, the next one) ends with the trap "interrupted", at once
  * while the guest runs its own code, else as soon as the host function it

@@ -55,6 +55,10 @@ const char *ehal_trap_name(ehal_trap_kind kind);
 int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
                         const char *sha384_hex, uint8_t **native, size_t *native_len,
                         void (*progress)(const char *, void *), void *user, elastic_hal_error *err);
+/* Validate a module as the engine's compiler would, without compiling:
+ * 0, or -1 with one line in err ("the module uses SIMD ...", "invalid
+ * module: ...").  Runs wabt's wasm-validate; writes nothing to disk. */
+int ehal_engine_validate(const uint8_t *wasm, size_t len, elastic_hal_error *err);
 /* A string naming the engine build (part of the cache key). */
 const char *ehal_engine_build_id(void);
 
@@ -91,6 +95,18 @@ const char *ehal_engine_export_sig(const ehal_engine_instance *inst, const char 
 bool ehal_engine_has_realloc(const ehal_engine_instance *inst);
 /* Whether a host function called by this instance's guest is running. */
 bool ehal_engine_in_host_call(const ehal_engine_instance *inst);
+
+/* An exported function resolved once (valid for every instance of its
+ * module): find it by name (its signature in *sig), check that it belongs
+ * to an instance's module, call it with 64-bit cells (integers
+ * zero-extended, floats as bits) under trap protection. */
+typedef struct ehal_engine_export ehal_engine_export;
+const ehal_engine_export *ehal_engine_find_export(const ehal_engine_instance *inst,
+                                                  const char *name, const char **sig,
+                                                  const char **stored_name);
+bool ehal_engine_export_of(const ehal_engine_instance *inst, const ehal_engine_export *x);
+ehal_trap_kind ehal_engine_call_export(ehal_engine_instance *inst, const ehal_engine_export *x,
+                                       const uint64_t *args, uint64_t *results);
 
 /* Call an export by name under trap protection; returns EHAL_TRAP_NONE or
  * the trap that ended the call. */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +38,10 @@ struct elastic_hal_module {
   char sha384[97];
   ehal_wasm_info info;     /* imports and exports, from the module as given */
   ehal_engine_module *eng; /* NULL for inspect-only modules */
+  /* handles given out by elastic_hal_instance_func, freed with the module */
+  pthread_mutex_t funcs_lock;
+  struct elastic_hal_func **funcs;
+  size_t n_funcs;
 };
 
 void ehal_arena_release(ehal_instance *inst);
@@ -169,7 +174,8 @@ elastic_hal_module *elastic_hal_module_inspect(const char *path,
   if (!m) {
     snprintf(err->msg, sizeof err->msg, "out of memory");
   } else if (k == IN_CORE) {
-    rc = take_module(m, buf, len, err);
+    /* and validated as compiling it would: check sees what run would */
+    rc = take_module(m, buf, len, err) == 0 ? ehal_engine_validate(buf, len, err) : -1;
   } else if (k == IN_ARTIFACT) {
     /* authenticated, never loaded: inspection runs none of its code */
     ehal_artifact_view v;
@@ -250,7 +256,7 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
     return -1;
   }
   char cache[4096] = "", entry[4300] = "";
-  int dir_rc = 0;
+  int dir_rc = 0, lock_fd = -1;
   if (keyed && opts && opts->cache_dir) {
     snprintf(cache, sizeof cache, "%s", opts->cache_dir);
     dir_rc = ehal_secure_dir(cache, why, sizeof why);
@@ -272,6 +278,17 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
     sha384_raw((const uint8_t *)id, strlen(id), md);
     hex48(md, name);
     snprintf(entry, sizeof entry, "%s/%.64s.art", cache, name);
+    /* one compile per module: concurrent cold starts of the same module
+     * wait for the first one's entry instead of compiling it again */
+    char lock_path[4400];
+    snprintf(lock_path, sizeof lock_path, "%s.lock", entry);
+    lock_fd = ehal_secure_open(lock_path, O_RDWR | O_CREAT, 0600, why, sizeof why);
+    if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      snprintf(msg, sizeof msg, "waiting for another elastic-hal that is compiling %s", path);
+      if (progress) progress(msg, user);
+      while (flock(lock_fd, LOCK_EX) != 0 && errno == EINTR) {
+      }
+    }
     uint8_t *buf;
     size_t blen;
     elastic_hal_error e2;
@@ -280,6 +297,7 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
       int opened = ehal_artifact_open(buf, blen, key, &v, why, sizeof why);
       if (opened == 0 && v.wasm_len == len && memcmp(v.wasm, wasm, len) == 0) {
         OPENSSL_cleanse(key, sizeof key);
+        if (lock_fd >= 0) close(lock_fd);
         *native = (uint8_t *)v.native;
         *native_len = v.native_len;
         *file = buf;
@@ -308,6 +326,7 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
     }
   }
   OPENSSL_cleanse(key, sizeof key);
+  if (lock_fd >= 0) close(lock_fd); /* releases the lock */
   *file = NULL;
   return rc;
 }
@@ -343,6 +362,7 @@ static elastic_hal_module *load_bytes(const uint8_t *buf, size_t len, const char
     refuse(path, k, err);
   }
   free(file);
+  if (rc == 0) pthread_mutex_init(&m->funcs_lock, NULL);
   /* the native code must serve exactly the imports the module declares */
   if (rc == 0 && ehal_engine_module_nimports(m->eng) != m->info.n_imports) {
     snprintf(err->msg, sizeof err->msg, "%s: native code does not match its module", path);
@@ -383,6 +403,9 @@ elastic_hal_module *elastic_hal_module_load_bytes(const uint8_t *bytes, size_t l
 
 void elastic_hal_module_free(elastic_hal_module *m) {
   if (!m) return;
+  for (size_t i = 0; i < m->n_funcs; i++) free(m->funcs[i]);
+  free(m->funcs);
+  if (m->eng) pthread_mutex_destroy(&m->funcs_lock);
   ehal_wasm_info_free(&m->info);
   ehal_engine_module_free(m->eng);
   free(m);
@@ -916,4 +939,59 @@ void elastic_hal_module_export(const elastic_hal_module *m, size_t i, const char
 const char *elastic_hal_version(int *number) {
   if (number) *number = ELASTIC_HAL_VERSION_NUMBER;
   return ELASTIC_HAL_VERSION;
+}
+
+/* ---- exports resolved once ---- */
+
+struct elastic_hal_func {
+  const ehal_engine_export *x;
+  const char *sig, *name; /* the artifact's, alive as long as the module */
+};
+
+/* One handle per export, kept with the module (they never change). */
+const elastic_hal_func *elastic_hal_instance_func(const elastic_hal_instance *inst,
+                                                  const char *name, elastic_hal_error *err) {
+  const char *sig = NULL, *xname = NULL;
+  const ehal_engine_export *x = ehal_engine_find_export(inst->eng, name, &sig, &xname);
+  if (!x) {
+    set_error(err, ELASTIC_HAL_ERR_USAGE, "no exported function %s (of i32/i64/f32/f64 values)",
+              name);
+    return NULL;
+  }
+  elastic_hal_module *m = (elastic_hal_module *)inst->module;
+  pthread_mutex_lock(&m->funcs_lock);
+  elastic_hal_func *f = NULL;
+  for (size_t i = 0; i < m->n_funcs && !f; i++)
+    if (m->funcs[i]->x == x) f = m->funcs[i];
+  if (!f && (f = malloc(sizeof *f))) {
+    elastic_hal_func **grown = realloc(m->funcs, (m->n_funcs + 1) * sizeof *grown);
+    if (grown) {
+      m->funcs = grown;
+      *f = (elastic_hal_func){x, sig, xname};
+      m->funcs[m->n_funcs++] = f;
+    } else {
+      free(f);
+      f = NULL;
+    }
+  }
+  pthread_mutex_unlock(&m->funcs_lock);
+  if (!f) set_error(err, ELASTIC_HAL_ERR_OTHER, "out of memory");
+  return f;
+}
+
+const char *elastic_hal_func_sig(const elastic_hal_func *func) { return func->sig; }
+
+elastic_hal_outcome elastic_hal_func_call(elastic_hal_instance *inst, const elastic_hal_func *func,
+                                          const uint64_t *args, uint64_t *results,
+                                          elastic_hal_error *err) {
+  if (!func || !ehal_engine_export_of(inst->eng, func->x)) {
+    set_error(err, ELASTIC_HAL_ERR_USAGE, "the function handle is not of this instance's module");
+    return ELASTIC_HAL_TRAPPED;
+  }
+  inst->exited = false;
+  inst->lowering = false;
+  ehal_trap_kind k = ehal_engine_call_export(inst->eng, func->x, args, results);
+  if (k == EHAL_TRAP_NONE) return ELASTIC_HAL_EXITED;
+  int st;
+  return finish(inst, k, func->name, &st, err);
 }

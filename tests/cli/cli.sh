@@ -133,6 +133,9 @@ RC=""
 for i in 1 2 3 4; do RC+="$(cat "$TMP/rc.$i") "; done
 check "four concurrent first runs of the same .wasm all succeed" \
   eval '[[ $RC == "4 4 4 4 " ]] && cmp -s "$TMP/out.1" "$TMP/out.4" && [[ $(ls "$TMP/state2/cache" | grep -c "\.art$") == 1 ]]'
+COMPILES=$(cat "$TMP"/err.[1-4] | grep -c "translating")
+check "they compile the module once; the others wait for it ($COMPILES compiles)" \
+  eval '((COMPILES == 1))'
 
 # ---- the hello example ----
 runh run --state-dir "$STATE" "$GUESTS/hello.wasm"

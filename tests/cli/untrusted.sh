@@ -157,6 +157,14 @@ agree "_initialize of the wrong type" "$(w badinit '' '(module (memory (export "
 agree "a global import" "$(w gimp '' '(module (import "env" "g" (global i32)) (memory (export "memory") 1) (func (export "_start")))')"
 agree "imports but no exported memory" "$(w nomem '' '(module (import "wasi_snapshot_preview1" "sched_yield" (func (result i32))) (func (export "_start")))')"
 agree "an unresolvable import" "$(w unres '' '(module (import "env" "nope" (func)) (memory (export "memory") 1) (func (export "_start")))')"
+agree "an invalid function body (type mismatch)" "$(w badbody --no-check '(module (memory (export "memory") 1) (func (export "_start") (drop (i32.add (i32.const 1) (i64.const 2)))))')"
+SIMD=$(w simd '' '(module (memory (export "memory") 1) (func (export "_start") (drop (i32x4.extract_lane 0 (v128.load (i32.const 0))))))')
+agree "a module that uses SIMD" "$SIMD"
+runh check --state-dir "$STATE" "$SIMD"
+check "check says SIMD is what stands in the way, and what to do" \
+  eval 'err_has "uses SIMD (v128)" && err_has "without -msimd128"'
+runh run --state-dir "$STATE" "$SIMD"
+check "run says the same, not 'wasm2c failed'" eval 'err_has "uses SIMD (v128)" && ! err_has "wasm2c failed"'
 head -c 30 "$ECHO" >"$TMP/trunc.wasm"
 agree "a truncated module" "$TMP/trunc.wasm"
 runh check --state-dir "$STATE" "$(w fine '' '(module (memory (export "memory") 17000) (func (export "_start")))')" --max-memory 2048

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <wasm-rt.h>
@@ -351,12 +352,59 @@ int main(void) {
   TAP_OK(elastic_hal_call_values(a, "call_add", args, 2, &res, 1, &err) == ELASTIC_HAL_EXITED,
          "the interrupt is spent: the next call runs");
 
+  /* exports resolved once */
+  const elastic_hal_func *add = elastic_hal_instance_func(a, "call_add", &err);
+  const elastic_hal_func *boom = elastic_hal_instance_func(a, "boom", &err);
+  const elastic_hal_func *spin = elastic_hal_instance_func(a, "spin", &err);
+  uint64_t cells[2] = {3, 4}, out = 0;
+  TAP_OK(add && boom && spin && !strcmp(elastic_hal_func_sig(add), "ii:i") &&
+             elastic_hal_instance_func(a, "call_add", &err) == add,
+         "exports resolve once into handles (the same handle each time)");
+  TAP_OK(add && elastic_hal_func_call(a, add, cells, &out, &err) == ELASTIC_HAL_EXITED &&
+             out == 3 + 4 + 5 &&
+             elastic_hal_func_call(g_other, add, cells, &out, &err) == ELASTIC_HAL_EXITED,
+         "a handle calls its export, in every instance of the module");
+  TAP_OK(!elastic_hal_instance_func(a, "memory", &err) && err.kind == ELASTIC_HAL_ERR_USAGE &&
+             !elastic_hal_instance_func(a, "nope", &err),
+         "no handle for a memory or a missing export");
+  TAP_OK(boom && elastic_hal_func_call(a, boom, NULL, NULL, &err) == ELASTIC_HAL_TRAPPED &&
+             !strcmp(err.function, "boom") && !strcmp(err.trap, "unreachable executed"),
+         "a trap through a handle names the export");
+  for (int round = 0; round < 2; round++) {
+    interrupter again = {a, 50};
+    pthread_create(&t, NULL, interrupt_later, &again);
+    o = spin ? elastic_hal_func_call(a, spin, NULL, NULL, &err) : ELASTIC_HAL_EXITED;
+    pthread_join(t, NULL);
+    TAP_OK(o == ELASTIC_HAL_TRAPPED && !strcmp(err.trap, "interrupted"),
+           "interrupt %d through a handle: the signal is unblocked again after each trap",
+           round + 1);
+  }
+
   elastic_hal_instance_free(g_other);
   elastic_hal_instance_free(a);
   TAP_OK(g_freed == 0, "user data lives as long as the linker");
   elastic_hal_linker_free(l);
   TAP_OK(g_freed == 1, "the linker frees its user data once");
   elastic_hal_module_free(m);
+
+#if WASM_RT_MEMCHECK_SIGNAL_HANDLER
+  /* out of address space is an error the embedder sees, not an abort */
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    elastic_hal_module *m2 = elastic_hal_module_load_bytes(wasm, len, "embed", &lo, &err);
+    elastic_hal_linker *l3 = make_linker();
+    if (!m2) _exit(3);
+    struct rlimit rl = {(rlim_t)6 << 30, (rlim_t)6 << 30}; /* less than one reservation */
+    setrlimit(RLIMIT_AS, &rl);
+    elastic_hal_instance *x = elastic_hal_instantiate(m2, l3, &cfg, &err);
+    _exit(!x && strstr(err.msg, "out of address space") ? 0 : 4);
+  }
+  int ws = 0;
+  waitpid(pid, &ws, 0);
+  TAP_OK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0,
+         "with the address space used up, instantiate fails with an error instead of aborting");
+#endif
 
   /* the config's time bound covers the start function */
   elastic_hal_module *sm = elastic_hal_module_load_bytes(spin_start, slen, "startspin", &lo, &err);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -249,6 +250,77 @@ static int run_tool(char *const argv[], const char *logpath, elastic_hal_error *
   return -1;
 }
 
+/* Run wabt's validator on a module held in fd (inherited by the child as
+ * /proc/self/fd/N); its output lands in out.  Returns its exit status, or
+ * -1 when it cannot run. */
+static int validator(int fd, int out, bool simd) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  char *argv[] = {"wasm-validate", simd ? (char *)path : "--disable-simd", simd ? NULL : path,
+                  NULL};
+  if (ftruncate(out, 0) != 0 || lseek(out, 0, SEEK_SET) != 0) return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out, 1);
+  posix_spawn_file_actions_adddup2(&fa, out, 2);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return -1;
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The first "error: ..." line the validator printed, without its prefix. */
+static void first_error(int out, char *buf, size_t len) {
+  char text[2048];
+  ssize_t n = pread(out, text, sizeof text - 1, 0);
+  text[n > 0 ? n : 0] = 0;
+  const char *e = strstr(text, "error: ");
+  e = e ? e + 7 : text;
+  size_t k = strcspn(e, "\n");
+  snprintf(buf, len, "%.*s", (int)k, e);
+}
+
+int ehal_engine_validate(const uint8_t *wasm, size_t len, elastic_hal_error *err) {
+  ehal_w2c_sanitized clean;
+  char why[256];
+  /* the sanitized module: no name of the guest's reaches the validator's
+   * messages either */
+  if (ehal_w2c_sanitize(wasm, len, &clean, why, sizeof why) != 0) {
+    snprintf(err->msg, sizeof err->msg, "malformed module: %s", why);
+    return -1;
+  }
+  int fd = memfd_create("elastic-hal-validate", 0); /* inherited by the validator */
+  int out = memfd_create("elastic-hal-validate-out", MFD_CLOEXEC);
+  int rc = -1;
+  if (fd < 0 || out < 0 || ehal_write_all(fd, clean.wasm, clean.len) != 0) {
+    snprintf(err->msg, sizeof err->msg, "cannot stage the module for validation: %s",
+             strerror(errno));
+    goto out;
+  }
+  int plain = validator(fd, out, false);
+  if (plain == 0) {
+    rc = 0;
+  } else if (plain < 0) {
+    snprintf(err->msg, sizeof err->msg, "cannot run wasm-validate (install wabt: make setup)");
+  } else if (validator(fd, out, true) == 0) {
+    snprintf(err->msg, sizeof err->msg,
+             "the module uses SIMD (v128), which this engine (wasm2c 1.0.32) cannot compile: "
+             "rebuild it without -msimd128");
+  } else {
+    first_error(out, why, sizeof why);
+    snprintf(err->msg, sizeof err->msg, "invalid module: %s", why);
+  }
+out:
+  if (fd >= 0) close(fd);
+  if (out >= 0) close(out);
+  ehal_w2c_sanitized_free(&clean);
+  return rc;
+}
+
 static void rm_tree(const char *dir) {
   static const char *files[] = {"guest.wasm", "guest.c", "guest.h", "shim.c",
                                 "log",        "out.so",  NULL};
@@ -297,6 +369,8 @@ int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
   ehal_w2c_sanitized clean = {0};
   char why[256];
   if (ehal_wasm_admit(&info, err) != 0) goto out;
+  /* what wasm2c would choke on is said in words first (SIMD above all) */
+  if (ehal_engine_validate(wasm, wasm_len, err) != 0) goto out;
   /* wasm2c sees only names this HAL generated (sanitize.h) */
   if (ehal_w2c_sanitize(wasm, wasm_len, &clean, why, sizeof why) != 0) {
     snprintf(err->msg, sizeof err->msg, "malformed module: %s", why);

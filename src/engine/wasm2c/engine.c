@@ -71,6 +71,8 @@ static __thread volatile sig_atomic_t t_armed;
 /* What was installed before the runtime: signals that are not the guest's
  * go on to it. */
 static struct sigaction g_prev_segv, g_prev_bus, g_prev_urg;
+/* The signals whose handlers raise traps (a trap leaves them blocked). */
+static sigset_t g_trap_signals;
 
 #define RESERVATION 0x200000000ull /* what wasm-rt-impl.c reserves per memory */
 #define STACK_SLACK (256u * 1024u)
@@ -184,6 +186,10 @@ static void engine_init(void) {
    * chains to these */
   sigaction(SIGSEGV, NULL, &g_prev_segv);
   sigaction(SIGBUS, NULL, &g_prev_bus);
+  sigemptyset(&g_trap_signals);
+  sigaddset(&g_trap_signals, SIGSEGV);
+  sigaddset(&g_trap_signals, SIGBUS);
+  sigaddset(&g_trap_signals, EHAL_INTERRUPT_SIGNAL);
   wasm_rt_init();
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -415,10 +421,12 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
   if (outer) run_enter(inst);
   /* wasm2c keeps one trap target per process: a host function that calls
    * into a guest (nesting) would leave the outer call's target pointing
-   * into a dead frame, so save it and put it back on the way out */
+   * into a dead frame, so save it and put it back on the way out (only
+   * when nested: the outermost call has nothing to go back to) */
+  const bool nested = prev != NULL;
   jmp_buf saved_buf;
-  memcpy(&saved_buf, &wasm_rt_jmp_buf, sizeof saved_buf);
-  WASM_RT_UNWIND_TARGET *saved_target = wasm_rt_get_unwind_target();
+  WASM_RT_UNWIND_TARGET *const saved_target = nested ? wasm_rt_get_unwind_target() : NULL;
+  if (nested) memcpy(&saved_buf, &wasm_rt_jmp_buf, sizeof saved_buf);
 #if WASM_RT_USE_STACK_DEPTH_COUNT
   uint32_t saved_depth = wasm_rt_saved_call_stack_depth;
 #endif
@@ -431,28 +439,29 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
   uintptr_t keep = STACK_SLACK + HOST_STACK_RESERVE;
   if (keep > size / 2) keep = size / 2;
   inst->ctl.stack_limit = lo ? lo + keep : 0;
-  int code = wasm_rt_impl_try();
+  /* wasm_rt_impl_try() without its system call: sigsetjmp(..., 0) saves no
+   * signal mask.  A trap raised from a signal handler leaves that signal
+   * blocked, so the trap path unblocks the runtime's signals instead: a
+   * call that returns normally pays nothing for it. */
+  WASM_RT_SAVE_STACK_DEPTH();
+  wasm_rt_set_unwind_target(&wasm_rt_jmp_buf);
+  int code = sigsetjmp(wasm_rt_jmp_buf, 0);
   ehal_trap_kind result = EHAL_TRAP_NONE;
   if (code != 0) {
     /* a host function that raised the trap never returned to the shim */
     inst->ctl.in_host = 0;
     result = map_trap(inst, code);
-#if !WASM_RT_MEMCHECK_SIGNAL_HANDLER
-    /* this build's longjmp keeps the signal mask: a trap raised from the
-     * interrupt handler would leave the interrupt signal blocked */
-    sigset_t urg;
-    sigemptyset(&urg);
-    sigaddset(&urg, EHAL_INTERRUPT_SIGNAL);
-    pthread_sigmask(SIG_UNBLOCK, &urg, NULL);
-#endif
+    pthread_sigmask(SIG_UNBLOCK, &g_trap_signals, NULL);
   } else {
     t_armed = 1;
     fn(inst, arg);
   }
   t_armed = prev_armed;
   t_current = prev;
-  memcpy(&wasm_rt_jmp_buf, &saved_buf, sizeof saved_buf);
-  wasm_rt_set_unwind_target(saved_target);
+  if (nested) {
+    memcpy(&wasm_rt_jmp_buf, &saved_buf, sizeof saved_buf);
+    wasm_rt_set_unwind_target(saved_target);
+  }
 #if WASM_RT_USE_STACK_DEPTH_COUNT
   wasm_rt_saved_call_stack_depth = saved_depth;
 #endif
@@ -497,6 +506,23 @@ ehal_engine_instance *ehal_engine_instance_new(ehal_engine_module *m, uint32_t m
              d->mem_initial_pages, max_pages);
     return NULL;
   }
+#if WASM_RT_MEMCHECK_SIGNAL_HANDLER
+  /* wasm-rt reserves 8 GiB of address space per memory and aborts the
+   * process when it cannot: find out first, and make it an error */
+  if (d->memory) {
+    void *probe =
+        mmap(NULL, RESERVATION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (probe == MAP_FAILED) {
+      snprintf(err->msg, sizeof err->msg,
+               "out of address space: every instance reserves 8 GiB for its memory, and no "
+               "more is left in this process (%s); free instances or raise the limit "
+               "(ulimit -v)",
+               strerror(errno));
+      return NULL;
+    }
+    munmap(probe, RESERVATION);
+  }
+#endif
   ehal_engine_instance *inst = calloc(1, sizeof *inst);
   if (!inst || !(inst->storage = calloc(1, d->instance_size))) {
     free(inst);
@@ -568,6 +594,28 @@ typedef struct {
 static void do_call(ehal_engine_instance *inst, void *arg) {
   call_args *c = arg;
   c->e->thunk(inst->storage, c->args, c->results);
+}
+
+const ehal_engine_export *ehal_engine_find_export(const ehal_engine_instance *inst,
+                                                  const char *name, const char **sig,
+                                                  const char **stored_name) {
+  const ehal_artifact_export *e = find_export(inst->mod, name);
+  if (!e || !e->thunk) return NULL;
+  if (sig) *sig = e->sig;
+  if (stored_name) *stored_name = e->name;
+  return (const ehal_engine_export *)e;
+}
+
+bool ehal_engine_export_of(const ehal_engine_instance *inst, const ehal_engine_export *x) {
+  const ehal_artifact_export *e = (const ehal_artifact_export *)x, *base = inst->mod->desc->exports;
+  return e >= base && e < base + inst->mod->desc->n_exports;
+}
+
+ehal_trap_kind ehal_engine_call_export(ehal_engine_instance *inst, const ehal_engine_export *x,
+                                       const uint64_t *args, uint64_t *results) {
+  uint64_t scratch[1];
+  call_args c = {(const ehal_artifact_export *)x, args, results ? results : scratch};
+  return guarded(inst, do_call, &c);
 }
 
 ehal_trap_kind ehal_engine_call(ehal_engine_instance *inst, const char *name, const uint64_t *args,
