@@ -20,10 +20,11 @@
  *
  * Threads: linkers and modules are read-only once built and may be shared
  * between threads.  An instance runs on one thread at a time; different
- * instances may run on different threads, but the wasm2c engine keeps its
- * trap state per process, so calls into guests must not overlap in time
- * (serialize them); elastic_hal_instance_interrupt is the one call that may
- * come from any thread at any time.
+ * instances run on different threads at once (trap state is per thread),
+ * and a host function may call into another instance.  The sanitizer build
+ * (which counts call depth in one process-wide counter) must serialize
+ * calls into guests.  elastic_hal_instance_interrupt may come from any
+ * thread at any time.
  */
 #ifndef ELASTIC_HAL_H
 #define ELASTIC_HAL_H

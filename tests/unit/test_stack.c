@@ -150,6 +150,66 @@ static void test_thread_exhaustion(void) {
   }
 }
 
+/* ---- four threads at once, trapping and overflowing at random ---- */
+
+#if !WASM_RT_USE_STACK_DEPTH_COUNT
+typedef struct {
+  unsigned seed;
+  int done, exhausted, wrong;
+} racer;
+
+static void *race(void *arg) {
+  racer *r = arg;
+  for (int i = 0; i < 12; i++) {
+    bool deep = rand_r(&r->seed) % 2;
+    elastic_hal_error err;
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    elastic_hal_instance *inst =
+        deep_instance(deep ? "100000000" : "1000", deep ? "none" : "crypto", devnull, &err);
+    int status = -1;
+    elastic_hal_outcome o = inst ? elastic_hal_run(inst, &status, &err) : ELASTIC_HAL_TRAPPED;
+    if (!deep && inst && o == ELASTIC_HAL_EXITED && status == 0)
+      r->done++;
+    else if (deep && inst && o == ELASTIC_HAL_TRAPPED && !strcmp(err.trap, "call stack exhausted"))
+      r->exhausted++;
+    else
+      r->wrong++;
+    elastic_hal_instance_free(inst);
+    close(devnull);
+  }
+  return NULL;
+}
+#endif
+
+static void test_concurrent(void) {
+#if WASM_RT_USE_STACK_DEPTH_COUNT
+  TAP_SKIP("the depth-counting (sanitizer) build runs guests on one thread at a time",
+           "four threads run guests at once");
+#else
+  racer r[4];
+  pthread_t t[4];
+  for (int k = 0; k < 4; k++) {
+    r[k] = (racer){(unsigned)(k * 7919 + 17), 0, 0, 0};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, (size_t)2 << 20);
+    pthread_create(&t[k], &attr, race, &r[k]);
+    pthread_attr_destroy(&attr);
+  }
+  int done = 0, exhausted = 0, wrong = 0;
+  for (int k = 0; k < 4; k++) {
+    pthread_join(t[k], NULL);
+    done += r[k].done;
+    exhausted += r[k].exhausted;
+    wrong += r[k].wrong;
+  }
+  TAP_OK(wrong == 0 && done > 0 && exhausted > 0,
+         "four threads run guests at once, finishing and exhausting their stacks at random: "
+         "%d finished, %d trapped, %d wrong, the process lives",
+         done, exhausted, wrong);
+#endif
+}
+
 /* ---- a fault in host code ---- */
 
 #if WASM_RT_MEMCHECK_SIGNAL_HANDLER
@@ -229,6 +289,7 @@ int main(void) {
   elastic_hal_wasi_add_to_linker(g_linker);
   test_measure();
   test_thread_exhaustion();
+  test_concurrent();
   test_host_fault();
   elastic_hal_linker_free(g_linker);
   elastic_hal_module_free(g_mod);

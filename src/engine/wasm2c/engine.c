@@ -3,8 +3,9 @@
  * instantiates them against resolved host functions and runs their exports
  * with traps turned into return values.
  *
- * Traps.  wasm2c's runtime (wasm-rt-impl.c from Debian's wabt) unwinds a trap
- * with longjmp to the innermost wasm_rt_impl_try().  In the default build,
+ * Traps.  The wasm2c runtime (our rt.c, written against wabt's wasm-rt.h)
+ * unwinds a trap with siglongjmp to this thread's trap target, which
+ * guarded() sets around every guest call.  In the default build,
  * guest memory accesses are checked by guard pages: linear memory lives in an
  * 8 GiB PROT_NONE reservation and a fault there is an out-of-bounds trap.
  * wabt's own SIGSEGV handler treats *every* fault as a guest trap; ours
@@ -41,7 +42,7 @@
 
 #include "../../runtime/fsutil.h"
 #include "artifact.h"
-#include "wasm-rt-impl.h"
+#include "rt.h"
 
 struct ehal_engine_module {
   void *dl;
@@ -181,9 +182,7 @@ static void ensure_altstack(void) {}
 #endif
 
 static void engine_init(void) {
-  /* what the embedder installed, before wasm_rt_init puts wabt's handler
-   * (which claims every fault) in its place: ours replaces wabt's and
-   * chains to these */
+  /* what the embedder installed: ours chain to these */
   sigaction(SIGSEGV, NULL, &g_prev_segv);
   sigaction(SIGBUS, NULL, &g_prev_bus);
   sigemptyset(&g_trap_signals);
@@ -209,9 +208,9 @@ static void engine_init(void) {
 const char *ehal_engine_build_id(void) {
 #define EHAL_ABI_STR EHAL_XSTR(EHAL_ARTIFACT_ABI)
 #if WASM_RT_MEMCHECK_SIGNAL_HANDLER
-  return "wasm2c-wabt1.0.32-abi" EHAL_ABI_STR "-guard";
+  return "wasm2c-wabt1.0.32-ehalrt-abi" EHAL_ABI_STR "-guard";
 #else
-  return "wasm2c-wabt1.0.32-abi" EHAL_ABI_STR "-bounds";
+  return "wasm2c-wabt1.0.32-ehalrt-abi" EHAL_ABI_STR "-bounds";
 #endif
 }
 
@@ -425,10 +424,11 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
    * when nested: the outermost call has nothing to go back to) */
   const bool nested = prev != NULL;
   jmp_buf saved_buf;
+  jmp_buf *const target = ehal_rt_trap_target();
   WASM_RT_UNWIND_TARGET *const saved_target = nested ? wasm_rt_get_unwind_target() : NULL;
-  if (nested) memcpy(&saved_buf, &wasm_rt_jmp_buf, sizeof saved_buf);
+  if (nested) memcpy(&saved_buf, target, sizeof saved_buf);
 #if WASM_RT_USE_STACK_DEPTH_COUNT
-  uint32_t saved_depth = wasm_rt_saved_call_stack_depth;
+  uint32_t saved_depth = ehal_rt_saved_depth;
 #endif
   t_armed = 0;
   t_current = inst;
@@ -439,13 +439,15 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
   uintptr_t keep = STACK_SLACK + HOST_STACK_RESERVE;
   if (keep > size / 2) keep = size / 2;
   inst->ctl.stack_limit = lo ? lo + keep : 0;
-  /* wasm_rt_impl_try() without its system call: sigsetjmp(..., 0) saves no
+  /* The trap target, without a system call: sigsetjmp(..., 0) saves no
    * signal mask.  A trap raised from a signal handler leaves that signal
    * blocked, so the trap path unblocks the runtime's signals instead: a
    * call that returns normally pays nothing for it. */
-  WASM_RT_SAVE_STACK_DEPTH();
-  wasm_rt_set_unwind_target(&wasm_rt_jmp_buf);
-  int code = sigsetjmp(wasm_rt_jmp_buf, 0);
+#if WASM_RT_USE_STACK_DEPTH_COUNT
+  ehal_rt_saved_depth = wasm_rt_call_stack_depth;
+#endif
+  wasm_rt_set_unwind_target(target);
+  int code = sigsetjmp(*target, 0);
   ehal_trap_kind result = EHAL_TRAP_NONE;
   if (code != 0) {
     /* a host function that raised the trap never returned to the shim */
@@ -459,11 +461,11 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
   t_armed = prev_armed;
   t_current = prev;
   if (nested) {
-    memcpy(&wasm_rt_jmp_buf, &saved_buf, sizeof saved_buf);
+    memcpy(target, &saved_buf, sizeof saved_buf);
     wasm_rt_set_unwind_target(saved_target);
   }
 #if WASM_RT_USE_STACK_DEPTH_COUNT
-  wasm_rt_saved_call_stack_depth = saved_depth;
+  ehal_rt_saved_depth = saved_depth;
 #endif
   if (outer) run_leave(inst);
   return result;
