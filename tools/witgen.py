@@ -1001,10 +1001,81 @@ class HostGen:
 # ----------------------------------------------------------------------------
 
 class GuestGen:
-    def __init__(self, pkgs):
+    def __init__(self, pkgs, manifest):
         self.pkgs = pkgs
+        self.manifest = manifest
         self.n = Namer("elastic", "elastic_string_t", "elastic_bytes_t")
         self.helpers, self.helper_names = [], set()
+
+    # -- free functions for results that own memory (strings, lists, nested)
+    def owns(self, t):
+        if t is None:
+            return False
+        t2 = t.args[0] if t.kind == "alias" else t
+        if t2.kind in ("string", "list"):
+            return True
+        if t2.kind == "record":
+            return any(self.owns(ft) for _, ft in t2.fields)
+        return any(self.owns(a) for a in t2.args)
+
+    def free_code(self, t, expr, iface, depth=0):
+        """C statements that free what a value of type t at lvalue expr owns."""
+        if t is None or not self.owns(t):
+            return []
+        if t.kind == "alias":
+            return self.free_code(t.args[0], expr, iface, depth)
+        if t.kind == "string":
+            return [f"elastic_string_free(&{expr});"]
+        name = self.n.ctype(t, iface)
+        if name == self.n.bytes_t:
+            return [f"elastic_bytes_free(&{expr});"]
+        if t.kind == "record" or t.kind in ("option", "result") or t.kind == "list":
+            return [f"{name[:-2]}_free(&{expr});"]
+        return []
+
+    def emit_frees(self, iface, hdr, funcs_src):
+        """void <type>_free(<type> *v) for every record, list, option and
+        result of the interface that owns memory: it frees what the HAL
+        allocated in it (recursively) and leaves it empty."""
+        todo = [(self.n.ctype(iface.types[tn], iface), iface.types[tn]) for tn in iface.order
+                if iface.types[tn].kind == "record"]
+        todo += collect_anon(self.n, iface)
+        for name, t in todo:
+            if not self.owns(t):
+                continue
+            fn = f"{name[:-2]}_free"
+            hdr.append(f"/* Frees what the HAL allocated in *v (recursively); *v is left empty. */")
+            hdr.append(f"void {fn}({name} *v);")
+            body = []
+            if t.kind == "record":
+                for fname, ft in t.fields:
+                    body += self.free_code(ft, f"v->{cid(fname)}", iface)
+            elif t.kind == "list":
+                inner = self.free_code(t.args[0], "v->ptr[i]", iface)
+                if inner:
+                    body.append("for (size_t i = 0; i < v->len; i++) {")
+                    body += ["  " + l for l in inner]
+                    body.append("}")
+                body.append("if (v->len) free(v->ptr);")
+                body.append("v->ptr = NULL;")
+                body.append("v->len = 0;")
+            elif t.kind == "option":
+                inner = self.free_code(t.args[0], "v->val", iface)
+                body.append("if (v->is_some) {")
+                body += ["  " + l for l in inner]
+                body.append("}")
+                body.append("v->is_some = false;")
+            elif t.kind == "result":
+                ok, err = t.args
+                okc = self.free_code(ok, "v->val", iface) if ok is not None else []
+                errc = self.free_code(err, "v->err", iface) if err is not None else []
+                body.append("if (v->is_err) {")
+                body += ["  " + l for l in errc]
+                body.append("} else {")
+                body += ["  " + l for l in okc]
+                body.append("}")
+            funcs_src.append(f"void {fn}({name} *v) {{\n" + "\n".join("  " + l for l in body) + "\n}\n")
+        hdr.append("")
 
     def load_fn(self, t, iface):
         t = strip(t)
@@ -1084,6 +1155,12 @@ class GuestGen:
                "#ifndef ELASTIC_HAL_GUEST_H", "#define ELASTIC_HAL_GUEST_H", "",
                "#include <stdbool.h>", "#include <stddef.h>", "#include <stdint.h>", "",
                "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
+               "/* Marks what this HAL does not implement: calling it warns at compile",
+               " * time, since the import would not resolve when the guest is run. */",
+               "#ifndef ELASTIC_HAL_UNLINKED",
+               '#define ELASTIC_HAL_UNLINKED __attribute__((deprecated("not implemented by this HAL: '
+               'a guest that imports it does not link")))',
+               "#endif", "",
                "typedef struct { char *ptr; size_t len; } elastic_string_t;",
                "typedef struct { uint8_t *ptr; size_t len; } elastic_bytes_t;", "",
                "/* Release a string or byte list the HAL returned. */",
@@ -1112,6 +1189,7 @@ class GuestGen:
         for iface in ifaces:
             hdr.append(f"/* ---- {iface.qualified} ---- */")
             emit_types(self.n, iface, hdr, "")
+            self.emit_frees(iface, hdr, funcs_src)
             for f in iface.funcs:
                 params, results = core_signature(f)
                 imp = f"__elastic_import_{cid(iface.pkg.name)}_{cid(f.name)}"
@@ -1122,7 +1200,11 @@ class GuestGen:
                 # public C API
                 ps = []
                 for pname, pt in f.params:
-                    ps.append(f"{self.n.ctype(strip(pt) if strip(pt).kind in ('prim','string') else pt, iface)} {cid(pname)}")
+                    # a named scalar (a handle) keeps its typedef; a string
+                    # alias is just a string
+                    pc = strip(pt) if strip(pt).kind == "string" or (
+                        strip(pt).kind == "prim" and pt.kind != "alias") else pt
+                    ps.append(f"{self.n.ctype(pc, iface)} {cid(pname)}")
                 rt = f.result
                 srt = strip(rt) if rt is not None else None
                 api_ret = "void"
@@ -1146,7 +1228,12 @@ class GuestGen:
                 proto = f"{api_ret} elastic_{cid(iface.pkg.name)}_{cid(f.name)}({', '.join(ps) or 'void'})"
                 for d in f.doc:
                     hdr.append(f"/* {d} */")
-                hdr.append(proto + ";")
+                names = self.manifest.get(iface.name)
+                if names is None or not ("*" in names or f.name in names):
+                    hdr.append("/* Not implemented by this HAL: a guest that imports it does not link. */")
+                    hdr.append("ELASTIC_HAL_UNLINKED " + proto + ";")
+                else:
+                    hdr.append(proto + ";")
                 body = []
                 cargs = []
                 for pname, pt in f.params:
@@ -1240,7 +1327,7 @@ def main():
                     raise WitError(f"manifest names unknown function {name}.{fn}")
         os.makedirs(args.out, exist_ok=True)
         HostGen(pkgs, manifest).generate(args.out)
-        GuestGen(pkgs).generate(args.out)
+        GuestGen(pkgs, manifest).generate(args.out)
     except WitError as e:
         print(f"witgen: error: {e}", file=sys.stderr)
         return 1

@@ -21,22 +21,18 @@ int main(void) {
   print_str("platform:    ", info.platform_type);
   print_str("version:     ", info.version);
   printf("attestation: %s\n", info.attestation_support ? "supported" : "unsupported");
-  elastic_string_free(&info.platform_type);
-  elastic_string_free(&info.version);
+  elastic_platform_platform_info_free(&info); /* every result that owns memory has one */
 
   elastic_capabilities_list_capability_info_t caps;
   elastic_capabilities_list_capabilities(&caps);
   size_t supported = 0;
-  for (size_t i = 0; i < caps.len; i++) {
+  for (size_t i = 0; i < caps.len; i++)
     if (caps.ptr[i].supported) supported++;
-    elastic_string_free(&caps.ptr[i].feature_name);
-    elastic_string_free(&caps.ptr[i].version);
-  }
   printf("capabilities: %zu of %zu supported", supported, caps.len);
   printf(" (random: %s, sockets: %s)\n",
          elastic_capabilities_has_capability(elastic_string("random")) ? "yes" : "no",
          elastic_capabilities_has_capability(elastic_string("sockets")) ? "yes" : "no");
-  free(caps.ptr);
+  elastic_capabilities_list_capability_info_free(&caps); /* the list and its strings */
 
   elastic_bytes_t bytes;
   elastic_string_t err;

@@ -68,8 +68,40 @@ else
   not_ok "examples/embed builds against the installed HAL without warnings" "$(head -5 "$TMP/cc.err")"
 fi
 
-# the guest bindings from C++: declarations keep C linkage
+# the guest header: handles keep their typedefs, results that own memory
+# have free functions, and what this HAL does not implement warns at compile
+# time (the test build's header carries the never-implemented test package)
 GH=$(find "$DEST" -name elastic_hal_guest.h | head -1)
+cat >"$TMP/g1.c" <<'EOF'
+#include "elastic_hal_guest.h"
+int main(void) {
+  elastic_string_t e;
+  elastic_storage_container_handle_t c;
+  elastic_capabilities_list_capability_info_t caps;
+  elastic_capabilities_list_capabilities(&caps);
+  elastic_capabilities_list_capability_info_free(&caps);
+  if (!elastic_storage_open_container(elastic_string("c"), &c, &e)) elastic_string_free(&e);
+  return 0;
+}
+EOF
+if clang --target=wasm32-wasi -Wall -Wextra -Werror -fsyntax-only -I"$(dirname "$GH")" "$TMP/g1.c" 2>"$TMP/g1.err"; then
+  ok "a guest using handle typedefs and a list's free function compiles warning-free"
+else
+  not_ok "a guest using handle typedefs and a list's free function compiles warning-free" "$(head -5 "$TMP/g1.err")"
+fi
+cat >"$TMP/g2.c" <<'EOF'
+#include "elastic_hal_guest.h"
+int main(void) {
+  elastic_string_t e;
+  elastic_unimplemented_thing_handle_t h = 1;
+  return elastic_unimplemented_close(h, &e);
+}
+EOF
+clang --target=wasm32-wasi -Wall -Wextra -Werror -fsyntax-only -I"$B/gen-test/guest" "$TMP/g2.c" 2>"$TMP/g2.err"
+check "calling a function this HAL does not implement warns at compile time (ELASTIC_HAL_UNLINKED)" \
+  eval 'grep -q "not implemented by this HAL" "$TMP/g2.err"'
+
+# the guest bindings from C++: declarations keep C linkage
 cat >"$TMP/guest.cc" <<'EOF'
 #include "elastic_hal_guest.h"
 int use() { return (int)elastic_string("x").len; }
