@@ -52,9 +52,9 @@ const char *ehal_trap_name(ehal_trap_kind kind);
 /* Compile a module to native code, returned in *native (malloc'd).  label
  * names the module in progress and error messages.  No name the module
  * carries reaches the compiler's input (see wasm2c/sanitize.h). */
-int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
-                        const char *sha384_hex, uint8_t **native, size_t *native_len,
-                        void (*progress)(const char *, void *), void *user, elastic_hal_error *err);
+int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len, uint8_t **native,
+                        size_t *native_len, void (*progress)(const char *, void *), void *user,
+                        elastic_hal_error *err);
 /* Validate a module as the engine's compiler would, without compiling:
  * 0, or -1 with one line in err ("the module uses SIMD ...", "invalid
  * module: ...").  Runs wabt's wasm-validate; writes nothing to disk. */
@@ -67,11 +67,8 @@ const char *ehal_engine_build_id(void);
 int ehal_engine_load(const uint8_t *native, size_t len, const char *label, ehal_engine_module **out,
                      elastic_hal_error *err);
 void ehal_engine_module_free(ehal_engine_module *m);
-const char *ehal_engine_module_sha384(const ehal_engine_module *m);
-/* The artifact's function imports, in import order. */
+/* How many function imports the native code was compiled for. */
 size_t ehal_engine_module_nimports(const ehal_engine_module *m);
-void ehal_engine_module_import(const ehal_engine_module *m, size_t i, const char **module,
-                               const char **field, const char **sig);
 
 /* Allocate an instance (nothing of the guest runs yet); its memory is
  * reachable with ehal_engine_memory from here on. */

@@ -221,8 +221,8 @@ int elastic_hal_compile(const char *wasm_path, const char *out_path,
              why);
     goto out;
   }
-  if (ehal_engine_compile(wasm_path, buf, len, m.sha384, &native, &native_len,
-                          opts ? opts->progress : NULL, opts ? opts->user : NULL, err) != 0)
+  if (ehal_engine_compile(wasm_path, buf, len, &native, &native_len, opts ? opts->progress : NULL,
+                          opts ? opts->user : NULL, err) != 0)
     goto out;
   sha384_raw(buf, len, md);
   if (ehal_artifact_write(out_path, key, md, buf, len, native, native_len, why, sizeof why) != 0) {
@@ -313,7 +313,7 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
              why);
     progress(msg, user);
   }
-  int rc = ehal_engine_compile(path, wasm, len, sha_hex, native, native_len, progress, user, err);
+  int rc = ehal_engine_compile(path, wasm, len, native, native_len, progress, user, err);
   if (rc == 0 && entry[0]) {
     uint8_t md[48];
     sha384_raw(wasm, len, md);

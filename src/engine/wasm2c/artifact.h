@@ -12,6 +12,10 @@
  * boundary; the engine's signal handler traps guest code at once), and
  * generic serves imports that have no C-typed host function (an embedder's,
  * called with 64-bit cells).
+ *
+ * The descriptor names no import and no module hash: the runtime reads both
+ * from the module inside the authenticated artifact file, so guest-chosen
+ * import names never reach the generated C at all.
  */
 #ifndef EHAL_W2C_ARTIFACT_H
 #define EHAL_W2C_ARTIFACT_H
@@ -21,8 +25,8 @@
 #include <wasm-rt.h>
 
 /* Bump when the descriptor layout or the calling convention changes. */
-#define EHAL_ARTIFACT_ABI 3
-#define EHAL_ARTIFACT_SYMBOL "ehal_artifact_v3"
+#define EHAL_ARTIFACT_ABI 4
+#define EHAL_ARTIFACT_SYMBOL "ehal_artifact_v4"
 
 #define EHAL_ARTIFACT_TYPES                                                                \
   typedef void (*ehal_a_hostfn)(void);                                                     \
@@ -33,16 +37,11 @@
     void (*generic)(void *env, uint32_t import, const uint64_t *args, uint64_t *results);  \
   } ehal_a_ctl;                                                                            \
   typedef struct {                                                                         \
-    const char *module, *field, *sig;                                                      \
-  } ehal_artifact_import;                                                                  \
-  typedef struct {                                                                         \
     const char *name, *sig;                                                                \
     void (*thunk)(void *inst, const uint64_t *args, uint64_t *results);                    \
   } ehal_artifact_export;                                                                  \
   typedef struct {                                                                         \
     uint32_t abi, memcheck, mem_initial_pages, n_imports, n_exports;                       \
-    const char *sha384;                                                                    \
-    const ehal_artifact_import *imports;                                                   \
     const ehal_artifact_export *exports;                                                   \
     size_t instance_size;                                                                  \
     void (*init_module)(void);                                                             \

@@ -87,7 +87,7 @@ static const char cell_helpers[] =
 /* The shim for the sanitized module (see sanitize.h for its names): the
  * module's own names appear only as byte arrays, signatures only as letters
  * from "iIfF:", everything else is generated here. */
-static int write_shim(const char *path, const ehal_wasm_info *info, bool has_start, const char *sha,
+static int write_shim(const char *path, const ehal_wasm_info *info, bool has_start,
                       elastic_hal_error *err) {
   FILE *f = fopen(path, "w");
   if (!f) {
@@ -105,18 +105,7 @@ static int write_shim(const char *path, const ehal_wasm_info *info, bool has_sta
             "struct Z_h_instance_t { void *env; const ehal_a_hostfn *fns; ehal_a_ctl *ctl; };\n");
   fprintf(f, "typedef struct { Z_guest_instance_t w;%s } shim_t;\n",
           info->n_imports ? " struct Z_h_instance_t h;" : "");
-  /* imports: names as bytes, then one forwarding function each */
-  for (size_t i = 0; i < info->n_imports; i++) {
-    char var[32];
-    snprintf(var, sizeof var, "im%zu_m", i);
-    cbytes(f, var, info->imports[i].module);
-    snprintf(var, sizeof var, "im%zu_f", i);
-    cbytes(f, var, info->imports[i].field);
-  }
-  fprintf(f, "static const ehal_artifact_import imports[] = {\n");
-  for (size_t i = 0; i < info->n_imports; i++)
-    fprintf(f, "  {im%zu_m, im%zu_f, \"%s\"},\n", i, i, info->imports[i].sig);
-  fprintf(f, "  {0, 0, 0}};\n");
+  /* imports: one forwarding function each */
   for (size_t i = 0; i < info->n_imports; i++) {
     const ehal_wasm_import *im = &info->imports[i];
     const char *colon = strchr(im->sig, ':');
@@ -209,10 +198,10 @@ static int write_shim(const char *path, const ehal_wasm_info *info, bool has_sta
             realloc_idx);
   fprintf(f,
           "__attribute__((visibility(\"default\"))) const ehal_artifact " EHAL_ARTIFACT_SYMBOL
-          " = {\n  %d, %d, %u, %zu, %zu, \"%s\", imports, exports, sizeof(shim_t),\n"
+          " = {\n  %d, %d, %u, %zu, %zu, exports, sizeof(shim_t),\n"
           "  Z_guest_init_module, instantiate, free_instance, %s, %s, %s};\n",
           EHAL_ARTIFACT_ABI, WASM_RT_MEMCHECK_SIGNAL_HANDLER, info->mem_min, info->n_imports, nexp,
-          sha, has_start ? "start" : "0", mem >= 0 ? "memory" : "0",
+          has_start ? "start" : "0", mem >= 0 ? "memory" : "0",
           realloc_idx >= 0 ? "realloc_" : "0");
   if (fclose(f) != 0) {
     snprintf(err->msg, sizeof err->msg, "cannot write %s", path);
@@ -357,9 +346,8 @@ static int read_all(const char *path, uint8_t **buf, size_t *len, elastic_hal_er
   return 0;
 }
 
-int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len, const char *sha,
-                        uint8_t **native, size_t *native_len,
-                        void (*progress)(const char *, void *), void *user,
+int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len, uint8_t **native,
+                        size_t *native_len, void (*progress)(const char *, void *), void *user,
                         elastic_hal_error *err) {
   *native = NULL;
   *native_len = 0;
@@ -395,7 +383,7 @@ int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
   if (progress) progress(msg, user);
   char *w2c[] = {"wasm2c", w_path, "--no-debug-names", "-n", "guest", "-o", c_path, NULL};
   if (run_tool(w2c, log, err) != 0) goto cleanup;
-  if (write_shim(shim, &info, clean.has_start, sha, err) != 0) goto cleanup;
+  if (write_shim(shim, &info, clean.has_start, err) != 0) goto cleanup;
   snprintf(msg, sizeof msg, "compiling %s to native code", label);
   if (progress) progress(msg, user);
   const char *cc = getenv("ELASTIC_HAL_CC");

@@ -334,16 +334,7 @@ void ehal_engine_module_free(ehal_engine_module *m) {
   free(m);
 }
 
-const char *ehal_engine_module_sha384(const ehal_engine_module *m) { return m->desc->sha384; }
-
 size_t ehal_engine_module_nimports(const ehal_engine_module *m) { return m->desc->n_imports; }
-
-void ehal_engine_module_import(const ehal_engine_module *m, size_t i, const char **module,
-                               const char **field, const char **sig) {
-  *module = m->desc->imports[i].module;
-  *field = m->desc->imports[i].field;
-  *sig = m->desc->imports[i].sig;
-}
 
 static ehal_trap_kind map_trap(ehal_engine_instance *inst, int code) {
   if (inst->ctl.interrupt) {

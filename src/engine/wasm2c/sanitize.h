@@ -17,9 +17,9 @@
  *              wasm2c's runtime keeps byte sizes in 32 bits, so a memory of
  *              exactly 4 GiB would wrap to 0
  *
- * Every other section is copied byte for byte.  The artifact maps the
- * generated names back to the guest's own names through data the shim holds
- * as byte arrays, never as C text.
+ * Every other section is copied byte for byte.  Import names never reach
+ * the C at all (the runtime resolves imports from the module itself); export
+ * names reach the shim only as arrays of byte values, never as C text.
  */
 #ifndef EHAL_W2C_SANITIZE_H
 #define EHAL_W2C_SANITIZE_H
