@@ -21,7 +21,10 @@
  * Threads: linkers and modules are read-only once built and may be shared
  * between threads.  An instance runs on one thread at a time; different
  * instances run on different threads at once (trap state is per thread),
- * and a host function may call into another instance.  The sanitizer build
+ * and a host function may call into another instance.  Host code is never
+ * unwound: a trap that a host function causes (an ABI violation, a
+ * failing embedder function, a trap in the guest's allocator) is raised
+ * once the host function has returned.  The sanitizer build
  * (which counts call depth in one process-wide counter) must serialize
  * calls into guests.  elastic_hal_instance_interrupt may come from any
  * thread at any time.
@@ -285,7 +288,10 @@ int elastic_hal_memory_write(elastic_hal_instance *instance, uint32_t addr, cons
  * one, on its caller).  read_string: the guest's (ptr, len) string,
  * checked to be valid UTF-8 and NUL-free, as a malloc'd C string.
  * lower_bytes: len bytes copied into memory the guest allocates with its
- * cabi_realloc, *ptr its address.  0, or -1 (trap the caller then). */
+ * cabi_realloc, *ptr its address.  0, or -1 (trap the caller then).  If
+ * the guest's cabi_realloc itself traps, that trap is recorded: the host
+ * function gets -1, goes on and returns as usual, and the guest's call
+ * ends with the allocator's trap (whatever the function returns). */
 int elastic_hal_read_string(const elastic_hal_instance *caller, uint32_t ptr, uint32_t len,
                             char **out);
 int elastic_hal_lower_bytes(elastic_hal_instance *caller, const void *src, size_t len,

@@ -110,9 +110,11 @@ ehal_trap_kind ehal_engine_call_export(ehal_engine_instance *inst, const ehal_en
 ehal_trap_kind ehal_engine_call(ehal_engine_instance *inst, const char *name, const uint64_t *args,
                                 size_t nargs, uint64_t *results, size_t nresults);
 /* Call the guest's cabi_realloc from host code that runs inside a guest
- * call; a trap inside it ends the whole guest call. */
-uint32_t ehal_engine_realloc(ehal_engine_instance *inst, uint32_t old, uint32_t old_size,
-                             uint32_t align, uint32_t new_size);
+ * call: *out gets its result.  A trap inside it comes back here as the
+ * return value (and is recorded with ehal_engine_trap_host, so the guest
+ * call ends with it): host code is never unwound. */
+ehal_trap_kind ehal_engine_realloc(ehal_engine_instance *inst, uint32_t old, uint32_t old_size,
+                                   uint32_t align, uint32_t new_size, uint32_t *out);
 /* Ask the guest running in inst to stop, from any thread: the call in
  * progress (or the next one) ends with EHAL_TRAP_INTERRUPTED, at once when
  * the guest is in its own code, else as soon as the host call it is in
@@ -124,7 +126,12 @@ void ehal_engine_interrupt(ehal_engine_instance *inst);
 /* Whether an interrupt is pending (long host calls check it to end early). */
 bool ehal_engine_interrupt_pending(const ehal_engine_instance *inst);
 
-/* Unwind to the innermost ehal_engine_call with EHAL_TRAP_HOST. */
-_Noreturn void ehal_engine_trap_host(void);
+/* Record a trap for the guest call in progress (the first one recorded
+ * wins; EHAL_TRAP_NONE means EHAL_TRAP_HOST) and return: host code always
+ * returns normally, and the engine raises the trap as soon as control is
+ * back in guest code, so the call ends with it. */
+void ehal_engine_trap_host(ehal_engine_instance *inst, ehal_trap_kind kind);
+/* Whether a trap is recorded for the call in progress. */
+bool ehal_engine_trap_pending(const ehal_engine_instance *inst);
 
 #endif

@@ -101,6 +101,7 @@ void ehal_impl_capabilities_list_capabilities(ehal_instance *inst,
   ehal_capability caps[MAX_CAPS];
   size_t n = ehal_capabilities(inst, caps, MAX_CAPS);
   ehal_capabilities_capability_info_t *items = ehal_stage(inst, n, sizeof *items);
+  EHAL_NEED(items);
   for (size_t i = 0; i < n; i++) {
     items[i].feature_name = ehal_str_from(caps[i].name);
     items[i].supported = caps[i].supported;

@@ -205,13 +205,15 @@ static void aead_encrypt(ehal_instance *inst, ehal_aead_alg alg, const char *nam
   if (data.len > UINT32_MAX - AEAD_OVERHEAD)
     EHAL_FAIL(ret, "data of %zu bytes is too long to encrypt", data.len);
   size_t n = data.len + AEAD_OVERHEAD;
-  /* The key may be a view of guest memory, which may move below: copy it,
-   * into the call arena, which is wiped even when the guest's cabi_realloc
-   * traps out of this call (a stack copy would be left behind). */
+  /* The key may be a view of guest memory, which may move below: copy it
+   * (wiped on every way out: nothing unwinds this function). */
   uint8_t nonce[EHAL_AEAD_NONCE_LEN];
-  uint8_t *k = ehal_arena_alloc(inst, 32);
+  uint8_t k[32];
   memcpy(k, key, 32);
-  if (ehal_prim_random(nonce, sizeof nonce) != 0) EHAL_FAIL(ret, "cannot draw a random nonce");
+  if (ehal_prim_random(nonce, sizeof nonce) != 0) {
+    OPENSSL_cleanse(k, 32);
+    EHAL_FAIL(ret, "cannot draw a random nonce");
+  }
 #ifdef EHAL_LOWER_DIRECT
   /* straight into the guest's result buffer, saving a copy of the output */
   ehal_bytes *views[] = {&data, &ad};
@@ -219,6 +221,10 @@ static void aead_encrypt(ehal_instance *inst, ehal_aead_alg alg, const char *nam
 #else
   uint8_t *out = ehal_arena_alloc(inst, n);
 #endif
+  if (!out) {
+    OPENSSL_cleanse(k, 32);
+    return; /* the call traps */
+  }
   memcpy(out, nonce, sizeof nonce);
   int rc = ehal_aead_seal(alg, k, 32, nonce, sizeof nonce, ad.ptr, ad.len, data.ptr, data.len,
                           out + EHAL_AEAD_NONCE_LEN, out + EHAL_AEAD_NONCE_LEN + data.len);
@@ -242,7 +248,7 @@ static void aead_decrypt(ehal_instance *inst, ehal_aead_alg alg, const char *nam
   if (data.len < AEAD_OVERHEAD)
     EHAL_FAIL(ret, "%s input of %zu bytes is shorter than nonce (12) + tag (16)", name, data.len);
   size_t n = data.len - AEAD_OVERHEAD;
-  uint8_t *k = ehal_arena_alloc(inst, 32); /* see aead_encrypt */
+  uint8_t k[32]; /* see aead_encrypt */
   memcpy(k, key, 32);
   uint8_t *out;
 #ifdef EHAL_LOWER_DIRECT
@@ -254,6 +260,10 @@ static void aead_decrypt(ehal_instance *inst, ehal_aead_alg alg, const char *nam
 #else
   out = ehal_arena_alloc(inst, n ? n : 1);
 #endif
+  if (!out) {
+    OPENSSL_cleanse(k, 32);
+    return; /* the call traps */
+  }
   int rc = ehal_aead_open(alg, k, 32, data.ptr, EHAL_AEAD_NONCE_LEN, ad.ptr, ad.len,
                           data.ptr + EHAL_AEAD_NONCE_LEN, n, data.ptr + EHAL_AEAD_NONCE_LEN + n,
                           EHAL_AEAD_TAG_LEN, out);
@@ -279,6 +289,7 @@ void ehal_impl_crypto_hash(ehal_instance *inst, ehal_bytes data,
                                                                       : EHAL_PRIM_BLAKE3;
   size_t n = ehal_prim_hash_len(h);
   uint8_t *out = ehal_arena_alloc(inst, n);
+  EHAL_NEED(out);
   if (ehal_prim_digest(h, data.ptr, data.len, out) != 0) EHAL_FAIL(ret, "hashing failed");
   ret->val = (ehal_bytes){out, n};
 }
@@ -302,6 +313,10 @@ void ehal_impl_crypto_generate_keypair(ehal_instance *inst,
   ehal_asym_key *k = ehal_asym_generate(EHAL_ASYM_ED25519);
   if (!k) EHAL_FAIL(ret, "Ed25519 key generation failed");
   uint8_t *pub = ehal_arena_alloc(inst, 32), *priv = ehal_arena_alloc(inst, 32);
+  if (!pub || !priv) {
+    ehal_asym_free(k);
+    return; /* the call traps */
+  }
   int rc = ehal_asym_public(k, pub) | ehal_asym_private(k, priv);
   ehal_asym_free(k);
   if (rc != 0) EHAL_FAIL(ret, "Ed25519 key generation failed");
@@ -316,6 +331,10 @@ void ehal_impl_crypto_sign(ehal_instance *inst, ehal_bytes data, ehal_bytes priv
   ehal_asym_key *k = ehal_asym_from_private(EHAL_ASYM_ED25519, private_key.ptr, 32);
   if (!k) EHAL_FAIL(ret, "invalid Ed25519 private key");
   uint8_t *sig = ehal_arena_alloc(inst, 64);
+  if (!sig) {
+    ehal_asym_free(k);
+    return; /* the call traps */
+  }
   int rc = ehal_asym_sign(k, data.ptr, data.len, sig);
   ehal_asym_free(k);
   if (rc != 0) EHAL_FAIL(ret, "Ed25519 signing failed");
@@ -465,10 +484,12 @@ void ehal_impl_crypto_export_key(ehal_instance *inst, uint64_t context,
   if (c->asym) {
     size_t n = ehal_asym_private_len(ehal_asym_alg_of(c->asym));
     uint8_t *out = ehal_arena_alloc(inst, n);
+    EHAL_NEED(out);
     if (ehal_asym_private(c->asym, out) != 0) EHAL_FAIL(ret, "cannot encode the private key");
     ret->val = (ehal_bytes){out, n};
   } else {
     uint8_t *out = ehal_arena_alloc(inst, c->secret_len);
+    EHAL_NEED(out);
     memcpy(out, c->secret, c->secret_len);
     ret->val = (ehal_bytes){out, c->secret_len};
   }
@@ -480,6 +501,7 @@ void ehal_impl_crypto_get_public_key(ehal_instance *inst, uint64_t context,
   if (!c->asym) EHAL_FAIL(ret, "a %s key has no public key", key_alg_names[c->alg]);
   size_t n = ehal_asym_public_len(ehal_asym_alg_of(c->asym));
   uint8_t *out = ehal_arena_alloc(inst, n);
+  EHAL_NEED(out);
   if (ehal_asym_public(c->asym, out) != 0) EHAL_FAIL(ret, "cannot encode the public key");
   ret->val = (ehal_bytes){out, n};
 }
@@ -542,6 +564,7 @@ void ehal_impl_crypto_context_sign(ehal_instance *inst, uint64_t context, ehal_b
     EHAL_FAIL(ret, "a %s key cannot sign", key_alg_names[c->alg]);
   size_t n = ehal_asym_signature_len(ehal_asym_alg_of(c->asym));
   uint8_t *sig = ehal_arena_alloc(inst, n);
+  EHAL_NEED(sig);
   if (ehal_asym_sign(c->asym, data.ptr, data.len, sig) != 0)
     EHAL_FAIL(ret, "%s signing failed", key_alg_names[c->alg]);
   ret->val = (ehal_bytes){sig, n};
@@ -558,6 +581,7 @@ static void do_mac(ehal_instance *inst, ehal_prim_hash h, const uint8_t *key, si
                    ehal_bytes data, ehal_crypto_result_list_u8_string_t *ret) {
   size_t n = ehal_prim_hash_len(h);
   uint8_t *out = ehal_arena_alloc(inst, n);
+  EHAL_NEED(out);
   if (ehal_hmac(h, key, key_len, data.ptr, data.len, out) != 0) EHAL_FAIL(ret, "HMAC failed");
   ret->val = (ehal_bytes){out, n};
 }
@@ -695,6 +719,7 @@ void ehal_impl_crypto_hkdf(ehal_instance *inst, ehal_crypto_kdf_algorithm_t algo
   size_t max = 255 * ehal_prim_hash_len(h);
   if (length > max) EHAL_FAIL(ret, "HKDF output is at most %zu bytes (asked for %u)", max, length);
   uint8_t *out = ehal_arena_alloc(inst, length ? length : 1);
+  EHAL_NEED(out);
   if (ehal_hkdf(h, key_material.ptr, key_material.len, salt.ptr, salt.len, info.ptr, info.len, out,
                 length) != 0)
     EHAL_FAIL(ret, "HKDF failed");
@@ -741,6 +766,7 @@ static ehal_bytes seal_aad(ehal_instance *inst, const uint8_t header[SEAL_HEADER
   size_t wl = strlen(w), ll = sizeof SEAL_AAD_LABEL; /* with its NUL */
   size_t n = ll + SEAL_HEADER + 4 + wl + ad.len;
   uint8_t *aad = ehal_arena_alloc(inst, n), *p = aad;
+  if (!aad) return (ehal_bytes){NULL, 0}; /* the call traps */
   memcpy(p, SEAL_AAD_LABEL, ll);
   p += ll;
   memcpy(p, header, SEAL_HEADER);
@@ -762,6 +788,7 @@ void ehal_impl_crypto_seal(ehal_instance *inst, ehal_bytes data, ehal_bytes asso
     EHAL_FAIL(ret, "data of %zu bytes is too long to seal", data.len);
   size_t n = data.len + SEAL_OVERHEAD;
   uint8_t *out = ehal_arena_alloc(inst, n);
+  EHAL_NEED(out);
   memcpy(out, SEAL_MAGIC, 4);
   out[4] = SEAL_VERSION;
   out[5] = SEAL_ALG_AES256_GCM;
@@ -769,6 +796,7 @@ void ehal_impl_crypto_seal(ehal_instance *inst, ehal_bytes data, ehal_bytes asso
   if (ehal_prim_random(nonce, EHAL_AEAD_NONCE_LEN) != 0)
     EHAL_FAIL(ret, "cannot draw a random nonce");
   ehal_bytes aad = seal_aad(inst, out, associated_data);
+  EHAL_NEED(aad.ptr);
   if (ehal_aead_seal(EHAL_AEAD_AES_GCM, st->seal_key, 32, nonce, EHAL_AEAD_NONCE_LEN, aad.ptr,
                      aad.len, data.ptr, data.len, ct, ct + data.len) != 0)
     EHAL_FAIL(ret, "seal: encryption failed");
@@ -789,6 +817,7 @@ void ehal_impl_crypto_unseal(ehal_instance *inst, ehal_bytes sealed, ehal_bytes 
   const uint8_t *nonce = sealed.ptr + SEAL_HEADER, *ct = nonce + EHAL_AEAD_NONCE_LEN;
   uint8_t *out = ehal_arena_alloc(inst, n ? n : 1);
   ehal_bytes aad = seal_aad(inst, sealed.ptr, associated_data);
+  EHAL_NEED(out && aad.ptr);
   if (ehal_aead_open(EHAL_AEAD_AES_GCM, st->seal_key, 32, nonce, EHAL_AEAD_NONCE_LEN, aad.ptr,
                      aad.len, ct, n, ct + n, EHAL_AEAD_TAG_LEN, out) != 0)
     EHAL_FAIL(ret,

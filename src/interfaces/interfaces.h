@@ -57,6 +57,14 @@ size_t ehal_capabilities(const ehal_instance *inst, ehal_capability *out, size_t
     return;                                       \
   } while (0)
 
+/* Host memory an implementation asked for (ehal_arena_alloc, ehal_stage,
+ * ehal_lower_direct) is NULL when the call cannot have it: the call traps
+ * then, and the implementation just returns. */
+#define EHAL_NEED(p)  \
+  do {                \
+    if (!(p)) return; \
+  } while (0)
+
 #define EHAL_RANDOM_MAX_BYTES (1u << 20)   /* per get-random-bytes call */
 #define EHAL_RESEED_MAX_BYTES (64u * 1024) /* per reseed call */
 #define EHAL_MAX_TIMERS 1024u              /* live timers per workload */

@@ -74,8 +74,9 @@ static int module_identity(ehal_instance *inst, uint8_t sha[EHAL_MODULE_SHA384_L
 /* Copies a malloc'd envelope into the call arena (freeing it). */
 static ehal_bytes to_arena(ehal_instance *inst, char *json, size_t len) {
   uint8_t *buf = ehal_arena_alloc(inst, len ? len : 1);
-  memcpy(buf, json, len);
+  if (buf) memcpy(buf, json, len);
   free(json);
+  if (!buf) return (ehal_bytes){NULL, 0}; /* the call traps */
   return (ehal_bytes){buf, len};
 }
 
@@ -195,6 +196,7 @@ void ehal_impl_platform_get_attestation_context_binding(
   attest_ctx *c = get_ctx(inst, ctx);
   if (!c) EHAL_FAIL(ret, "invalid attestation context handle");
   uint8_t *b = ehal_arena_alloc(inst, EHAL_BINDING_LEN);
+  EHAL_NEED(b);
   memcpy(b, c->binding, EHAL_BINDING_LEN);
   ret->val = (ehal_bytes){b, EHAL_BINDING_LEN};
 }

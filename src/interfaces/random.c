@@ -39,6 +39,7 @@ static void random_bytes(ehal_instance *inst, uint32_t length,
     return;
   }
   uint8_t *buf = ehal_arena_alloc(inst, length);
+  EHAL_NEED(buf);
   if (!fill(buf, length)) {
     ret->is_err = true;
     ret->err = ehal_str_fmt(inst, "getrandom failed: %s", strerror(errno));

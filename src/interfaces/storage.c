@@ -154,15 +154,55 @@ void ehal_impl_storage_store_object_with_type(ehal_instance *inst, uint64_t cont
   store(inst, container, key, data, &content_type, ret);
 }
 
-static void *arena_alloc(void *user, size_t n) { return ehal_arena_alloc(user, n); }
+/* Objects from this size up are decrypted straight into guest memory. */
+#define DIRECT_MIN 256
+
+/* Where retrieve-object decrypts: a big object straight into a buffer the
+ * guest's cabi_realloc gives (ehal_lower_direct), saving a copy; a small one
+ * into the call arena.  The guest's allocator runs inside the store's read
+ * transaction: a trap there comes back here as NULL, the store ends the
+ * transaction as on any other error, and the call traps afterwards. */
+typedef struct {
+  ehal_instance *inst;
+  bool direct;
+} get_dest;
+
+static void *get_alloc(void *user, size_t n) {
+  get_dest *d = user;
+#ifdef EHAL_LOWER_DIRECT
+  if (n >= DIRECT_MIN) {
+    d->direct = true;
+    return ehal_lower_direct(d->inst, n, NULL, 0);
+  }
+#endif
+  return ehal_arena_alloc(d->inst, n);
+}
 
 void ehal_impl_storage_retrieve_object(ehal_instance *inst, uint64_t container, ehal_str key,
                                        ehal_storage_result_list_u8_string_t *ret) {
   GET_CONTAINER(c, container, ret);
+  /* guest memory may move while the guest allocates: read the key from a
+   * copy (it is short: EHAL_STORE_KEY_MAX) */
+  if (key.len > EHAL_STORE_KEY_MAX) key.len = EHAL_STORE_KEY_MAX + 1; /* refused below */
+  char *kc = ehal_arena_alloc(inst, key.len + 1);
+  EHAL_NEED(kc);
+  memcpy(kc, key.ptr, key.len);
   ehal_store_err e;
   uint8_t *data;
   size_t len;
-  if (ehal_store_get(c, key.ptr, key.len, arena_alloc, inst, &data, &len, NULL, &e)) FAIL_E(ret, e);
+  get_dest d = {inst, false};
+  if (ehal_store_get(c, kc, key.len, get_alloc, &d, &data, &len, NULL, &e)) {
+    if (inst->trapped) return;
+    ret->is_err = true;
+    ret->err = ehal_str_fmt(inst, "%s", e.msg);
+    /* a guest buffer already given carries the message (see cabi.h) */
+    if (d.direct && data) {
+      size_t m = ret->err.len < DIRECT_MIN ? ret->err.len : DIRECT_MIN - 1;
+      memcpy(data, ret->err.ptr, m);
+      ret->err = (ehal_str){(const char *)data, m};
+    }
+    return;
+  }
   ret->val.ptr = data;
   ret->val.len = len;
 }
@@ -176,6 +216,7 @@ void ehal_impl_storage_delete_object(ehal_instance *inst, uint64_t container, eh
 
 static ehal_str arena_str(ehal_instance *inst, const char *p, size_t n) {
   char *d = ehal_arena_alloc(inst, n ? n : 1);
+  if (!d) return EHAL_STR(""); /* the call traps */
   memcpy(d, p, n);
   return (ehal_str){d, n};
 }
@@ -220,8 +261,9 @@ void ehal_impl_storage_list_objects(ehal_instance *inst, uint64_t container,
     EHAL_FAIL(ret, "storage error: out of memory");
   }
   ehal_str *arr = ehal_stage(inst, g.n, sizeof *arr);
-  if (g.n) memcpy(arr, g.keys, g.n * sizeof *arr);
+  if (arr && g.n) memcpy(arr, g.keys, g.n * sizeof *arr);
   free(g.keys);
+  EHAL_NEED(arr);
   ret->val.ptr = arr;
   ret->val.len = g.n;
 }
@@ -260,6 +302,7 @@ void ehal_impl_storage_list_objects_with_metadata(ehal_instance *inst, uint64_t 
   ehal_store_err e;
   gather g = {.inst = inst};
   g.infos = ehal_stage(inst, limit, sizeof *g.infos);
+  EHAL_NEED(g.infos);
   char next[EHAL_STORE_CURSOR_LEN + 1];
   if (ehal_store_list(c, cursor.ptr, cursor.len, limit, gather_info, &g, next, &e)) FAIL_E(ret, e);
   ret->val.objects.ptr = g.infos;

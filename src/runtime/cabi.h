@@ -4,7 +4,8 @@
  * Every guest-supplied pointer and length passes through here: ranges are
  * checked against the guest's current linear memory, alignment is checked,
  * strings are validated as UTF-8.  A violation traps the calling guest
- * (and only it) with a message naming the problem.
+ * (and only it) with a message naming the problem, once the host function
+ * has returned: nothing here unwinds host code.
  *
  * Host-side values produced while serving one call (lifted lists, strings an
  * implementation formats) live in a per-instance arena that is reset at the
@@ -40,8 +41,8 @@ typedef struct {
 /* Called first by every glue function: resets the call arena. */
 void ehal_call_begin(ehal_instance *inst);
 
-/* Arena allocation for the current call; traps the guest if the host cannot
- * provide the memory (never returns NULL). */
+/* Arena allocation for the current call.  NULL (and the call traps) when
+ * the host cannot provide the memory: implementations check, and return. */
 void *ehal_arena_alloc(ehal_instance *inst, size_t size);
 /* Arena array of n elements of size each, overflow-checked. */
 void *ehal_stage(ehal_instance *inst, size_t n, size_t size);
@@ -50,17 +51,23 @@ ehal_str ehal_str_fmt(ehal_instance *inst, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 ehal_str ehal_str_from(const char *cstr);
 
-/* Trap the guest for an ABI violation.  Never returns. */
-_Noreturn void ehal_abi_trap(ehal_instance *inst, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Trap the guest for an ABI violation.  It returns: the trap is recorded
+ * on the instance (inst->trapped; the first one wins) and raised once the
+ * host function has returned to guest code, so host code is never unwound
+ * and every host function simply returns.  Code after a trap must not
+ * touch guest memory or results: lifting yields empty values, lowering
+ * nothing, allocation NULL. */
+void ehal_abi_trap(ehal_instance *inst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Lifting: view guest memory [ptr, ptr+len) after checks. */
+/* Lifting: view guest memory [ptr, ptr+len) after checks (an empty value,
+ * or NULL for an area, when the call traps). */
 ehal_str ehal_lift_string(ehal_instance *inst, uint32_t ptr, uint32_t len);
 ehal_bytes ehal_lift_bytes(ehal_instance *inst, uint32_t ptr, uint32_t len);
 const uint8_t *ehal_lift_area(ehal_instance *inst, uint32_t ptr, uint64_t size, uint32_t align);
 
 /* Lowering: copy len bytes into guest memory allocated with the guest's
- * cabi_realloc(0, 0, align, len); returns the guest address. */
+ * cabi_realloc(0, 0, align, len); returns the guest address (0 when the
+ * call traps, in cabi_realloc too: see ehal_engine_realloc). */
 uint32_t ehal_lower_bytes(ehal_instance *inst, const void *src, size_t len, uint32_t align);
 /* Zero-copy list<u8> and string results.  ehal_lower_direct allocates len
  * bytes (1 to 2^32-1) in the guest now, through its cabi_realloc as lowering
@@ -71,7 +78,8 @@ uint32_t ehal_lower_bytes(ehal_instance *inst, const void *src, size_t len, uint
  * string (write the message into it), or the guest loses it.  Guest memory
  * may grow, and move, meanwhile: every view in views[] (at most 8: the
  * arguments lifted from guest memory that the implementation still reads)
- * is re-pointed, and a buffer overlapping one of them traps the guest. */
+ * is re-pointed, and a buffer overlapping one of them traps the guest.
+ * NULL when the call traps (the guest's cabi_realloc trapped, say). */
 #define EHAL_LOWER_DIRECT 1
 uint8_t *ehal_lower_direct(ehal_instance *inst, size_t len, ehal_bytes *const *views,
                            size_t nviews);

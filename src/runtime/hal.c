@@ -506,17 +506,22 @@ static void call_generic(void *env, uint32_t idx, const uint64_t *args, uint64_t
     }
   }
   memset(r, 0, sizeof r);
-  inst->trap_msg[0] = 0;
+  if (!inst->trapped) inst->trap_msg[0] = 0;
   int rc = na > 64 ? -1 : g->fn(inst, a, na, r, nr, g->user);
-  if (rc == 0 && nr && (char)r[0].kind != colon[1]) {
+  if (rc == 0 && nr && (char)r[0].kind != colon[1] && !inst->trapped) {
     rc = -1;
     snprintf(inst->trap_msg, sizeof inst->trap_msg,
              "host function returned a %c where its signature says %c", (char)r[0].kind, colon[1]);
   }
-  if (rc != 0) {
-    /* the embedder's function has returned; only this frame is unwound */
-    if (!inst->trap_msg[0]) snprintf(inst->trap_msg, sizeof inst->trap_msg, "host function failed");
-    ehal_engine_trap_host();
+  if (rc != 0 || inst->trapped) {
+    /* the trap is raised once this function has returned to the guest */
+    if (!inst->trapped) {
+      if (!inst->trap_msg[0])
+        snprintf(inst->trap_msg, sizeof inst->trap_msg, "host function failed");
+      inst->trapped = true;
+      ehal_engine_trap_host(inst->eng, EHAL_TRAP_HOST);
+    }
+    return;
   }
   if (nr) {
     switch (colon[1]) {
@@ -534,6 +539,7 @@ static void call_generic(void *env, uint32_t idx, const uint64_t *args, uint64_t
 }
 
 int elastic_hal_trap(elastic_hal_instance *caller, const char *fmt, ...) {
+  if (caller->trapped) return -1; /* the first cause is the one reported */
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(caller->trap_msg, sizeof caller->trap_msg, fmt, ap);
@@ -733,6 +739,18 @@ void elastic_hal_instance_free(elastic_hal_instance *inst) {
   free(inst);
 }
 
+/* A call from the embedder begins: nothing of an earlier call's outcome
+ * carries over (a call re-entering this instance from one of its own host
+ * functions keeps the trap that call may have recorded). */
+static void call_start(ehal_instance *inst) {
+  inst->exited = false;
+  inst->lowering = false;
+  if (!ehal_engine_in_host_call(inst->eng)) {
+    inst->trapped = false;
+    inst->trap_msg[0] = 0;
+  }
+}
+
 /* Turn a call's outcome into status and message. */
 static elastic_hal_outcome finish(ehal_instance *inst, ehal_trap_kind k, const char *what,
                                   int *status, elastic_hal_error *err) {
@@ -745,8 +763,8 @@ static elastic_hal_outcome finish(ehal_instance *inst, ehal_trap_kind k, const c
   const char *kind = k == EHAL_TRAP_HOST    ? "abi"
                      : k == EHAL_TRAP_OTHER ? "other"
                                             : ehal_trap_name(k);
-  if (k == EHAL_TRAP_HOST)
-    snprintf(err->msg, sizeof err->msg, "trap (abi): %s: %s", what, inst->trap_msg);
+  if (k == EHAL_TRAP_HOST || (inst->trapped && inst->trap_msg[0]))
+    snprintf(err->msg, sizeof err->msg, "trap (%s): %s: %s", kind, what, inst->trap_msg);
   else
     snprintf(err->msg, sizeof err->msg, "trap (%s): %s", kind, what);
   err->kind = ELASTIC_HAL_ERR_TRAP;
@@ -758,8 +776,7 @@ static elastic_hal_outcome finish(ehal_instance *inst, ehal_trap_kind k, const c
 elastic_hal_outcome elastic_hal_run(elastic_hal_instance *inst, int *status,
                                     elastic_hal_error *err) {
   *status = 0;
-  inst->exited = false;
-  inst->lowering = false;
+  call_start(inst);
   static const char *init[] = {"_initialize", "cm32p2_initialize"};
   for (int i = 0; i < 2; i++) {
     if (!ehal_engine_has_export(inst->eng, init[i], ":")) continue;
@@ -793,8 +810,7 @@ elastic_hal_outcome elastic_hal_call(elastic_hal_instance *inst, const char *nam
              name, ehal_sig_pretty(sig, pretty, sizeof pretty), nargs, nresults);
     return ELASTIC_HAL_TRAPPED;
   }
-  inst->exited = false;
-  inst->lowering = false;
+  call_start(inst);
   ehal_trap_kind k = ehal_engine_call(inst->eng, name, args, nargs, results, nresults);
   int st;
   return finish(inst, k, name, &st, err);
@@ -833,8 +849,7 @@ elastic_hal_outcome elastic_hal_call_values(elastic_hal_instance *inst, const ch
       default: memcpy(&a[i], &args[i].of.f64, 8);
     }
   }
-  inst->exited = false;
-  inst->lowering = false;
+  call_start(inst);
   ehal_trap_kind k = ehal_engine_call(inst->eng, name, a, nargs, r, nresults);
   int st;
   elastic_hal_outcome o = finish(inst, k, name, &st, err);
@@ -904,9 +919,19 @@ int elastic_hal_lower_bytes(elastic_hal_instance *caller, const void *src, size_
   if (!ehal_engine_in_host_call(caller->eng) || caller->lowering || !len || len > UINT32_MAX ||
       !align || (align & (align - 1)) || !ehal_engine_has_realloc(caller->eng))
     return -1;
+  if (caller->trapped) return -1;
+  uint32_t p = 0;
   caller->lowering = true;
-  uint32_t p = ehal_engine_realloc(caller->eng, 0, 0, align, (uint32_t)len);
+  ehal_trap_kind k = ehal_engine_realloc(caller->eng, 0, 0, align, (uint32_t)len, &p);
   caller->lowering = false;
+  if (k != EHAL_TRAP_NONE) {
+    /* the guest's allocator trapped: the call ends with that trap once the
+     * embedder's function returns */
+    caller->trapped = true;
+    snprintf(caller->trap_msg, sizeof caller->trap_msg,
+             "in cabi_realloc(%zu bytes), called by a host function", len);
+    return -1;
+  }
   uint8_t *dst = span(caller, p, len);
   if (!dst || (p & (align - 1))) return -1;
   memcpy(dst, src, len);
@@ -988,8 +1013,7 @@ elastic_hal_outcome elastic_hal_func_call(elastic_hal_instance *inst, const elas
     set_error(err, ELASTIC_HAL_ERR_USAGE, "the function handle is not of this instance's module");
     return ELASTIC_HAL_TRAPPED;
   }
-  inst->exited = false;
-  inst->lowering = false;
+  call_start(inst);
   ehal_trap_kind k = ehal_engine_call_export(inst->eng, func->x, args, results);
   if (k == EHAL_TRAP_NONE) return ELASTIC_HAL_EXITED;
   int st;

@@ -65,7 +65,10 @@ struct ehal_instance {
   /* why the guest stopped, when it stopped early */
   bool exited;
   int exit_status;
-  char trap_msg[512]; /* set by ehal_abi_trap */
+  /* a trap recorded by host code in the call in progress (ehal_abi_trap):
+   * the glue stops, the engine raises it once the host function returns */
+  bool trapped;
+  char trap_msg[512]; /* why, set with trapped */
 
   /* interfaces this instance was linked with (for capabilities) */
   const void *linked[64];

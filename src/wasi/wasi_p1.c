@@ -184,7 +184,9 @@ static void proc_exit(void *env, uint32_t code) {
   ehal_instance *inst = env;
   inst->exited = true;
   inst->exit_status = code > 255 ? 255 : (int)code;
-  ehal_engine_trap_host();
+  /* ends the guest once this function has returned */
+  inst->trapped = true;
+  ehal_engine_trap_host(inst->eng, EHAL_TRAP_HOST);
 }
 
 /* Not provided here: each returns ENOSYS (EBADF for the fd-taking ones, as

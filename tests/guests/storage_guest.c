@@ -654,6 +654,57 @@ EXPORT("test_big") int test_big(int size) {
   return 0;
 }
 
+/* Linear memory pages now (for the memory limit of the trap test). */
+EXPORT("mem_pages") int mem_pages(void) { return (int)__builtin_wasm_memory_size(0); }
+
+/* A trap inside the store's read transaction: store a `size`-byte object,
+ * fill the heap (the instance runs at a memory limit), then retrieve the
+ * object.  The host decrypts it straight into a buffer from this guest's
+ * cabi_realloc, inside the read transaction, and that allocation fails and
+ * aborts: the call traps there.  Returns only if it did not trap. */
+static void *g_hog[4096];
+static size_t g_nhog;
+
+EXPORT("trap_in_retrieve") int trap_in_retrieve(int size) {
+  elastic_string_t err;
+  chandle h;
+  uint64_t v;
+  CHECK(elastic_storage_create_container(S("trap"), &h, &err));
+  uint8_t *d = gen(11, (size_t)size);
+  CHECK(elastic_storage_store_object(h, S("obj"), B(d, (size_t)size), &v, &err));
+  free(d);
+  for (size_t chunk = 64 * 1024; chunk >= 64 && g_nhog < 4096;) {
+    void *p = malloc(chunk);
+    if (p)
+      g_hog[g_nhog++] = p;
+    else
+      chunk /= 2;
+  }
+  elastic_bytes_t got;
+  elastic_storage_retrieve_object(h, S("obj"), &got, &err); /* traps */
+  return __LINE__;
+}
+
+/* After that trap: the heap back, and the store works for this instance
+ * (its read transaction ended: a write transaction begins). */
+EXPORT("after_trap") int after_trap(void) {
+  while (g_nhog) free(g_hog[--g_nhog]);
+  elastic_string_t err;
+  chandle h;
+  uint64_t v;
+  CHECK(elastic_storage_open_container(S("trap"), &h, &err));
+  CHECK(elastic_storage_store_object(h, S("small"), B("after", 5), &v, &err));
+  elastic_bytes_t got;
+  CHECK(elastic_storage_retrieve_object(h, S("obj"), &got, &err));
+  CHECK(gen_check(got.ptr, got.len) == 11);
+  elastic_bytes_free(&got);
+  CHECK(elastic_storage_retrieve_object(h, S("small"), &got, &err));
+  CHECK(got.len == 5 && memcmp(got.ptr, "after", 5) == 0);
+  elastic_bytes_free(&got);
+  CHECK(elastic_storage_delete_container(h, &err));
+  return 0;
+}
+
 /* Store/retrieve n objects in container "shared" with a prefix, for the
  * concurrency test (several instances of the same workload). */
 EXPORT("test_shared_writer") int test_shared_writer(int id, int n) {

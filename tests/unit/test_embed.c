@@ -77,6 +77,56 @@ static uint8_t *wat(const char *name, const char *text, size_t *len) {
 
 /* ---- host functions ---- */
 
+/* the guest's allocator traps: an embedder's function that lowers bytes
+ * gets an error and goes on, and the call ends with the allocator's trap */
+static const char LOWER_TRAP_WAT[] =
+    "(module\n"
+    " (import \"host\" \"lower\" (func $lower (result i32)))\n"
+    " (memory (export \"memory\") 1)\n"
+    " (func (export \"cabi_realloc\") (param i32 i32 i32 i32) (result i32) unreachable)\n"
+    " (func (export \"call_lower\") (result i32) (call $lower))\n"
+    " (func (export \"five\") (result i32) (i32.const 5)))\n";
+
+static int g_lower_rc, g_after_lower;
+
+static int host_lower(elastic_hal_instance *caller, const elastic_hal_val *a, size_t na,
+                      elastic_hal_val *r, size_t nr, void *user) {
+  (void)a, (void)na, (void)nr, (void)user;
+  uint32_t p = 0;
+  g_lower_rc = elastic_hal_lower_bytes(caller, "x", 1, 1, &p);
+  g_after_lower++; /* host code goes on: nothing unwound it */
+  r[0].kind = ELASTIC_HAL_I32;
+  r[0].of.i32 = 9;
+  return 0;
+}
+
+static void test_lower_trap(const elastic_hal_load_options *lo) {
+  size_t len = 0;
+  uint8_t *wasm = wat("lowertrap", LOWER_TRAP_WAT, &len);
+  elastic_hal_error err;
+  elastic_hal_module *m =
+      wasm ? elastic_hal_module_load_bytes(wasm, len, "lowertrap", lo, &err) : NULL;
+  elastic_hal_linker *l = elastic_hal_linker_new();
+  elastic_hal_linker_define(l, "host", "lower", ":i", host_lower, NULL, NULL);
+  elastic_hal_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  elastic_hal_instance *i = m ? elastic_hal_instantiate(m, l, &cfg, &err) : NULL;
+  uint64_t r = 0;
+  elastic_hal_outcome o =
+      i ? elastic_hal_call(i, "call_lower", NULL, 0, &r, 1, &err) : ELASTIC_HAL_EXITED;
+  if (!TAP_OK(o == ELASTIC_HAL_TRAPPED && g_lower_rc == -1 && g_after_lower == 1 &&
+                  !strcmp(err.trap, "unreachable executed") && strstr(err.msg, "cabi_realloc"),
+              "a trap in the guest's cabi_realloc: elastic_hal_lower_bytes fails, the host "
+              "function returns normally, the call ends with that trap"))
+    tap_diag("outcome %d, rc %d, after %d: %s", (int)o, g_lower_rc, g_after_lower, err.msg);
+  o = i ? elastic_hal_call(i, "five", NULL, 0, &r, 1, &err) : ELASTIC_HAL_TRAPPED;
+  TAP_OK(o == ELASTIC_HAL_EXITED && r == 5, "... and the instance's next call works");
+  elastic_hal_instance_free(i);
+  elastic_hal_linker_free(l);
+  elastic_hal_module_free(m);
+  free(wasm);
+}
+
 static int g_user_token = 42;
 static int g_freed;
 static elastic_hal_instance *g_other;
@@ -419,6 +469,8 @@ int main(void) {
   elastic_hal_instance_free(si);
   elastic_hal_linker_free(l2);
   elastic_hal_module_free(sm);
+
+  test_lower_trap(&lo);
 
   free(wasm);
   free(spin_start);

@@ -57,15 +57,21 @@ static const char *new_state(char *buf, size_t n) {
 static elastic_hal_module *g_mod;
 static elastic_hal_linker *g_linker;
 
-static elastic_hal_instance *instance(const char *workload, const char *state) {
+static elastic_hal_instance *instance_pages(const char *workload, const char *state,
+                                            uint32_t max_pages) {
   elastic_hal_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.workload = workload;
   cfg.state_dir = state;
+  cfg.max_memory_pages = max_pages;
   elastic_hal_error err;
   elastic_hal_instance *i = elastic_hal_instantiate(g_mod, g_linker, &cfg, &err);
   if (!i) tap_diag("instantiate: %s", err.msg);
   return i;
+}
+
+static elastic_hal_instance *instance(const char *workload, const char *state) {
+  return instance_pages(workload, state, 0);
 }
 
 static void guest_test(elastic_hal_instance *i, const char *name, const uint64_t *args,
@@ -84,6 +90,39 @@ static void guest_test(elastic_hal_instance *i, const char *name, const uint64_t
     else
       tap_diag("guest check failed at tests/guests/storage_guest.c:%d", (int32_t)(uint32_t)r);
   }
+}
+
+/* The guest's allocator traps inside the store's read transaction (it
+ * runs there when retrieve-object decrypts straight into guest memory):
+ * the call ends with that trap, the transaction with the call, and the
+ * same instance goes on storing (a transaction left open would make its
+ * next BEGIN fail), as does another instance of the workload. */
+static void test_trap_in_transaction(void) {
+  char st[4300];
+  new_state(st, sizeof st);
+  elastic_hal_error err;
+  uint64_t r = 0;
+  /* the guest's initial memory, then 48 pages (3 MiB) more at most */
+  elastic_hal_instance *i = instance("trap-txn", st);
+  if (i) elastic_hal_call(i, "mem_pages", NULL, 0, &r, 1, &err);
+  elastic_hal_instance_free(i);
+  i = r ? instance_pages("trap-txn", st, (uint32_t)r + 48) : NULL;
+  uint64_t size = 1u << 20;
+  memset(&err, 0, sizeof err);
+  elastic_hal_outcome o =
+      i ? elastic_hal_call(i, "trap_in_retrieve", &size, 1, &r, 1, &err) : ELASTIC_HAL_EXITED;
+  if (!TAP_OK(o == ELASTIC_HAL_TRAPPED && strstr(err.msg, "cabi_realloc") &&
+                  !strcmp(err.trap, "unreachable executed"),
+              "a trap in the guest's cabi_realloc during retrieve-object ends the call with "
+              "that trap, named"))
+    tap_diag("outcome %d: %s", (int)o, err.msg);
+  guest_test(i, "after_trap", NULL, 0,
+             "after it, the same instance stores and retrieves: no transaction was left open");
+  elastic_hal_instance_free(i);
+  elastic_hal_instance *j = instance("trap-txn", st);
+  uint64_t shared[2] = {1, 20};
+  guest_test(j, "test_shared_writer", shared, 2, "... and so does a fresh instance of it");
+  elastic_hal_instance_free(j);
 }
 
 static void test_through_guest(void) {
@@ -1020,6 +1059,7 @@ int main(void) {
     elastic_hal_storage_world_add_to_linker(g_linker);
     elastic_hal_wasi_add_to_linker(g_linker);
     test_through_guest();
+    test_trap_in_transaction();
     elastic_hal_linker_free(g_linker);
     elastic_hal_module_free(g_mod);
   }

@@ -9,7 +9,10 @@
  * which host code may still be entered, in_host counts host calls in
  * progress (a fault while it is non-zero is a host bug, never a guest trap),
  * interrupt asks the guest to stop (the shim traps at the next host-call
- * boundary; the engine's signal handler traps guest code at once), and
+ * boundary; the engine's signal handler traps guest code at once), trap is
+ * a trap that host code recorded (ehal_engine_trap_host) and the shim raises
+ * as soon as the host function has returned, so host code always returns
+ * normally and is never unwound, and
  * generic serves imports that have no C-typed host function (an embedder's,
  * called with 64-bit cells).
  *
@@ -25,8 +28,8 @@
 #include <wasm-rt.h>
 
 /* Bump when the descriptor layout or the calling convention changes. */
-#define EHAL_ARTIFACT_ABI 4
-#define EHAL_ARTIFACT_SYMBOL "ehal_artifact_v4"
+#define EHAL_ARTIFACT_ABI 5
+#define EHAL_ARTIFACT_SYMBOL "ehal_artifact_v5"
 
 #define EHAL_ARTIFACT_TYPES                                                                \
   typedef void (*ehal_a_hostfn)(void);                                                     \
@@ -34,6 +37,7 @@
     uintptr_t stack_limit;                                                                 \
     uint32_t in_host;                                                                      \
     volatile uint32_t interrupt;                                                           \
+    uint32_t trap;                                                                         \
     void (*generic)(void *env, uint32_t import, const uint64_t *args, uint64_t *results);  \
   } ehal_a_ctl;                                                                            \
   typedef struct {                                                                         \

@@ -116,7 +116,8 @@ static int write_shim(const char *path, const ehal_wasm_info *info, bool has_sta
     /* Host code must have room to run: a guest that recursed to the edge
      * of the native stack traps here, before any host code starts.  An
      * interrupt asked for while the guest ran traps here too, and one asked
-     * for during the host call traps as soon as it has returned. */
+     * for during the host call, or a trap the host function recorded, traps
+     * as soon as it has returned: host code is never unwound. */
     fprintf(f,
             ") {\n  ehal_a_ctl *c = m->ctl;\n"
             "  if ((uintptr_t)__builtin_frame_address(0) < c->stack_limit) "
@@ -138,7 +139,7 @@ static int write_shim(const char *path, const ehal_wasm_info *info, bool has_sta
     if (colon[1]) fprintf(f, "    r = %s(res[0]);\n", from_cell(colon[1]));
     fprintf(f,
             "  }\n  c->in_host--;\n"
-            "  if (c->interrupt) wasm_rt_trap(WASM_RT_TRAP_UNREACHABLE);\n%s}\n",
+            "  if (c->interrupt | c->trap) wasm_rt_trap(WASM_RT_TRAP_UNREACHABLE);\n%s}\n",
             colon[1] ? "  return r;\n" : "");
   }
   /* exports: export k of the module is Z_guestZ_e<k> */

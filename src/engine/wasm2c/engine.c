@@ -16,6 +16,13 @@
  * code (SQLite holding a mutex, OpenSSL) is never unwound by the handler.
  * Any other fault is left to crash the process with a core dump.
  *
+ * Host code is never unwound.  A trap that host code raises (an ABI
+ * violation, proc_exit, an embedder's function that fails) is recorded in
+ * ctl.trap, and the shim raises it once the host function has returned, in
+ * guest code; the guest's cabi_realloc, which host code calls to lower a
+ * result, runs under a trap point of its own, so its traps come back to the
+ * host code that called it as a return value.
+ *
  * The native stack.  Host functions need room: the shim refuses to enter one
  * when less than HOST_STACK_RESERVE is left below the caller's frame and
  * traps the guest there (call stack exhausted), before any host code runs.
@@ -64,7 +71,6 @@ struct ehal_engine_instance {
 };
 
 static __thread ehal_engine_instance *t_current;
-static __thread bool t_host_trap;
 /* set between the trap point being armed and the guest call returning:
  * only then may a signal handler raise a trap */
 static __thread volatile sig_atomic_t t_armed;
@@ -337,15 +343,13 @@ void ehal_engine_module_free(ehal_engine_module *m) {
 size_t ehal_engine_module_nimports(const ehal_engine_module *m) { return m->desc->n_imports; }
 
 static ehal_trap_kind map_trap(ehal_engine_instance *inst, int code) {
+  ehal_trap_kind recorded = (ehal_trap_kind)inst->ctl.trap;
+  inst->ctl.trap = 0;
   if (inst->ctl.interrupt) {
     inst->ctl.interrupt = 0;
-    t_host_trap = false;
     return EHAL_TRAP_INTERRUPTED;
   }
-  if (t_host_trap) {
-    t_host_trap = false;
-    return EHAL_TRAP_HOST;
-  }
+  if (recorded != EHAL_TRAP_NONE) return recorded;
   switch (code) {
     case WASM_RT_TRAP_OOB: return EHAL_TRAP_OOB;
     case WASM_RT_TRAP_INT_OVERFLOW: return EHAL_TRAP_INT_OVERFLOW;
@@ -423,7 +427,7 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
 #endif
   t_armed = 0;
   t_current = inst;
-  t_host_trap = false;
+  if (outer) inst->ctl.trap = 0;
   uintptr_t size = 0, lo = stack_low(&size);
   inst->stack_lo = lo;
   /* on a small thread stack, keep at least half of it for the guest */
@@ -441,7 +445,8 @@ static ehal_trap_kind guarded(ehal_engine_instance *inst,
   int code = sigsetjmp(*target, 0);
   ehal_trap_kind result = EHAL_TRAP_NONE;
   if (code != 0) {
-    /* a host function that raised the trap never returned to the shim */
+    /* the trap was raised in guest code (or the shim): no host call of
+     * this instance's is in progress below this frame */
     inst->ctl.in_host = 0;
     result = map_trap(inst, code);
     pthread_sigmask(SIG_UNBLOCK, &g_trap_signals, NULL);
@@ -622,17 +627,35 @@ ehal_trap_kind ehal_engine_call(ehal_engine_instance *inst, const char *name, co
   return guarded(inst, do_call, &c);
 }
 
-uint32_t ehal_engine_realloc(ehal_engine_instance *inst, uint32_t old, uint32_t old_size,
-                             uint32_t align, uint32_t new_size) {
-  /* guest code again for the length of the call: its faults are its traps */
-  uint32_t in_host = inst->ctl.in_host;
-  inst->ctl.in_host = 0;
-  uint32_t r = inst->mod->desc->realloc(inst->storage, old, old_size, align, new_size);
-  inst->ctl.in_host = in_host;
-  return r;
+typedef struct {
+  uint32_t old, old_size, align, new_size, result;
+} realloc_args;
+
+static void do_realloc(ehal_engine_instance *inst, void *arg) {
+  realloc_args *a = arg;
+  a->result = inst->mod->desc->realloc(inst->storage, a->old, a->old_size, a->align, a->new_size);
 }
 
-_Noreturn void ehal_engine_trap_host(void) {
-  t_host_trap = true;
-  wasm_rt_trap(WASM_RT_TRAP_UNREACHABLE);
+ehal_trap_kind ehal_engine_realloc(ehal_engine_instance *inst, uint32_t old, uint32_t old_size,
+                                   uint32_t align, uint32_t new_size, uint32_t *out) {
+  /* guest code again for the length of the call: its faults are its traps,
+   * and they end here, not in the host code that asked for memory */
+  uint32_t in_host = inst->ctl.in_host;
+  inst->ctl.in_host = 0;
+  realloc_args a = {old, old_size, align, new_size, 0};
+  ehal_trap_kind k = guarded(inst, do_realloc, &a);
+  inst->ctl.in_host = in_host;
+  if (k != EHAL_TRAP_NONE) {
+    ehal_engine_trap_host(inst, k);
+    return k;
+  }
+  *out = a.result;
+  return EHAL_TRAP_NONE;
 }
+
+void ehal_engine_trap_host(ehal_engine_instance *inst, ehal_trap_kind kind) {
+  if (inst->ctl.trap == EHAL_TRAP_NONE)
+    inst->ctl.trap = kind == EHAL_TRAP_NONE ? EHAL_TRAP_HOST : (uint32_t)kind;
+}
+
+bool ehal_engine_trap_pending(const ehal_engine_instance *inst) { return inst->ctl.trap != 0; }
