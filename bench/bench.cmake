@@ -41,8 +41,7 @@ add_custom_command(OUTPUT ${EHAL_BENCH_CLANG_OBJ}
 set_source_files_properties(${EHAL_BENCH_CLANG_OBJ} PROPERTIES EXTERNAL_OBJECT ON GENERATED ON)
 
 add_executable(elastic-hal-bench ${EHAL_BENCH_SOURCES} ${EHAL_BENCH_CLANG_OBJ})
-# Compiled artifacts resolve wasm_rt_* against the executable: export them.
-set_target_properties(elastic-hal-bench PROPERTIES OUTPUT_NAME elastic-hal-bench ENABLE_EXPORTS ON
+set_target_properties(elastic-hal-bench PROPERTIES OUTPUT_NAME elastic-hal-bench
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
 target_include_directories(elastic-hal-bench PRIVATE
   ${CMAKE_SOURCE_DIR}/bench ${CMAKE_SOURCE_DIR}/src/engine)

@@ -16,7 +16,7 @@ add_custom_command(OUTPUT ${EHAL_CRYPTO_BENCH_GUEST}
 add_custom_target(guest-crypto-bench ALL DEPENDS ${EHAL_CRYPTO_BENCH_GUEST})
 
 add_executable(elastic-hal-bench-crypto ${CMAKE_SOURCE_DIR}/bench/crypto_bench.c)
-set_target_properties(elastic-hal-bench-crypto PROPERTIES ENABLE_EXPORTS ON
+set_target_properties(elastic-hal-bench-crypto PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
 target_include_directories(elastic-hal-bench-crypto PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_compile_definitions(elastic-hal-bench-crypto PRIVATE

@@ -14,7 +14,7 @@ add_custom_command(OUTPUT ${EHAL_SBENCH_GUEST}
 add_custom_target(guest-storage-bench ALL DEPENDS ${EHAL_SBENCH_GUEST})
 
 add_executable(elastic-hal-bench-storage bench/storage_bench.c)
-set_target_properties(elastic-hal-bench-storage PROPERTIES ENABLE_EXPORTS ON
+set_target_properties(elastic-hal-bench-storage PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
 target_include_directories(elastic-hal-bench-storage PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_compile_definitions(elastic-hal-bench-storage PRIVATE

@@ -27,13 +27,30 @@ static bool linked(const ehal_instance *inst, const ehal_iface_def *d) {
 /* The rows' names and versions depend only on the catalog: built once. */
 typedef struct {
   char name[80];
+  size_t len; /* of name */
   char version[16];
   const ehal_iface_def *iface; /* NULL for platform and WASI rows */
   const ehal_func_def *func;   /* NULL for an interface row */
+  /* what the platform must offer too: evidence functions (attestation, the
+   * 0.1.1 contexts) need evidence, seal and unseal a sealing root */
+  bool needs_evidence, needs_sealing;
 } cap_row;
 
 static cap_row g_rows[512];
 static size_t g_nrows;
+/* has-capability's lookup: an open-addressing table of row index + 1 (0:
+ * empty slot), hashed on the length and the first and last 8 bytes of the
+ * name (a guest may ask in a loop: no scan over the rows) */
+#define SLOTS 1024u
+static uint16_t g_slots[SLOTS];
+
+static size_t name_hash(const char *p, size_t n) {
+  uint64_t a = 0, b = 0;
+  memcpy(&a, p, n < 8 ? n : 8);
+  if (n > 8) memcpy(&b, p + n - 8, 8);
+  uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull) ^ n) * 0xBF58476D1CE4E5B9ull;
+  return (size_t)(h ^ (h >> 29)) & (SLOTS - 1);
+}
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static const char *const platforms[] = {"sev-snp", "tdx", "simulated"};
 
@@ -59,22 +76,28 @@ static void build_rows(void) {
   cap_row *w = &g_rows[g_nrows++];
   snprintf(w->name, sizeof w->name, "wasi-preview1");
   snprintf(w->version, sizeof w->version, "0.1.0");
+  for (size_t i = 0; i < g_nrows; i++) {
+    cap_row *r = &g_rows[i];
+    r->len = strlen(r->name);
+    r->needs_evidence =
+        r->func && !strcmp(r->iface->name, "platform") && strstr(r->func->name, "attest") != NULL;
+    r->needs_sealing = r->func && !strcmp(r->iface->name, "crypto") &&
+                       (!strcmp(r->func->name, "seal") || !strcmp(r->func->name, "unseal"));
+    size_t k = name_hash(r->name, r->len);
+    while (g_slots[k]) k = (k + 1) & (SLOTS - 1);
+    g_slots[k] = (uint16_t)(i + 1);
+  }
 }
 
 static bool row_supported(const ehal_instance *inst, size_t i) {
   const cap_row *r = &g_rows[i];
   if (r->iface) {
     if (!linked(inst, r->iface)) return false;
-    /* evidence functions (attestation, the 0.1.1 contexts) only where this
-     * platform can produce evidence: not on TDX without configfs-tsm */
-    if (r->func && !strcmp(r->iface->name, "platform") && strstr(r->func->name, "attest") &&
-        !ehal_attestation_available())
-      return false;
-    /* sealing needs a platform sealing root (none on TDX without a key provider) */
-    if (r->func && !strcmp(r->iface->name, "crypto") &&
-        (!strcmp(r->func->name, "seal") || !strcmp(r->func->name, "unseal")) &&
-        !ehal_sealing_supported())
-      return false;
+    /* evidence only where this platform can produce it (not on TDX without
+     * configfs-tsm); sealing only with a platform sealing root (none on TDX
+     * without a key provider) */
+    if (r->needs_evidence && !ehal_attestation_available()) return false;
+    if (r->needs_sealing && !ehal_sealing_supported()) return false;
     return r->func ? r->func->fn != NULL : ehal_iface_implemented(r->iface);
   }
   if (strncmp(r->name, "platform.", 9) == 0)
@@ -114,10 +137,13 @@ void ehal_impl_capabilities_list_capabilities(ehal_instance *inst,
 void ehal_impl_capabilities_has_capability(ehal_instance *inst, ehal_str feature_name, bool *ret) {
   pthread_once(&g_once, build_rows);
   *ret = false;
-  for (size_t i = 0; i < g_nrows; i++)
-    if (strlen(g_rows[i].name) == feature_name.len &&
-        memcmp(g_rows[i].name, feature_name.ptr, feature_name.len) == 0) {
-      *ret = row_supported(inst, i);
+  if (feature_name.len >= sizeof g_rows[0].name) return; /* longer than any name */
+  for (size_t k = name_hash(feature_name.ptr, feature_name.len); g_slots[k];
+       k = (k + 1) & (SLOTS - 1)) {
+    const cap_row *r = &g_rows[g_slots[k] - 1];
+    if (r->len == feature_name.len && !memcmp(r->name, feature_name.ptr, r->len)) {
+      *ret = row_supported(inst, (size_t)(g_slots[k] - 1));
       return;
     }
+  }
 }

@@ -34,7 +34,7 @@ static void chunk_free(ehal_arena *a, ehal_arena_chunk *c, size_t used) {
   free(c);
 }
 
-void ehal_call_begin(ehal_instance *inst) {
+void ehal_call_reset(ehal_instance *inst) {
   if (inst->lowering) {
     /* the glue sees the trap and returns before the implementation runs */
     ehal_abi_trap(inst, "host function called from cabi_realloc while a result was being lowered");
@@ -56,6 +56,7 @@ void ehal_call_begin(ehal_instance *inst) {
     explicit_bzero(c->data, a->used);
   }
   a->used = 0;
+  a->dirty = false;
   inst->direct_len = 0;
 }
 
@@ -81,6 +82,7 @@ void *ehal_arena_alloc(ehal_instance *inst, size_t size) {
   }
   size = (size + 15) & ~(size_t)15;
   if (size == 0) size = 16;
+  a->dirty = true;
   if (a->head && a->head->cap - a->used >= size) {
     void *p = a->head->data + a->used;
     a->used += size;
@@ -256,6 +258,7 @@ uint8_t *ehal_lower_direct(ehal_instance *inst, size_t len, ehal_bytes *const *v
   }
   inst->direct_ptr = p;
   inst->direct_len = len;
+  inst->arena.dirty = true;
   return *inst->mem.data + p;
 }
 

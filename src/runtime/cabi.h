@@ -38,8 +38,10 @@ typedef struct {
 
 #define EHAL_STR(lit) ((ehal_str){(lit), sizeof(lit) - 1})
 
-/* Called first by every glue function: resets the call arena. */
-void ehal_call_begin(ehal_instance *inst);
+/* Resets the call arena (and traps a host call made from cabi_realloc while
+ * a result is lowered); the glue calls it through ehal_call_begin
+ * (instance.h) when there is something to reset. */
+void ehal_call_reset(ehal_instance *inst);
 
 /* Arena allocation for the current call.  NULL (and the call traps) when
  * the host cannot provide the memory: implementations check, and return. */

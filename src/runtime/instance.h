@@ -18,6 +18,7 @@ typedef struct {
   ehal_arena_chunk *head;
   size_t used;  /* bytes used in head */
   size_t total; /* bytes held over all chunks (bounded) */
+  bool dirty;   /* allocated from, or a direct result made, since the last reset */
 } ehal_arena;
 
 struct ehal_watchdog;
@@ -82,5 +83,11 @@ struct ehal_instance {
   unsigned char iface_state_order[EHAL_MAX_IFACE_STATE]; /* ids, as created */
   unsigned n_iface_state;
 };
+
+/* Called first by every glue function: a call that follows one which
+ * used no host memory has nothing to reset (the common, cheap case). */
+static inline void ehal_call_begin(ehal_instance *inst) {
+  if (__builtin_expect(inst->arena.dirty | inst->lowering, 0)) ehal_call_reset(inst);
+}
 
 #endif

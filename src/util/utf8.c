@@ -1,9 +1,19 @@
 /* utf8.c - UTF-8 validation (see utf8.h). */
 #include "utf8.h"
 
+#include <string.h>
+
 bool ehal_utf8_valid(const uint8_t *s, size_t len) {
   size_t i = 0;
   while (i < len) {
+    /* ASCII, 8 bytes at a time (names and keys mostly are) */
+    while (len - i >= 8) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (w & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i == len) break;
     uint8_t c = s[i];
     if (c < 0x80) {
       i++;

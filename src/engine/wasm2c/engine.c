@@ -147,6 +147,15 @@ static void on_interrupt(int sig, siginfo_t *si, void *uctx) {
   chain(sig, si, uctx, &g_prev_urg);
 }
 
+/* The runtime as artifacts see it (artifact.h): nothing of it is exported. */
+#define EHAL_RT_ENTRY(name, ret, params, args) .name = wasm_rt_##name,
+static const ehal_rt_api g_rt_api = {
+    EHAL_RT_FUNCS(EHAL_RT_ENTRY).register_func_type_v = ehal_rt_register_func_type_v,
+#if WASM_RT_USE_STACK_DEPTH_COUNT
+    .call_stack_depth = &wasm_rt_call_stack_depth
+#endif
+};
+
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 #if WASM_RT_MEMCHECK_SIGNAL_HANDLER
@@ -328,7 +337,14 @@ int ehal_engine_load(const uint8_t *native, size_t len, const char *label, ehal_
   m->dl = dl;
   m->desc = d;
   text_range(dl, &m->text_lo, &m->text_hi);
+  *d->rt = &g_rt_api;
   d->init_module();
+  if (ehal_rt_take_register_failure()) {
+    /* its code stays mapped, as for every loaded artifact (module_free) */
+    free(m);
+    snprintf(err->msg, sizeof err->msg, "out of memory loading %s", label);
+    return -1;
+  }
   *out = m;
   return 0;
 }

@@ -93,15 +93,25 @@ static pthread_mutex_t g_types_lock = PTHREAD_MUTEX_INITIALIZER;
 static func_type *g_types;
 static uint32_t g_ntypes;
 
-uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
+/* Set when a registration ran out of memory (module loading fails then:
+ * registration runs outside any guest call, so there is nothing to trap). */
+static __thread bool t_register_failed;
+
+bool ehal_rt_take_register_failure(void) {
+  bool f = t_register_failed;
+  t_register_failed = false;
+  return f;
+}
+
+uint32_t ehal_rt_register_func_type_v(uint32_t params, uint32_t results, va_list ap) {
   uint32_t n = params + results;
   wasm_rt_type_t stackbuf[64];
   wasm_rt_type_t *t = n <= 64 ? stackbuf : malloc(n * sizeof *t);
-  if (!t) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
-  va_list ap;
-  va_start(ap, results);
+  if (!t) {
+    t_register_failed = true;
+    return 0;
+  }
   for (uint32_t i = 0; i < n; i++) t[i] = (wasm_rt_type_t)va_arg(ap, int);
-  va_end(ap);
   pthread_mutex_lock(&g_types_lock);
   uint32_t idx = 0;
   for (uint32_t i = 0; i < g_ntypes && !idx; i++)
@@ -122,7 +132,15 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   }
   pthread_mutex_unlock(&g_types_lock);
   if (t != stackbuf) free(t);
-  if (!idx) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION); /* out of host memory */
+  if (!idx) t_register_failed = true; /* out of host memory */
+  return idx;
+}
+
+uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
+  va_list ap;
+  va_start(ap, results);
+  uint32_t idx = ehal_rt_register_func_type_v(params, results, ap);
+  va_end(ap);
   return idx;
 }
 
