@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../runtime/fsutil.h"
+#include "../util/fsutil.h"
 #include "../util/fileio.h"
 #include "attest.h"
 

@@ -45,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../runtime/fsutil.h"
+#include "../util/fsutil.h"
 #include "../util/byteorder.h"
 #include "../util/fileio.h"
 #include "attest.h"

@@ -67,7 +67,7 @@
 #include <string.h>
 
 #include "../attest/sealing.h"
-#include "../crypto/contexts.h"
+#include "crypto_contexts.h"
 #include "../crypto/primitives.h"
 #include "ehal_bindings.h"
 #include "interfaces.h"

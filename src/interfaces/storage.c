@@ -30,7 +30,7 @@
 
 /* The crypto interface's key contexts: the 32-byte AEAD key a context of
  * this instance holds, without it ever reaching the guest. */
-#include "../crypto/contexts.h"
+#include "crypto_contexts.h"
 
 /* Per-instance state (interfaces.h): the container handles, made on first
  * use, and the workload's store, opened on first use (so that a workload

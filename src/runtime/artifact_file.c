@@ -18,7 +18,7 @@
 #include "../engine/engine.h"
 #include "../util/byteorder.h"
 #include "elastic-hal/elastic_hal.h"
-#include "fsutil.h"
+#include "../util/fsutil.h"
 
 #define MAGIC "EHAL-ART"
 #define FORMAT 1u

@@ -27,12 +27,12 @@
 #include <unistd.h>
 
 #include "../attest/sealing.h"
+#include "../util/fsutil.h"
 #include "../util/hex.h"
+#include "../wasm/wasm_module.h"
 #include "artifact_file.h"
-#include "fsutil.h"
 #include "instance.h"
 #include "linker.h"
-#include "wasm_module.h"
 
 struct elastic_hal_module {
   char sha384[97];
@@ -1018,4 +1018,14 @@ elastic_hal_outcome elastic_hal_func_call(elastic_hal_instance *inst, const elas
   if (k == EHAL_TRAP_NONE) return ELASTIC_HAL_EXITED;
   int st;
   return finish(inst, k, func->name, &st, err);
+}
+
+/* ---- the default state directory ---- */
+
+char *elastic_hal_default_state_dir(void) {
+  const char *x = getenv("XDG_STATE_HOME");
+  char *out = NULL;
+  if (x && *x) return asprintf(&out, "%s/elastic-hal", x) < 0 ? NULL : out;
+  const char *home = getenv("HOME");
+  return asprintf(&out, "%s/.local/state/elastic-hal", home && *home ? home : ".") < 0 ? NULL : out;
 }

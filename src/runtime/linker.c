@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wasm_module.h"
+#include "../wasm/wasm_module.h"
 
 #define MAX_IFACES 64
 

@@ -34,7 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../runtime/fsutil.h"
+#include "../util/fsutil.h"
 #include "../util/fileio.h"
 #include "../util/hex.h"
 #include "backend.h"

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "../../src/engine/wasm2c/sanitize.h"
-#include "../../src/runtime/wasm_module.h"
+#include "../../src/wasm/wasm_module.h"
 
 #define CHECK(c)       \
   do {                 \

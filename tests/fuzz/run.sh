@@ -18,7 +18,7 @@ say() { n=$((n + 1)); echo "$1 $n - $2"; [[ $1 == ok ]] || failed=$((failed + 1)
 
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Iinclude -I"$BUILD/gen" -Isrc/runtime \
-  tests/fuzz/fuzz_wasm.c src/runtime/wasm_module.c src/engine/wasm2c/sanitize.c \
+  tests/fuzz/fuzz_wasm.c src/wasm/wasm_module.c src/engine/wasm2c/sanitize.c \
   -o "$OUT/fuzz_wasm" 2>"$OUT/build.log"; then
   say "not ok" "build the fuzz_wasm harness with clang -fsanitize=fuzzer"
   sed 's/^/# /' "$OUT/build.log" | head -20

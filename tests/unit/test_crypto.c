@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crypto/contexts.h"
+#include "interfaces/crypto_contexts.h"
 #include "elastic-hal/elastic_hal.h"
 #include "tap.h"
 

@@ -26,9 +26,9 @@
 #include "handles.h"
 #include "interfaces/interfaces.h"
 #include "linker.h"
-#include "runtime/fsutil.h"
+#include "util/fsutil.h"
 #include "tap.h"
-#include "wasm_module.h"
+#include "wasm/wasm_module.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define EHAL_TEST_ASAN 1

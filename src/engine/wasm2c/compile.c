@@ -27,8 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../runtime/fsutil.h"
-#include "../../runtime/wasm_module.h"
+#include "../../util/fsutil.h"
+#include "../../wasm/wasm_module.h"
 #include "../engine.h"
 #include "artifact.h"
 #include "sanitize.h"

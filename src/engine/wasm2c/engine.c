@@ -47,7 +47,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "../../runtime/fsutil.h"
+#include "../../util/fsutil.h"
 #include "artifact.h"
 #include "rt.h"
 

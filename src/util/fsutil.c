@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elastic-hal/elastic_hal.h"
-
 static int mkdir_one(const char *path) {
   return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
@@ -280,12 +278,4 @@ int ehal_secure_open(const char *path, int flags, mode_t mode, char *err, size_t
     if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
   }
   return fd;
-}
-
-char *elastic_hal_default_state_dir(void) {
-  const char *x = getenv("XDG_STATE_HOME");
-  char *out = NULL;
-  if (x && *x) return asprintf(&out, "%s/elastic-hal", x) < 0 ? NULL : out;
-  const char *home = getenv("HOME");
-  return asprintf(&out, "%s/.local/state/elastic-hal", home && *home ? home : ".") < 0 ? NULL : out;
 }

@@ -1,5 +1,5 @@
 /*
- * contexts.h - crypto contexts (elastic:crypto key handles) seen from other
+ * crypto_contexts.h - crypto contexts (elastic:crypto key handles) seen from other
  * parts of the HAL, for interfaces that take a key context from a guest
  * (storage: a container given a symmetric key context, which encrypts its
  * objects).  Implemented in src/interfaces/crypto.c.  The key never goes to
@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
+#include "../crypto/primitives.h"
 #include "../runtime/instance.h"
-#include "primitives.h"
 
 /* The AEAD key of one of this workload's contexts: copies the 32-byte key
  * into key and sets *alg.  Returns 0, or -1 with *why set (an invalid or

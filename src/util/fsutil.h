@@ -1,4 +1,5 @@
-/* fsutil.h - small filesystem helpers shared by the runtime's parts. */
+/* fsutil.h - small filesystem helpers: private directories and files that
+ * must be ours alone (state directories, keys, the artifact cache). */
 #ifndef EHAL_FSUTIL_H
 #define EHAL_FSUTIL_H
 
@@ -6,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "../util/fileio.h"
+#include "fileio.h"
 
 /* mkdir -p: every directory it creates gets mode 0700 (state directories
  * hold keys and workload data).  Existing directories are left as they are,
