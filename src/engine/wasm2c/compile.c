@@ -15,6 +15,7 @@
  * the runtime authenticates and stores it (see runtime/artifact.c).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -25,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../util/fsutil.h"
@@ -32,6 +34,7 @@
 #include "../engine.h"
 #include "artifact.h"
 #include "sanitize.h"
+#include "split.h"
 
 extern char **environ;
 
@@ -234,8 +237,8 @@ static int write_shim(const char *path, const ehal_wasm_info *info, bool has_sta
   return 0;
 }
 
-/* Run argv, with its output collected in logpath; 0 on exit status 0. */
-static int run_tool(char *const argv[], const char *logpath, elastic_hal_error *err) {
+/* Start argv with its output collected in logpath: its pid, or -1. */
+static pid_t spawn_tool(char *const argv[], const char *logpath, elastic_hal_error *err) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -248,9 +251,12 @@ static int run_tool(char *const argv[], const char *logpath, elastic_hal_error *
              strerror(rc));
     return -1;
   }
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  return pid;
+}
+
+/* A finished tool's status: 0 on exit status 0, else -1 with the tail of
+ * its log in err. */
+static int tool_status(int status, const char *tool, const char *logpath, elastic_hal_error *err) {
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
   char tail[1200] = "";
   FILE *lf = fopen(logpath, "r");
@@ -259,8 +265,18 @@ static int run_tool(char *const argv[], const char *logpath, elastic_hal_error *
     tail[n] = 0;
     fclose(lf);
   }
-  snprintf(err->msg, sizeof err->msg, "%s failed:\n%s", argv[0], tail);
+  snprintf(err->msg, sizeof err->msg, "%s failed:\n%s", tool, tail);
   return -1;
+}
+
+/* Run argv, with its output collected in logpath; 0 on exit status 0. */
+static int run_tool(char *const argv[], const char *logpath, elastic_hal_error *err) {
+  pid_t pid = spawn_tool(argv, logpath, err);
+  if (pid < 0) return -1;
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return tool_status(status, argv[0], logpath, err);
 }
 
 /* Run wabt's validator on a module held in fd (inherited by the child as
@@ -334,13 +350,18 @@ out:
   return rc;
 }
 
+/* The private working directory (mkdtemp) and the files in it. */
 static void rm_tree(const char *dir) {
-  static const char *files[] = {"guest.wasm",  "guest.c", "guest.h", "shim.c",
-                                "rt_import.h", "log",     "out.so",  NULL};
-  char p[4200];
-  for (int i = 0; files[i]; i++) {
-    snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-    unlink(p);
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    char p[4400];
+    while ((e = readdir(d)))
+      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+      }
+    closedir(d);
   }
   rmdir(dir);
 }
@@ -368,6 +389,158 @@ static int read_all(const char *path, uint8_t **buf, size_t *len, elastic_hal_er
     return -1;
   }
   return 0;
+}
+
+/* Flags every translation unit of an artifact is compiled with (besides
+ * -O2 -fPIC and the memory-check mode). */
+#define CC_FLAGS "-w", "-fno-strict-aliasing", "-fvisibility=hidden"
+
+typedef struct {
+  const char *cc, *memcheck, *incl, *rt_import;
+} cc_job;
+
+/* Lines of function definitions per part (ELASTIC_HAL_COMPILE_PART_LINES
+ * overrides it, for tests): a part of 40 k lines takes a few seconds and
+ * a few hundred MB in cc. */
+#define PART_LINES 40000
+
+/* Split dir/guest.c into dir/part<k>.c: the number of parts, 0 to compile
+ * it whole, -1 on an error. */
+static int split_source(const char *c_path, const char *dir, elastic_hal_error *err) {
+  size_t part_lines = PART_LINES;
+  const char *env = getenv("ELASTIC_HAL_COMPILE_PART_LINES");
+  if (env && *env) {
+    long v = strtol(env, NULL, 10);
+    if (v >= 100) part_lines = (size_t)v;
+  }
+  int fd = open(c_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  size_t len = 0;
+  char *src = fd >= 0 ? (char *)ehal_read_fd(fd, (size_t)1 << 32, &len) : NULL;
+  if (fd >= 0) close(fd);
+  if (!src) {
+    snprintf(err->msg, sizeof err->msg, "cannot read the translated module %s", c_path);
+    return -1;
+  }
+  int parts = ehal_w2c_split(src, len, dir, part_lines);
+  free(src);
+  return parts < 0 ? 0 : parts; /* a write that failed: compile whole */
+}
+
+/* How many compilers to run at once: one per core, as far as memory
+ * (MemAvailable, 512 MB each) allows. */
+static int compile_jobs(void) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  long long avail_kb = -1;
+  FILE *f = fopen("/proc/meminfo", "re");
+  if (f) {
+    char l[256];
+    while (fgets(l, sizeof l, f))
+      if (sscanf(l, "MemAvailable: %lld kB", &avail_kb) == 1) break;
+    fclose(f);
+  }
+  long jobs = cores > 0 ? cores : 1;
+  if (avail_kb >= 0 && avail_kb / (512 * 1024) < jobs) jobs = (long)(avail_kb / (512 * 1024));
+  if (jobs < 1) jobs = 1;
+  return jobs > 64 ? 64 : (int)jobs;
+}
+
+/* Compile dir/part0.c .. part<n-1>.c and the shim to objects, several at
+ * once, then link them into so.  -1 (err says why) when any step fails:
+ * the caller compiles the module whole then. */
+static int compile_parts(const cc_job *job, const char *dir, int parts, const char *shim,
+                         const char *so, const char *label, void (*progress)(const char *, void *),
+                         void *user, elastic_hal_error *err) {
+  int total = parts + 1, jobs = compile_jobs(), next = 0, running = 0, done = 0, failed = 0;
+  pid_t *pids = calloc((size_t)total, sizeof *pids);
+  if (!pids) return -1;
+  char src[4200], obj[4200], logp[4200], msg[4400];
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  while (done < total) {
+    while (!failed && running < jobs && next < total) {
+      if (next < parts)
+        snprintf(src, sizeof src, "%s/part%d.c", dir, next);
+      else
+        snprintf(src, sizeof src, "%s", shim);
+      snprintf(obj, sizeof obj, "%s/obj%d.o", dir, next);
+      snprintf(logp, sizeof logp, "%s/obj%d.log", dir, next);
+      char *argv[] = {(char *)job->cc,
+                      "-O2",
+                      "-fPIC",
+                      "-c",
+                      CC_FLAGS,
+                      (char *)job->memcheck,
+                      (char *)job->incl,
+                      "-include",
+                      (char *)job->rt_import,
+                      "-o",
+                      obj,
+                      src,
+                      NULL};
+      pids[next] = spawn_tool(argv, logp, err);
+      if (pids[next] < 0) {
+        failed = 1;
+        break;
+      }
+      next++;
+      running++;
+    }
+    if (running == 0) break;
+    /* reap whichever of ours has finished (never another child of the
+     * embedder's: each pid is waited for by number) */
+    bool reaped = false;
+    for (int k = 0; k < next; k++) {
+      if (pids[k] <= 0) continue;
+      int status;
+      pid_t r = waitpid(pids[k], &status, WNOHANG);
+      if (r == 0 || (r < 0 && errno == EINTR)) continue;
+      pids[k] = 0;
+      running--;
+      done++;
+      reaped = true;
+      snprintf(logp, sizeof logp, "%s/obj%d.log", dir, k);
+      if (r < 0 || tool_status(status, job->cc, logp, err) != 0) failed = 1;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      snprintf(msg, sizeof msg, "compiling %s: %d of %d parts done (%d at once, %.0f s)", label,
+               done, total, jobs,
+               (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9);
+      if (progress && !failed) progress(msg, user);
+    }
+    if (!reaped) {
+      struct timespec ts = {0, 20 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  free(pids);
+  if (failed || done < total) return -1;
+  /* every symbol defined inside (-z defs): a split that left a reference
+   * dangling fails here, not at load time */
+  char **argv = calloc((size_t)total + 8, sizeof *argv);
+  char **objs = calloc((size_t)total, sizeof *objs);
+  int rc = -1;
+  if (argv && objs) {
+    int a = 0;
+    argv[a++] = (char *)job->cc;
+    argv[a++] = "-shared";
+    argv[a++] = "-o";
+    argv[a++] = (char *)so;
+    for (int k = 0; k < total; k++) {
+      if (asprintf(&objs[k], "%s/obj%d.o", dir, k) < 0) objs[k] = NULL;
+      if (!objs[k]) goto link_out;
+      argv[a++] = objs[k];
+    }
+    argv[a++] = "-Wl,-z,defs";
+    argv[a++] = "-lm";
+    argv[a] = NULL;
+    snprintf(logp, sizeof logp, "%s/link.log", dir);
+    rc = run_tool(argv, logp, err);
+  }
+link_out:
+  if (objs)
+    for (int k = 0; k < total; k++) free(objs[k]);
+  free(objs);
+  free(argv);
+  return rc;
 }
 
 int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len, uint8_t **native,
@@ -419,23 +592,20 @@ int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
            WASM_RT_MEMCHECK_SIGNAL_HANDLER);
   char incl[4200];
   snprintf(incl, sizeof incl, "-I%s", dir);
-  char *ccv[] = {(char *)(cc && *cc ? cc : "cc"),
-                 "-O2",
-                 "-fPIC",
-                 "-shared",
-                 "-w",
-                 "-fno-strict-aliasing",
-                 "-fvisibility=hidden",
-                 memcheck,
-                 incl,
-                 "-include",
-                 rt_import,
-                 "-o",
-                 so,
-                 c_path,
-                 shim,
-                 NULL};
-  if (run_tool(ccv, log, err) != 0) goto cleanup;
+  cc_job job = {cc && *cc ? cc : "cc", memcheck, incl, rt_import};
+  /* big modules in parts, compiled in parallel; the whole file when it is
+   * small, or when splitting does not work out */
+  int parts = split_source(c_path, dir, err);
+  if (parts < 0) goto cleanup;
+  if (parts == 0 || compile_parts(&job, dir, parts, shim, so, label, progress, user, err) != 0) {
+    if (parts > 0 && progress) {
+      snprintf(msg, sizeof msg, "compiling %s as one file (its parts did not build alone)", label);
+      progress(msg, user);
+    }
+    char *ccv[] = {(char *)job.cc, "-O2",     "-fPIC", "-shared", CC_FLAGS, memcheck, incl,
+                   "-include",     rt_import, "-o",    so,        c_path,   shim,     NULL};
+    if (run_tool(ccv, log, err) != 0) goto cleanup;
+  }
   if (read_all(so, native, native_len, err) != 0) goto cleanup;
   rc = 0;
 cleanup:
