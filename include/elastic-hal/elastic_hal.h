@@ -145,12 +145,17 @@ typedef struct {
   /* Directory for the compiled-artifact cache (.wasm inputs only); NULL:
    * state_dir/cache. */
   const char *cache_dir;
-  /* Called with a one-line progress message while compiling; may be NULL. */
+  /* Called with a one-line progress message while compiling; may be NULL.
+   * A message that starts with "warning: " is one an operator should see
+   * whatever the verbosity (a cache entry refused as not authentic). */
   void (*progress)(const char *msg, void *user);
   void *user;
   /* The state directory: on the simulated platform it holds the sealing
    * root that artifacts are authenticated with. */
   const char *state_dir;
+  /* Bound on the cache's size in bytes (0: 1 GiB): after adding an entry,
+   * the least recently used ones are removed until the rest fit. */
+  uint64_t cache_max_bytes;
 } elastic_hal_load_options;
 
 /* Ahead-of-time compile GUEST.wasm into an artifact at out_path.  The

@@ -11,11 +11,13 @@
  * errors of elastic-hal itself; 2 for usage errors.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../interfaces/interfaces.h"
@@ -66,6 +68,8 @@ static void usage_run(FILE *f) {
           "      --max-sleep-ms MS  bound on one clock.sleep (default 10000)\n"
           "      --timeout SECONDS  end the guest with the trap 'interrupted' (exit 134) when it\n"
           "                         runs longer (fractions allowed; default: no bound)\n"
+          "      --progress         report the steps of a first-run compile on stderr even\n"
+          "                         when it is not a terminal (on one it always shows)\n"
           "  -h, --help             show this help\n"
           "\n"
           "Exit status: the guest's exit status; 134 if the guest trapped; 1 on errors.\n",
@@ -74,17 +78,20 @@ static void usage_run(FILE *f) {
 
 static void usage_compile(FILE *f) {
   fprintf(f,
-          "Usage: %s compile [--state-dir DIR] GUEST.wasm -o OUT\n"
+          "Usage: %s compile [--state-dir DIR] GUEST.wasm... -o OUT\n"
           "\n"
           "Translate GUEST.wasm with wasm2c and compile it with the system C compiler\n"
           "(cc, or $ELASTIC_HAL_CC) into an artifact OUT that 'run' loads without\n"
           "compiling.  The artifact carries the module and its native code under a tag\n"
           "keyed from this platform's sealing root: it loads only on this machine (on\n"
           "the simulated platform: with this state directory).  Elsewhere, ship the\n"
-          ".wasm and compile it there.\n"
+          ".wasm and compile it there.  Several modules (a whole deployment, say)\n"
+          "compile one after another into the directory OUT, as OUT/NAME.art.\n"
           "\n"
-          "  -o, --output OUT       where to write the artifact\n"
-          "  -s, --state-dir DIR    state directory (default as for run)\n",
+          "  -o, --output OUT       where to write the artifact (a directory for several)\n"
+          "  -s, --state-dir DIR    state directory (default as for run)\n"
+          "      --progress         report the steps on stderr even when it is not a\n"
+          "                         terminal (on one a progress line always shows)\n",
           prog);
 }
 
@@ -123,9 +130,37 @@ static bool parse_num(const char *s, unsigned long min, unsigned long max, unsig
   return true;
 }
 
+/* Progress of a compile: on a terminal, one line rewritten in place and
+ * erased when done; elsewhere nothing, unless --progress asks for a line
+ * per step. */
+static bool g_progress_asked, g_progress_line;
+
 static void progress(const char *msg, void *user) {
   (void)user;
-  fprintf(stderr, "%s: %s...\n", prog, msg);
+  if (!strncmp(msg, "warning: ", 9)) { /* always shown, on a line of its own */
+    if (g_progress_line) fputs("\r\033[K", stderr);
+    g_progress_line = false;
+    fprintf(stderr, "%s: %s\n", prog, msg);
+  } else if (isatty(STDERR_FILENO)) {
+    fprintf(stderr, "\r%s: %s...\033[K", prog, msg);
+    g_progress_line = true;
+  } else if (g_progress_asked) {
+    fprintf(stderr, "%s: %s...\n", prog, msg);
+  }
+}
+
+static void progress_end(void) {
+  if (g_progress_line) fputs("\r\033[K", stderr);
+  g_progress_line = false;
+}
+
+/* $ELASTIC_HAL_CACHE_MAX_MB: the cache's bound in bytes (0: the library's
+ * default, 1 GiB). */
+static uint64_t cache_bound(void) {
+  const char *v = getenv("ELASTIC_HAL_CACHE_MAX_MB");
+  unsigned long mb;
+  if (!v || !parse_num(v, 1, 16UL * 1024 * 1024, &mb)) return 0;
+  return (uint64_t)mb << 20;
 }
 
 static char *workload_from_path(const char *path) {
@@ -154,6 +189,7 @@ static int cmd_run(int argc, char **argv) {
                                        {"max-memory", required_argument, 0, 'm'},
                                        {"max-sleep-ms", required_argument, 0, 'S'},
                                        {"timeout", required_argument, 0, 'T'},
+                                       {"progress", no_argument, 0, 'P'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL;
@@ -196,6 +232,7 @@ static int cmd_run(int argc, char **argv) {
         timeout_ms = (uint64_t)(secs * 1000.0 + 0.5);
         break;
       }
+      case 'P': g_progress_asked = true; break;
       case 'h': usage_run(stdout); return 0;
       default: usage_run(stderr); return 2;
     }
@@ -222,9 +259,10 @@ static int cmd_run(int argc, char **argv) {
   if (asprintf(&cache, "%s/cache", state_dir) < 0) cache = NULL;
   char *wl = workload ? strdup(workload) : workload_from_path(guest);
   elastic_hal_error err;
-  elastic_hal_load_options lo = {cache, progress, NULL, state_dir};
+  elastic_hal_load_options lo = {cache, progress, NULL, state_dir, cache_bound()};
   int status = 1;
   elastic_hal_module *m = elastic_hal_module_load(guest, &lo, &err);
+  progress_end();
   if (!m) {
     fprintf(stderr, "%s: %s\n", prog, err.msg);
     goto out;
@@ -269,6 +307,7 @@ out:
 static int cmd_compile(int argc, char **argv) {
   static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                        {"state-dir", required_argument, 0, 's'},
+                                       {"progress", no_argument, 0, 'P'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *out = NULL, *state = NULL;
@@ -278,6 +317,8 @@ static int cmd_compile(int argc, char **argv) {
       out = optarg;
     else if (c == 's')
       state = optarg;
+    else if (c == 'P')
+      g_progress_asked = true;
     else if (c == 'h') {
       usage_compile(stdout);
       return 0;
@@ -286,17 +327,33 @@ static int cmd_compile(int argc, char **argv) {
       return 2;
     }
   }
-  if (optind != argc - 1 || !out) {
+  if (optind >= argc || !out) {
     usage_compile(stderr);
     return 2;
   }
+  /* several modules: OUT is a directory, each artifact OUT/NAME.art */
+  bool many = argc - optind > 1;
+  if (many && mkdir(out, 0700) != 0 && errno != EEXIST) {
+    fprintf(stderr, "%s: cannot create the directory %s: %s\n", prog, out, strerror(errno));
+    return 1;
+  }
   char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
-  elastic_hal_error err;
-  elastic_hal_load_options lo = {NULL, progress, NULL, state_dir};
+  elastic_hal_load_options lo = {NULL, progress, NULL, state_dir, 0};
   int rc = 0;
-  if (elastic_hal_compile(argv[optind], out, &lo, &err) != 0) {
-    fprintf(stderr, "%s: %s\n", prog, err.msg);
-    rc = 1;
+  for (int i = optind; i < argc; i++) {
+    elastic_hal_error err;
+    char *dest = NULL, *name = many ? workload_from_path(argv[i]) : NULL;
+    if (many ? asprintf(&dest, "%s/%s.art", out, name) < 0 : !(dest = strdup(out))) dest = NULL;
+    int crc = dest ? elastic_hal_compile(argv[i], dest, &lo, &err) : -1;
+    progress_end();
+    if (crc != 0) {
+      fprintf(stderr, "%s: %s\n", prog, dest ? err.msg : "out of memory");
+      rc = 1;
+    } else if (many) {
+      printf("%s -> %s\n", argv[i], dest);
+    }
+    free(dest);
+    free(name);
   }
   free(state_dir);
   return rc;
@@ -345,7 +402,7 @@ static int cmd_check(int argc, char **argv) {
   }
   char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
   elastic_hal_error err;
-  elastic_hal_load_options lo = {NULL, NULL, NULL, state_dir};
+  elastic_hal_load_options lo = {NULL, NULL, NULL, state_dir, 0};
   const char *guest = argv[optind];
   int rc = 1;
   elastic_hal_module *m = elastic_hal_module_inspect(guest, &lo, &err);

@@ -12,6 +12,7 @@
  * byte of it runs, and inspection (check) never loads native code at all.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -238,6 +239,73 @@ out:
   return rc;
 }
 
+/* ---- the compile cache's size bound ---- */
+
+#define CACHE_MAX_DEFAULT ((uint64_t)1 << 30)
+
+typedef struct {
+  char name[256];
+  off_t size;
+  struct timespec used; /* mtime: set when written, refreshed on every hit */
+} cache_file;
+
+static int by_use(const void *a, const void *b) {
+  const cache_file *x = a, *y = b;
+  if (x->used.tv_sec != y->used.tv_sec) return x->used.tv_sec < y->used.tv_sec ? -1 : 1;
+  return x->used.tv_nsec < y->used.tv_nsec ? -1 : x->used.tv_nsec > y->used.tv_nsec;
+}
+
+/* Remove least recently used entries until the cache holds at most max
+ * bytes.  keep (the entry just written) stays, and so does an entry whose
+ * lock another process holds (it is being compiled or read).  The cache's
+ * files are ours alone (ehal_secure_subdir checked the directory).  Best effort:
+ * a cache over its bound costs disk, never correctness. */
+static void cache_evict(const char *cache, const char *keep, uint64_t max) {
+  DIR *d = opendir(cache);
+  if (!d) return;
+  cache_file *files = NULL;
+  size_t n = 0, cap = 0;
+  uint64_t total = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    struct stat st;
+    if (l < 5 || l >= sizeof files[0].name || strcmp(e->d_name + l - 4, ".art") ||
+        fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 64;
+      cache_file *g = realloc(files, cap * sizeof *g);
+      if (!g) break;
+      files = g;
+    }
+    snprintf(files[n].name, sizeof files[n].name, "%s", e->d_name);
+    files[n].size = st.st_size;
+    files[n].used = st.st_mtim;
+    total += (uint64_t)st.st_size;
+    n++;
+  }
+  closedir(d);
+  if (total > max) qsort(files, n, sizeof *files, by_use);
+  const char *keep_name = strrchr(keep, '/') ? strrchr(keep, '/') + 1 : keep;
+  for (size_t i = 0; i < n && total > max; i++) {
+    if (!strcmp(files[i].name, keep_name)) continue;
+    char path[4400], lock[4500];
+    snprintf(path, sizeof path, "%s/%s", cache, files[i].name);
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    int fd = open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd); /* in use */
+      continue;
+    }
+    /* the lock file stays: a process that opened it before would otherwise
+     * lock a file no one else sees */
+    if (unlink(path) == 0) total -= (uint64_t)files[i].size;
+    if (fd >= 0) close(fd);
+  }
+  free(files);
+}
+
 /* Native code for a core module: from the cache when an authentic entry is
  * there, else compiled (and cached where the platform has an artifact key). */
 static int native_for(const char *path, const uint8_t *wasm, size_t len, const char *sha_hex,
@@ -296,6 +364,7 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
       ehal_artifact_view v;
       int opened = ehal_artifact_open(buf, blen, key, &v, why, sizeof why);
       if (opened == 0 && v.wasm_len == len && memcmp(v.wasm, wasm, len) == 0) {
+        utimensat(AT_FDCWD, entry, NULL, 0); /* used now: last to be evicted */
         OPENSSL_cleanse(key, sizeof key);
         if (lock_fd >= 0) close(lock_fd);
         *native = (uint8_t *)v.native;
@@ -304,8 +373,8 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
         return 0;
       }
       free(buf);
-      snprintf(msg, sizeof msg, "cache entry %s is not authentic (%s); compiling again", entry,
-               opened == 0 ? "it holds another module" : why);
+      snprintf(msg, sizeof msg, "warning: cache entry %s is not authentic (%s); compiling again",
+               entry, opened == 0 ? "it holds another module" : why);
       if (progress) progress(msg, user);
     }
   } else if (progress) {
@@ -319,10 +388,14 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
     sha384_raw(wasm, len, md);
     /* a cache that cannot be written costs a compile next time, no more */
     if (ehal_artifact_write(entry, key, md, wasm, len, *native, *native_len, why, sizeof why) !=
-            0 &&
-        progress) {
-      snprintf(msg, sizeof msg, "not cached: %s", why);
-      progress(msg, user);
+        0) {
+      if (progress) {
+        snprintf(msg, sizeof msg, "not cached: %s", why);
+        progress(msg, user);
+      }
+    } else {
+      cache_evict(cache, entry,
+                  opts && opts->cache_max_bytes ? opts->cache_max_bytes : CACHE_MAX_DEFAULT);
     }
   }
   OPENSSL_cleanse(key, sizeof key);

@@ -82,9 +82,17 @@ check "info --json: platform simulated; random, storage, platform.attestation su
 ECHO=$(wat echo)
 runh run --state-dir "$STATE" "$ECHO"
 cp "$TMP/out" "$TMP/echo1.out"
-check "first run of a .wasm exits 0" rc_is 0
-check "first run of a .wasm prints a compile progress line on stderr" \
-  eval 'grep -qE "^elastic-hal: .*(translat|compil)" "$TMP/err"'
+check "first run of a .wasm exits 0; stderr is no terminal: no progress on it" \
+  eval 'rc_is 0 && err_empty'
+runh run --progress --state-dir "$TMP/state-progress" "$ECHO"
+check "with --progress, a first run reports its compile steps on stderr" \
+  eval 'rc_is 0 && grep -qE "^elastic-hal: .*(translat|compil)" "$TMP/err"'
+# on a terminal (script(1) gives the run one): one line rewritten in place,
+# erased once the module is ready
+script -qec "$EHAL run --state-dir $TMP/state-tty $ECHO ttyrun" /dev/null >"$TMP/tty.out" 2>&1
+check "on a terminal, the compile's progress shows on one line, erased when done" \
+  eval 'grep -q "compiling" "$TMP/tty.out" && grep -q $'"'"'\r\033\[K'"'"' "$TMP/tty.out" &&
+    grep -q ttyrun "$TMP/tty.out"'
 runh run --state-dir "$STATE" "$ECHO"
 check "second run of the same .wasm: cache hit, nothing on stderr" eval 'rc_is 0 && err_empty'
 check "second run prints the same output" cmp -s "$TMP/out" "$TMP/echo1.out"
@@ -92,6 +100,11 @@ check "the cache lives under --state-dir" eval '[[ -n $(ls -A "$STATE/cache" 2>/
 
 runh compile --state-dir "$STATE" "$ECHO" -o "$TMP/echo.so"
 check "compile -o writes an artifact" eval 'rc_is 0 && [[ -s $TMP/echo.so ]]'
+runh compile --state-dir "$STATE" "$ECHO" "$GUESTS/hello.wasm" -o "$TMP/deploy"
+check "compile of several modules writes one artifact each into the directory -o names" \
+  eval 'rc_is 0 && [[ $(ls "$TMP/deploy" | grep -c "\.art$") == 2 && -s $TMP/deploy/hello.art ]]'
+runh run --state-dir "$STATE" "$TMP/deploy/hello.art"
+check "... and they run without compiling" eval 'rc_is 0 && out_has platform: && err_empty'
 runh run --state-dir "$STATE" "$TMP/echo.so" one two
 cp "$TMP/out" "$TMP/art.out"
 check "run of the artifact exits 0 without compiling" eval 'rc_is 0 && err_empty'
@@ -126,7 +139,7 @@ check "run with a state directory that cannot be created (under a file): exit 1 
 # concurrent first runs of one .wasm share the cache safely
 rm -rf "$TMP/state2"
 for i in 1 2 3 4; do
-  python3 -c "$PYRUN" "$TMP/rc.$i" "$EHAL" run --state-dir "$TMP/state2" "$ECHO" 4 >"$TMP/out.$i" 2>"$TMP/err.$i" </dev/null &
+  python3 -c "$PYRUN" "$TMP/rc.$i" "$EHAL" run --progress --state-dir "$TMP/state2" "$ECHO" 4 >"$TMP/out.$i" 2>"$TMP/err.$i" </dev/null &
 done
 wait
 RC=""

@@ -47,13 +47,13 @@ for passive in 0 1; do
   what=$([[ $passive == 1 ]] && echo "module with a passive data segment" || echo "plain module")
   gen_wat "$TMP/split$passive.wat" "$passive"
   wat2wasm "$TMP/split$passive.wat" -o "$TMP/split$passive.wasm"
-  ELASTIC_HAL_COMPILE_PART_LINES=1000000000 runh run --state-dir "$TMP/whole$passive" \
+  ELASTIC_HAL_COMPILE_PART_LINES=1000000000 runh run --progress --state-dir "$TMP/whole$passive" \
     "$TMP/split$passive.wasm"
   whole=$RC
   check "the $what, compiled whole, runs to its checksum (exit $whole)" \
     eval '[[ -s $TMP/split$passive.wasm && $whole =~ ^[0-9]+$ && ! -s $TMP/out ]] &&
       ! err_has parts && ! err_has error'
-  ELASTIC_HAL_COMPILE_PART_LINES=100 runh run --state-dir "$TMP/parts$passive" \
+  ELASTIC_HAL_COMPILE_PART_LINES=100 runh run --progress --state-dir "$TMP/parts$passive" \
     "$TMP/split$passive.wasm"
   check "the $what, compiled in parts, computes the same checksum" eval 'rc_is "$whole"'
   if [[ $passive == 0 ]]; then
@@ -63,7 +63,7 @@ for passive in 0 1; do
 done
 
 # the hello example in parts: same output
-ELASTIC_HAL_COMPILE_PART_LINES=1500 runh run --state-dir "$TMP/hello-parts" "$GUESTS/hello.wasm"
+ELASTIC_HAL_COMPILE_PART_LINES=1500 runh run --progress --state-dir "$TMP/hello-parts" "$GUESTS/hello.wasm"
 check "the hello example compiled in parts runs as usual" \
   eval 'rc_is 0 && out_has "platform:" && grep -q "parts done" "$TMP/err"'
 

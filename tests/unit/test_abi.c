@@ -234,7 +234,7 @@ int main(void) {
 
   elastic_hal_error err;
   memset(&err, 0, sizeof err);
-  elastic_hal_load_options lo = {g_cache, on_progress, NULL, g_tmp};
+  elastic_hal_load_options lo = {g_cache, on_progress, NULL, g_tmp, 0};
 
   /* ---- load: compile into the cache once, then load from it ---- */
   elastic_hal_module *m = elastic_hal_module_load(GUEST, &lo, &err);

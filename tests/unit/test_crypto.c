@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "interfaces/crypto_contexts.h"
 #include "elastic-hal/elastic_hal.h"
+#include "interfaces/crypto_contexts.h"
 #include "tap.h"
 
 #ifndef EHAL_TEST_GUESTS
@@ -126,7 +126,7 @@ int main(void) {
   snprintf(state2, sizeof state2, "%s/state2", g_tmp);
 
   elastic_hal_error err;
-  elastic_hal_load_options lo = {cache, NULL, NULL, state};
+  elastic_hal_load_options lo = {cache, NULL, NULL, state, 0};
   elastic_hal_module *m = elastic_hal_module_load(GUEST, &lo, &err);
   if (!TAP_OK(m != NULL, "load %s", GUEST)) {
     tap_diag("%s", err.msg);
