@@ -135,6 +135,7 @@ static first_run compile_once(const char *wasm, const char *part_lines) {
   snprintf(state, sizeof state, "%s/state%d", g_tmp, n++);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
+  fflush(stdout); /* the child reopens stdout: nothing buffered may go twice */
   pid_t pid = fork();
   if (pid == 0) {
     if (part_lines)
