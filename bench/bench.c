@@ -323,7 +323,7 @@ int main(int argc, char **argv) {
       "so it is compiled ahead of time with wasm2c + cc)\n",
       wasm, cache);
   elastic_hal_error err;
-  elastic_hal_load_options lo = {cache, progress, NULL, state, 0};
+  elastic_hal_load_options lo = {.cache_dir = cache, .progress = progress, .state_dir = state};
   load_started = now_ns();
   elastic_hal_module *m = elastic_hal_module_load(wasm, &lo, &err);
   if (!m) {

@@ -229,7 +229,7 @@ int main(int argc, char **argv) {
   printf("Loading %s (compiled with wasm2c + cc into a fresh cache)\n", wasm);
   fflush(stdout);
   elastic_hal_error err;
-  elastic_hal_load_options lo = {cache, NULL, NULL, state, 0};
+  elastic_hal_load_options lo = {.cache_dir = cache, .state_dir = state};
   double t0 = now_ns();
   elastic_hal_module *m = elastic_hal_module_load(wasm, &lo, &err);
   if (!m) {

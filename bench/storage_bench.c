@@ -67,7 +67,7 @@ static result bench_guest(const char *wasm, const char *dir, int n) {
   char cache[4200], state[4200];
   snprintf(cache, sizeof cache, "%s/cache", dir);
   snprintf(state, sizeof state, "%s/state", dir);
-  elastic_hal_load_options lo = {cache, NULL, NULL, state, 0};
+  elastic_hal_load_options lo = {.cache_dir = cache, .state_dir = state};
   elastic_hal_error err;
   printf("  compiling %s ...\n", wasm);
   fflush(stdout);

@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
   int code = 1;
   elastic_hal_error err;
   char *state = elastic_hal_default_state_dir();
-  elastic_hal_load_options opts = {NULL, NULL, NULL, state, 0};
+  elastic_hal_load_options opts = {.state_dir = state};
   elastic_hal_module *m = elastic_hal_module_load(argv[1], &opts, &err);
   elastic_hal_linker *l = elastic_hal_linker_new();
   elastic_hal_instance *inst = NULL;

@@ -141,6 +141,20 @@ int elastic_hal_linker_define(elastic_hal_linker *linker, const char *module, co
                               void (*free_user)(void *user));
 
 /* ---- modules ---- */
+
+/* How hard the compiler works on a .wasm.  AUTO: a module whose translated
+ * C passes ELASTIC_HAL_QUICK_TIER_LINES lines (default 500000) is compiled
+ * at the quick tier (-O1: about a third less compile time, for a first run
+ * that starts sooner), every other at the optimized one (-O2); a cache
+ * entry of the optimized tier is always preferred.  OPTIMIZED asks for the
+ * optimized code whatever the size (elastic-hal compile, and the
+ * background upgrade `elastic-hal run` starts after a quick first run). */
+typedef enum {
+  ELASTIC_HAL_TIER_AUTO = 0,
+  ELASTIC_HAL_TIER_QUICK = 1,
+  ELASTIC_HAL_TIER_OPTIMIZED = 2
+} elastic_hal_tier;
+
 typedef struct {
   /* Directory for the compiled-artifact cache (.wasm inputs only); NULL:
    * state_dir/cache. */
@@ -156,6 +170,7 @@ typedef struct {
   /* Bound on the cache's size in bytes (0: 1 GiB): after adding an entry,
    * the least recently used ones are removed until the rest fit. */
   uint64_t cache_max_bytes;
+  elastic_hal_tier tier; /* 0: AUTO */
 } elastic_hal_load_options;
 
 /* Ahead-of-time compile GUEST.wasm into an artifact at out_path.  The
@@ -189,6 +204,8 @@ int elastic_hal_module_runnable(const elastic_hal_module *module, uint32_t max_m
 void elastic_hal_module_free(elastic_hal_module *module);
 /* SHA-384 of the module as loaded (its code identity), lowercase hex. */
 const char *elastic_hal_module_sha384(const elastic_hal_module *module);
+/* The tier of a loaded module's native code: QUICK or OPTIMIZED. */
+elastic_hal_tier elastic_hal_module_tier(const elastic_hal_module *module);
 
 /* What a module imports and exports, in its own order.  Strings belong to
  * the module.  Every import is a function (the HAL admits no other). */

@@ -12,12 +12,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../interfaces/interfaces.h"
@@ -79,6 +81,7 @@ static void usage_run(FILE *f) {
 static void usage_compile(FILE *f) {
   fprintf(f,
           "Usage: %s compile [--state-dir DIR] GUEST.wasm... -o OUT\n"
+          "       %s compile --cache [--state-dir DIR] GUEST.wasm...\n"
           "\n"
           "Translate GUEST.wasm with wasm2c and compile it with the system C compiler\n"
           "(cc, or $ELASTIC_HAL_CC) into an artifact OUT that 'run' loads without\n"
@@ -89,10 +92,12 @@ static void usage_compile(FILE *f) {
           "compile one after another into the directory OUT, as OUT/NAME.art.\n"
           "\n"
           "  -o, --output OUT       where to write the artifact (a directory for several)\n"
+          "      --cache            compile into the state directory's cache instead, where\n"
+          "                         run finds it (always the optimized tier)\n"
           "  -s, --state-dir DIR    state directory (default as for run)\n"
           "      --progress         report the steps on stderr even when it is not a\n"
           "                         terminal (on one a progress line always shows)\n",
-          prog);
+          prog, prog);
 }
 
 static void usage_check(FILE *f) {
@@ -181,6 +186,36 @@ static int link_world(elastic_hal_linker *l, const char *world, bool wasi) {
   return 0;
 }
 
+/* A first run at the quick tier: the optimized code is built in the
+ * background, by a detached, low-priority `elastic-hal compile --cache`,
+ * and used from the next run on (the cache's lock keeps it to one compile
+ * however many runs start meanwhile). */
+static void upgrade_later(const char *guest, const char *state_dir) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid != 0) {
+    if (pid > 0)
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+      }
+    return;
+  }
+  /* the worker is a grandchild in a session of its own: it outlives the
+   * guest, and no zombie is left behind */
+  setsid();
+  if (fork() != 0) _exit(0);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+  }
+  if (nice(10) == -1) { /* priority is a courtesy */
+  }
+  execl("/proc/self/exe", prog, "compile", "--cache", "--state-dir", state_dir, guest,
+        (char *)NULL);
+  _exit(127);
+}
+
 static int cmd_run(int argc, char **argv) {
   static const struct option opts[] = {{"world", required_argument, 0, 'w'},
                                        {"workload", required_argument, 0, 'n'},
@@ -259,7 +294,10 @@ static int cmd_run(int argc, char **argv) {
   if (asprintf(&cache, "%s/cache", state_dir) < 0) cache = NULL;
   char *wl = workload ? strdup(workload) : workload_from_path(guest);
   elastic_hal_error err;
-  elastic_hal_load_options lo = {cache, progress, NULL, state_dir, cache_bound()};
+  elastic_hal_load_options lo = {.cache_dir = cache,
+                                 .progress = progress,
+                                 .state_dir = state_dir,
+                                 .cache_max_bytes = cache_bound()};
   int status = 1;
   elastic_hal_module *m = elastic_hal_module_load(guest, &lo, &err);
   progress_end();
@@ -267,6 +305,7 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "%s: %s\n", prog, err.msg);
     goto out;
   }
+  if (elastic_hal_module_tier(m) == ELASTIC_HAL_TIER_QUICK) upgrade_later(guest, state_dir);
   if (elastic_hal_module_runnable(m, (uint32_t)(max_mib * 16), &err) != 0) {
     fprintf(stderr, "%s: %s: %s\n", prog, guest, err.msg);
     goto out;
@@ -304,13 +343,43 @@ out:
   return status;
 }
 
+/* compile --cache: the optimized code of each module into the state
+ * directory's cache, where run finds it. */
+static int compile_into_cache(int n, char **guests, const char *state) {
+  char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
+  char *cache = NULL;
+  if (!state_dir || asprintf(&cache, "%s/cache", state_dir) < 0) {
+    free(state_dir);
+    return 1;
+  }
+  elastic_hal_load_options lo = {.cache_dir = cache,
+                                 .progress = progress,
+                                 .state_dir = state_dir,
+                                 .cache_max_bytes = cache_bound(),
+                                 .tier = ELASTIC_HAL_TIER_OPTIMIZED};
+  int rc = 0;
+  for (int i = 0; i < n; i++) {
+    elastic_hal_error err;
+    elastic_hal_module *m = elastic_hal_module_load(guests[i], &lo, &err);
+    progress_end();
+    if (!m) {
+      fprintf(stderr, "%s: %s\n", prog, err.msg);
+      rc = 1;
+    }
+    elastic_hal_module_free(m);
+  }
+  free(cache);
+  free(state_dir);
+  return rc;
+}
+
 static int cmd_compile(int argc, char **argv) {
-  static const struct option opts[] = {{"output", required_argument, 0, 'o'},
-                                       {"state-dir", required_argument, 0, 's'},
-                                       {"progress", no_argument, 0, 'P'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"output", required_argument, 0, 'o'}, {"state-dir", required_argument, 0, 's'},
+      {"progress", no_argument, 0, 'P'},     {"cache", no_argument, 0, 'C'},
+      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
   const char *out = NULL, *state = NULL;
+  bool into_cache = false;
   int c;
   while ((c = getopt_long(argc, argv, "o:s:h", opts, NULL)) != -1) {
     if (c == 'o')
@@ -319,6 +388,8 @@ static int cmd_compile(int argc, char **argv) {
       state = optarg;
     else if (c == 'P')
       g_progress_asked = true;
+    else if (c == 'C')
+      into_cache = true;
     else if (c == 'h') {
       usage_compile(stdout);
       return 0;
@@ -327,10 +398,11 @@ static int cmd_compile(int argc, char **argv) {
       return 2;
     }
   }
-  if (optind >= argc || !out) {
+  if (optind >= argc || !out == !into_cache) {
     usage_compile(stderr);
     return 2;
   }
+  if (into_cache) return compile_into_cache(argc - optind, argv + optind, state);
   /* several modules: OUT is a directory, each artifact OUT/NAME.art */
   bool many = argc - optind > 1;
   if (many && mkdir(out, 0700) != 0 && errno != EEXIST) {
@@ -338,7 +410,7 @@ static int cmd_compile(int argc, char **argv) {
     return 1;
   }
   char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
-  elastic_hal_load_options lo = {NULL, progress, NULL, state_dir, 0};
+  elastic_hal_load_options lo = {.progress = progress, .state_dir = state_dir};
   int rc = 0;
   for (int i = optind; i < argc; i++) {
     elastic_hal_error err;
@@ -402,7 +474,7 @@ static int cmd_check(int argc, char **argv) {
   }
   char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
   elastic_hal_error err;
-  elastic_hal_load_options lo = {NULL, NULL, NULL, state_dir, 0};
+  elastic_hal_load_options lo = {.state_dir = state_dir};
   const char *guest = argv[optind];
   int rc = 1;
   elastic_hal_module *m = elastic_hal_module_inspect(guest, &lo, &err);

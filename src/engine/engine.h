@@ -50,10 +50,13 @@ typedef enum {
 const char *ehal_trap_name(ehal_trap_kind kind);
 
 /* Compile a module to native code, returned in *native (malloc'd).  label
- * names the module in progress and error messages.  No name the module
- * carries reaches the compiler's input (see wasm2c/sanitize.h). */
-int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len, uint8_t **native,
-                        size_t *native_len, void (*progress)(const char *, void *), void *user,
+ * names the module in progress and error messages.  *tier is the tier
+ * asked for (elastic_hal.h); on success it is the one used (AUTO becomes
+ * QUICK or OPTIMIZED by the size of the translated code).  No name the
+ * module carries reaches the compiler's input (see wasm2c/sanitize.h). */
+int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
+                        elastic_hal_tier *tier, uint8_t **native, size_t *native_len,
+                        void (*progress)(const char *, void *), void *user,
                         elastic_hal_error *err);
 /* Validate a module as the engine's compiler would, without compiling:
  * 0, or -1 with one line in err ("the module uses SIMD ...", "invalid

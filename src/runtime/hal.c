@@ -39,6 +39,7 @@ struct elastic_hal_module {
   char sha384[97];
   ehal_wasm_info info;     /* imports and exports, from the module as given */
   ehal_engine_module *eng; /* NULL for inspect-only modules */
+  elastic_hal_tier tier;   /* of its native code */
   /* handles given out by elastic_hal_instance_func, freed with the module */
   pthread_mutex_t funcs_lock;
   struct elastic_hal_func **funcs;
@@ -222,8 +223,10 @@ int elastic_hal_compile(const char *wasm_path, const char *out_path,
              why);
     goto out;
   }
-  if (ehal_engine_compile(wasm_path, buf, len, &native, &native_len, opts ? opts->progress : NULL,
-                          opts ? opts->user : NULL, err) != 0)
+  /* an artifact someone asked for ahead of time: the optimized code */
+  elastic_hal_tier tier = ELASTIC_HAL_TIER_OPTIMIZED;
+  if (ehal_engine_compile(wasm_path, buf, len, &tier, &native, &native_len,
+                          opts ? opts->progress : NULL, opts ? opts->user : NULL, err) != 0)
     goto out;
   sha384_raw(buf, len, md);
   if (ehal_artifact_write(out_path, key, md, buf, len, native, native_len, why, sizeof why) != 0) {
@@ -306,11 +309,39 @@ static void cache_evict(const char *cache, const char *keep, uint64_t max) {
   free(files);
 }
 
+/* The cache entry at path, if it is there, authentic and of this module:
+ * 0 with its native code (*file holds the buffer), else 1 (a bad entry is
+ * reported as a warning, and compiled again by the caller). */
+static int cache_hit(const char *path, const uint8_t key[EHAL_ARTIFACT_KEY_LEN],
+                     const uint8_t *wasm, size_t len, uint8_t **native, size_t *native_len,
+                     uint8_t **file, void (*progress)(const char *, void *), void *user) {
+  uint8_t *buf;
+  size_t blen;
+  elastic_hal_error e2;
+  char why[1024], msg[4600];
+  if (access(path, F_OK) != 0 || read_private(path, &buf, &blen, &e2) != 0) return 1;
+  ehal_artifact_view v;
+  int opened = ehal_artifact_open(buf, blen, key, &v, why, sizeof why);
+  if (opened == 0 && v.wasm_len == len && memcmp(v.wasm, wasm, len) == 0) {
+    utimensat(AT_FDCWD, path, NULL, 0); /* used now: last to be evicted */
+    *native = (uint8_t *)v.native;
+    *native_len = v.native_len;
+    *file = buf;
+    return 0;
+  }
+  free(buf);
+  snprintf(msg, sizeof msg, "warning: cache entry %s is not authentic (%s); compiling again", path,
+           opened == 0 ? "it holds another module" : why);
+  if (progress) progress(msg, user);
+  return 1;
+}
+
 /* Native code for a core module: from the cache when an authentic entry is
  * there, else compiled (and cached where the platform has an artifact key). */
 static int native_for(const char *path, const uint8_t *wasm, size_t len, const char *sha_hex,
-                      const elastic_hal_load_options *opts, uint8_t **native, size_t *native_len,
-                      uint8_t **file, elastic_hal_error *err) {
+                      const elastic_hal_load_options *opts, elastic_hal_tier *tier,
+                      uint8_t **native, size_t *native_len, uint8_t **file,
+                      elastic_hal_error *err) {
   void (*progress)(const char *, void *) = opts ? opts->progress : NULL;
   void *user = opts ? opts->user : NULL;
   const char *state_dir = state_dir_of(opts);
@@ -323,7 +354,7 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
     snprintf(err->msg, sizeof err->msg, "%s", why);
     return -1;
   }
-  char cache[4096] = "", entry[4300] = "";
+  char cache[4096] = "", entry[4300] = "", quick[4300] = "";
   int dir_rc = 0, lock_fd = -1;
   if (keyed && opts && opts->cache_dir) {
     snprintf(cache, sizeof cache, "%s", opts->cache_dir);
@@ -357,44 +388,42 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
       while (flock(lock_fd, LOCK_EX) != 0 && errno == EINTR) {
       }
     }
-    uint8_t *buf;
-    size_t blen;
-    elastic_hal_error e2;
-    if (access(entry, F_OK) == 0 && read_private(entry, &buf, &blen, &e2) == 0) {
-      ehal_artifact_view v;
-      int opened = ehal_artifact_open(buf, blen, key, &v, why, sizeof why);
-      if (opened == 0 && v.wasm_len == len && memcmp(v.wasm, wasm, len) == 0) {
-        utimensat(AT_FDCWD, entry, NULL, 0); /* used now: last to be evicted */
-        OPENSSL_cleanse(key, sizeof key);
-        if (lock_fd >= 0) close(lock_fd);
-        *native = (uint8_t *)v.native;
-        *native_len = v.native_len;
-        *file = buf;
-        return 0;
-      }
-      free(buf);
-      snprintf(msg, sizeof msg, "warning: cache entry %s is not authentic (%s); compiling again",
-               entry, opened == 0 ? "it holds another module" : why);
-      if (progress) progress(msg, user);
+    /* the optimized code if it is there, else the quick tier's (unless
+     * optimized code is asked for) */
+    snprintf(quick, sizeof quick, "%s/%.64s.quick.art", cache, name);
+    int hit = cache_hit(entry, key, wasm, len, native, native_len, file, progress, user);
+    if (hit == 0) {
+      *tier = ELASTIC_HAL_TIER_OPTIMIZED;
+      unlink(quick); /* superseded */
+    } else if (*tier != ELASTIC_HAL_TIER_OPTIMIZED &&
+               cache_hit(quick, key, wasm, len, native, native_len, file, progress, user) == 0) {
+      hit = 0;
+      *tier = ELASTIC_HAL_TIER_QUICK;
+    }
+    if (hit == 0) {
+      OPENSSL_cleanse(key, sizeof key);
+      if (lock_fd >= 0) close(lock_fd);
+      return 0;
     }
   } else if (progress) {
     snprintf(msg, sizeof msg, "no artifact key on this platform (%s): compiled code is not cached",
              why);
     progress(msg, user);
   }
-  int rc = ehal_engine_compile(path, wasm, len, native, native_len, progress, user, err);
+  int rc = ehal_engine_compile(path, wasm, len, tier, native, native_len, progress, user, err);
   if (rc == 0 && entry[0]) {
     uint8_t md[48];
     sha384_raw(wasm, len, md);
+    const char *dest = *tier == ELASTIC_HAL_TIER_QUICK ? quick : entry;
     /* a cache that cannot be written costs a compile next time, no more */
-    if (ehal_artifact_write(entry, key, md, wasm, len, *native, *native_len, why, sizeof why) !=
-        0) {
+    if (ehal_artifact_write(dest, key, md, wasm, len, *native, *native_len, why, sizeof why) != 0) {
       if (progress) {
         snprintf(msg, sizeof msg, "not cached: %s", why);
         progress(msg, user);
       }
     } else {
-      cache_evict(cache, entry,
+      if (dest == entry) unlink(quick); /* superseded */
+      cache_evict(cache, dest,
                   opts && opts->cache_max_bytes ? opts->cache_max_bytes : CACHE_MAX_DEFAULT);
     }
   }
@@ -419,7 +448,9 @@ static elastic_hal_module *load_bytes(const uint8_t *buf, size_t len, const char
     set_error(err, ELASTIC_HAL_ERR_OTHER, "out of memory");
   } else if (k == IN_CORE) {
     if (take_module(m, buf, len, err) == 0) {
-      if (native_for(path, buf, len, m->sha384, opts, &native, &native_len, &file, err) == 0) {
+      m->tier = opts ? opts->tier : ELASTIC_HAL_TIER_AUTO;
+      if (native_for(path, buf, len, m->sha384, opts, &m->tier, &native, &native_len, &file, err) ==
+          0) {
         rc = ehal_engine_load(native, native_len, path, &m->eng, err);
         if (!file) free(native);
       } else {
@@ -485,6 +516,10 @@ void elastic_hal_module_free(elastic_hal_module *m) {
 }
 
 const char *elastic_hal_module_sha384(const elastic_hal_module *m) { return m->sha384; }
+
+elastic_hal_tier elastic_hal_module_tier(const elastic_hal_module *m) {
+  return m->tier == ELASTIC_HAL_TIER_QUICK ? ELASTIC_HAL_TIER_QUICK : ELASTIC_HAL_TIER_OPTIMIZED;
+}
 
 int elastic_hal_module_runnable(const elastic_hal_module *m, uint32_t max_memory_pages,
                                 elastic_hal_error *err) {

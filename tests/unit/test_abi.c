@@ -234,7 +234,7 @@ int main(void) {
 
   elastic_hal_error err;
   memset(&err, 0, sizeof err);
-  elastic_hal_load_options lo = {g_cache, on_progress, NULL, g_tmp, 0};
+  elastic_hal_load_options lo = {.cache_dir = g_cache, .progress = on_progress, .state_dir = g_tmp};
 
   /* ---- load: compile into the cache once, then load from it ---- */
   elastic_hal_module *m = elastic_hal_module_load(GUEST, &lo, &err);
@@ -244,6 +244,8 @@ int main(void) {
     return tap_done();
   }
   TAP_OK(g_progress > 0, "compiling reports progress");
+  TAP_OK(elastic_hal_module_tier(m) == ELASTIC_HAL_TIER_OPTIMIZED,
+         "a module of ordinary size is compiled at the optimized tier");
   TAP_OK(count_files(g_cache, ".art") == 1, "the cache holds one artifact");
   char sha[97];
   sha384_file(GUEST, sha);

@@ -1115,7 +1115,7 @@ static void test_guest(void) {
   snprintf(state, sizeof state, "%s/guest-state", g_tmp);
   snprintf(outp, sizeof outp, "%s/guest-stdout", g_tmp);
   g_out = open(outp, O_RDWR | O_CREAT | O_TRUNC, 0600);
-  elastic_hal_load_options lo = {cache, NULL, NULL, state, 0};
+  elastic_hal_load_options lo = {.cache_dir = cache, .state_dir = state};
   elastic_hal_error err;
   elastic_hal_module *m = elastic_hal_module_load(GUEST, &lo, &err);
   if (!TAP_OK(m != NULL, "guest: load %s", GUEST)) {

@@ -126,7 +126,7 @@ int main(void) {
   snprintf(state2, sizeof state2, "%s/state2", g_tmp);
 
   elastic_hal_error err;
-  elastic_hal_load_options lo = {cache, NULL, NULL, state, 0};
+  elastic_hal_load_options lo = {.cache_dir = cache, .state_dir = state};
   elastic_hal_module *m = elastic_hal_module_load(GUEST, &lo, &err);
   if (!TAP_OK(m != NULL, "load %s", GUEST)) {
     tap_diag("%s", err.msg);

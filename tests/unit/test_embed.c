@@ -243,7 +243,7 @@ static void test_chaining(const uint8_t *wasm, size_t len) {
   if (pid == 0) {
     signal(SIGURG, prior_urg);
     signal(SIGSEGV, prior_segv);
-    elastic_hal_load_options lo = {NULL, NULL, NULL, g_tmp, 0};
+    elastic_hal_load_options lo = {.state_dir = g_tmp};
     elastic_hal_error err;
     elastic_hal_module *m = elastic_hal_module_load_bytes(wasm, len, "embed", &lo, &err);
     if (!m) _exit(3);
@@ -290,7 +290,7 @@ int main(void) {
   TAP_OK(!strcmp(v, ELASTIC_HAL_VERSION) && number == ELASTIC_HAL_VERSION_NUMBER,
          "elastic_hal_version agrees with the header (%s, %d)", v, number);
 
-  elastic_hal_load_options lo = {NULL, NULL, NULL, g_tmp, 0};
+  elastic_hal_load_options lo = {.state_dir = g_tmp};
   elastic_hal_error err;
   memset(&err, 0, sizeof err);
   elastic_hal_module *m = elastic_hal_module_load_bytes(wasm, len, "embed", &lo, &err);

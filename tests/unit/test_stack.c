@@ -244,7 +244,7 @@ static void test_host_fault(void) {
   if (pid == 0) {
     elastic_hal_linker *l = elastic_hal_linker_new();
     ehal_linker_add_iface(l, &fault_iface);
-    elastic_hal_load_options lo = {NULL, NULL, NULL, g_tmp, 0};
+    elastic_hal_load_options lo = {.state_dir = g_tmp};
     elastic_hal_error err;
     elastic_hal_module *m = elastic_hal_module_load(wasm, &lo, &err);
     if (!m) _exit(3);
@@ -276,7 +276,7 @@ int main(void) {
     perror("mkdtemp");
     return 1;
   }
-  elastic_hal_load_options lo = {NULL, NULL, NULL, g_tmp, 0};
+  elastic_hal_load_options lo = {.state_dir = g_tmp};
   elastic_hal_error err;
   g_mod = elastic_hal_module_load(GUEST, &lo, &err);
   if (!TAP_OK(g_mod != NULL, "load deep_guest.wasm")) {

@@ -1049,7 +1049,7 @@ int main(void) {
     return 1;
   }
   snprintf(g_cache, sizeof g_cache, "%s/cache", g_tmp);
-  elastic_hal_load_options lo = {g_cache, NULL, NULL, g_tmp, 0};
+  elastic_hal_load_options lo = {.cache_dir = g_cache, .state_dir = g_tmp};
   elastic_hal_error err;
   g_mod = elastic_hal_module_load(GUEST, &lo, &err);
   if (!TAP_OK(g_mod != NULL, "the storage guest loads")) {

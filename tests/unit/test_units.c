@@ -26,8 +26,8 @@
 #include "handles.h"
 #include "interfaces/interfaces.h"
 #include "linker.h"
-#include "util/fsutil.h"
 #include "tap.h"
+#include "util/fsutil.h"
 #include "wasm/wasm_module.h"
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -396,23 +396,32 @@ static int read_all(const char *path, uint8_t **buf, size_t *len, elastic_hal_er
 #define CC_FLAGS "-w", "-fno-strict-aliasing", "-fvisibility=hidden"
 
 typedef struct {
-  const char *cc, *memcheck, *incl, *rt_import;
+  const char *cc, *opt, *memcheck, *incl, *rt_import;
 } cc_job;
+
+/* Translated lines from which AUTO picks the quick tier
+ * (ELASTIC_HAL_QUICK_TIER_LINES overrides it): at -O2 such a module takes
+ * about a minute on two cores. */
+#define QUICK_TIER_LINES 500000
 
 /* Lines of function definitions per part (ELASTIC_HAL_COMPILE_PART_LINES
  * overrides it, for tests): a part of 40 k lines takes a few seconds and
  * a few hundred MB in cc. */
 #define PART_LINES 40000
 
+static size_t env_size(const char *name, size_t dflt, size_t min) {
+  const char *env = getenv(name);
+  if (!env || !*env) return dflt;
+  char *end;
+  unsigned long long v = strtoull(env, &end, 10);
+  return *end || v < min ? dflt : (size_t)v;
+}
+
 /* Split dir/guest.c into dir/part<k>.c: the number of parts, 0 to compile
- * it whole, -1 on an error. */
-static int split_source(const char *c_path, const char *dir, elastic_hal_error *err) {
-  size_t part_lines = PART_LINES;
-  const char *env = getenv("ELASTIC_HAL_COMPILE_PART_LINES");
-  if (env && *env) {
-    long v = strtol(env, NULL, 10);
-    if (v >= 100) part_lines = (size_t)v;
-  }
+ * it whole, -1 on an error; *lines gets the file's line count. */
+static int split_source(const char *c_path, const char *dir, size_t *lines,
+                        elastic_hal_error *err) {
+  size_t part_lines = env_size("ELASTIC_HAL_COMPILE_PART_LINES", PART_LINES, 100);
   int fd = open(c_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   size_t len = 0;
   char *src = fd >= 0 ? (char *)ehal_read_fd(fd, (size_t)1 << 32, &len) : NULL;
@@ -421,6 +430,8 @@ static int split_source(const char *c_path, const char *dir, elastic_hal_error *
     snprintf(err->msg, sizeof err->msg, "cannot read the translated module %s", c_path);
     return -1;
   }
+  *lines = 0;
+  for (size_t i = 0; i < len; i++) *lines += src[i] == '\n';
   int parts = ehal_w2c_split(src, len, dir, part_lines);
   free(src);
   return parts < 0 ? 0 : parts; /* a write that failed: compile whole */
@@ -465,7 +476,7 @@ static int compile_parts(const cc_job *job, const char *dir, int parts, const ch
       snprintf(obj, sizeof obj, "%s/obj%d.o", dir, next);
       snprintf(logp, sizeof logp, "%s/obj%d.log", dir, next);
       char *argv[] = {(char *)job->cc,
-                      "-O2",
+                      (char *)job->opt,
                       "-fPIC",
                       "-c",
                       CC_FLAGS,
@@ -543,8 +554,9 @@ link_out:
   return rc;
 }
 
-int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len, uint8_t **native,
-                        size_t *native_len, void (*progress)(const char *, void *), void *user,
+int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
+                        elastic_hal_tier *tier, uint8_t **native, size_t *native_len,
+                        void (*progress)(const char *, void *), void *user,
                         elastic_hal_error *err) {
   *native = NULL;
   *native_len = 0;
@@ -584,7 +596,17 @@ int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
   char rt_import[4200];
   snprintf(rt_import, sizeof rt_import, "%s/rt_import.h", dir);
   if (write_all(rt_import, (const uint8_t *)rt_renames, strlen(rt_renames), err) != 0) goto cleanup;
-  snprintf(msg, sizeof msg, "compiling %s to native code", label);
+  /* big modules in parts, compiled in parallel; the whole file when it is
+   * small, or when splitting does not work out */
+  size_t lines = 0;
+  int parts = split_source(c_path, dir, &lines, err);
+  if (parts < 0) goto cleanup;
+  if (*tier == ELASTIC_HAL_TIER_AUTO)
+    *tier = lines >= env_size("ELASTIC_HAL_QUICK_TIER_LINES", QUICK_TIER_LINES, 1)
+                ? ELASTIC_HAL_TIER_QUICK
+                : ELASTIC_HAL_TIER_OPTIMIZED;
+  snprintf(msg, sizeof msg, "compiling %s to native code (%zu lines of C%s)", label, lines,
+           *tier == ELASTIC_HAL_TIER_QUICK ? ", quick tier -O1" : "");
   if (progress) progress(msg, user);
   const char *cc = getenv("ELASTIC_HAL_CC");
   char memcheck[64];
@@ -592,18 +614,15 @@ int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
            WASM_RT_MEMCHECK_SIGNAL_HANDLER);
   char incl[4200];
   snprintf(incl, sizeof incl, "-I%s", dir);
-  cc_job job = {cc && *cc ? cc : "cc", memcheck, incl, rt_import};
-  /* big modules in parts, compiled in parallel; the whole file when it is
-   * small, or when splitting does not work out */
-  int parts = split_source(c_path, dir, err);
-  if (parts < 0) goto cleanup;
+  cc_job job = {cc && *cc ? cc : "cc", *tier == ELASTIC_HAL_TIER_QUICK ? "-O1" : "-O2", memcheck,
+                incl, rt_import};
   if (parts == 0 || compile_parts(&job, dir, parts, shim, so, label, progress, user, err) != 0) {
     if (parts > 0 && progress) {
       snprintf(msg, sizeof msg, "compiling %s as one file (its parts did not build alone)", label);
       progress(msg, user);
     }
-    char *ccv[] = {(char *)job.cc, "-O2",     "-fPIC", "-shared", CC_FLAGS, memcheck, incl,
-                   "-include",     rt_import, "-o",    so,        c_path,   shim,     NULL};
+    char *ccv[] = {(char *)job.cc, (char *)job.opt, "-fPIC", "-shared", CC_FLAGS, memcheck, incl,
+                   "-include",     rt_import,       "-o",    so,        c_path,   shim,     NULL};
     if (run_tool(ccv, log, err) != 0) goto cleanup;
   }
   if (read_all(so, native, native_len, err) != 0) goto cleanup;
