@@ -93,7 +93,9 @@ static void usage_compile(FILE *f) {
           "\n"
           "  -o, --output OUT       where to write the artifact (a directory for several)\n"
           "      --cache            compile into the state directory's cache instead, where\n"
-          "                         run finds it (always the optimized tier)\n"
+          "                         run finds it\n"
+          "      --tier TIER        with --cache: optimized (-O2, the default), quick (-O1)\n"
+          "                         or auto (quick for modules over the quick-tier size)\n"
           "  -s, --state-dir DIR    state directory (default as for run)\n"
           "      --progress         report the steps on stderr even when it is not a\n"
           "                         terminal (on one a progress line always shows)\n",
@@ -343,9 +345,10 @@ out:
   return status;
 }
 
-/* compile --cache: the optimized code of each module into the state
- * directory's cache, where run finds it. */
-static int compile_into_cache(int n, char **guests, const char *state) {
+/* compile --cache: each module's code, of the tier asked for (optimized
+ * unless --tier says otherwise), into the state directory's cache, where
+ * run finds it. */
+static int compile_into_cache(int n, char **guests, const char *state, elastic_hal_tier tier) {
   char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
   char *cache = NULL;
   if (!state_dir || asprintf(&cache, "%s/cache", state_dir) < 0) {
@@ -356,7 +359,7 @@ static int compile_into_cache(int n, char **guests, const char *state) {
                                  .progress = progress,
                                  .state_dir = state_dir,
                                  .cache_max_bytes = cache_bound(),
-                                 .tier = ELASTIC_HAL_TIER_OPTIMIZED};
+                                 .tier = tier};
   int rc = 0;
   for (int i = 0; i < n; i++) {
     elastic_hal_error err;
@@ -374,12 +377,16 @@ static int compile_into_cache(int n, char **guests, const char *state) {
 }
 
 static int cmd_compile(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"output", required_argument, 0, 'o'}, {"state-dir", required_argument, 0, 's'},
-      {"progress", no_argument, 0, 'P'},     {"cache", no_argument, 0, 'C'},
-      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+  static const struct option opts[] = {{"output", required_argument, 0, 'o'},
+                                       {"state-dir", required_argument, 0, 's'},
+                                       {"progress", no_argument, 0, 'P'},
+                                       {"cache", no_argument, 0, 'C'},
+                                       {"tier", required_argument, 0, 't'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   const char *out = NULL, *state = NULL;
   bool into_cache = false;
+  elastic_hal_tier tier = ELASTIC_HAL_TIER_OPTIMIZED;
   int c;
   while ((c = getopt_long(argc, argv, "o:s:h", opts, NULL)) != -1) {
     if (c == 'o')
@@ -390,7 +397,18 @@ static int cmd_compile(int argc, char **argv) {
       g_progress_asked = true;
     else if (c == 'C')
       into_cache = true;
-    else if (c == 'h') {
+    else if (c == 't') {
+      if (!strcmp(optarg, "quick"))
+        tier = ELASTIC_HAL_TIER_QUICK;
+      else if (!strcmp(optarg, "auto"))
+        tier = ELASTIC_HAL_TIER_AUTO;
+      else if (!strcmp(optarg, "optimized"))
+        tier = ELASTIC_HAL_TIER_OPTIMIZED;
+      else {
+        fprintf(stderr, "%s: --tier takes quick, optimized or auto\n", prog);
+        return 2;
+      }
+    } else if (c == 'h') {
       usage_compile(stdout);
       return 0;
     } else {
@@ -402,7 +420,7 @@ static int cmd_compile(int argc, char **argv) {
     usage_compile(stderr);
     return 2;
   }
-  if (into_cache) return compile_into_cache(argc - optind, argv + optind, state);
+  if (into_cache) return compile_into_cache(argc - optind, argv + optind, state, tier);
   /* several modules: OUT is a directory, each artifact OUT/NAME.art */
   bool many = argc - optind > 1;
   if (many && mkdir(out, 0700) != 0 && errno != EEXIST) {

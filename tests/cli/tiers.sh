@@ -39,5 +39,11 @@ check "a small module compiles at the optimized tier at once" \
   eval 'rc_is 0 && ! err_has "quick tier" && [[ $(optimized_entries) == 1 && $(quick_entries) == 0 ]]'
 runh compile --state-dir "$S" "$G"
 check "compile needs -o or --cache (usage error)" rc_is 2
+S=$TMP/tier-state4
+runh compile --cache --tier quick --state-dir "$S" "$G"
+check "compile --cache --tier quick writes the quick tier's entry only" \
+  eval 'rc_is 0 && [[ $(optimized_entries) == 0 && $(quick_entries) == 1 ]]'
+runh compile --cache --tier fastest --state-dir "$S" "$G"
+check "an unknown --tier is a usage error" eval 'rc_is 2 && err_has "--tier"'
 
 finish
