@@ -23,6 +23,7 @@
 #include "cabi.h"
 #include "ehal_bindings.h"
 #include "elastic-hal/elastic_hal.h"
+#include "engine/wasm2c/split.h"
 #include "handles.h"
 #include "interfaces/interfaces.h"
 #include "linker.h"
@@ -1484,7 +1485,84 @@ static void test_iface_state(void) {
   free(inst);
 }
 
+/* ---- splitting wasm2c's output (src/engine/wasm2c/split.c) ---- */
+
+/* A file of wasm2c's shape: prelude, table, prototypes, data, n
+ * definitions of body lines each, trailer. */
+static char *fake_w2c(int n, int body, bool shaped) {
+  size_t cap = (size_t)n * (size_t)(body + 4) * 64 + 4096, k = 0;
+  char *s = malloc(cap);
+  if (!s) return NULL;
+  k += (size_t)snprintf(s + k, cap - k, "#include \"guest.h\"\nstatic u32 func_types[3];\n");
+  for (int i = 0; i < n; i++)
+    k += (size_t)snprintf(s + k, cap - k, "static u32 w2c_f%d(Z_guest_instance_t*, u32);\n", i);
+  k += (size_t)snprintf(s + k, cap - k, "\nstatic const u8 data_segment[] = {1, 2};\n\n");
+  for (int i = 0; i < n; i++) {
+    k += (size_t)snprintf(s + k, cap - k,
+                          "static u32 w2c_f%d(Z_guest_instance_t* instance, u32 w2c_p0) {\n", i);
+    for (int b = 0; b < body; b++)
+      k += (size_t)snprintf(s + k, cap - k, "  w2c_p0 += w2c_f%d(instance, %d);\n", (i + 1) % n, b);
+    k += (size_t)snprintf(s + k, cap - k, shaped ? "}\n\n" : "  }\n\n");
+  }
+  snprintf(s + k, cap - k, "void Z_guest_init_module(void) {\n}\n");
+  return s;
+}
+
+static size_t count_in(const char *path, const char *needle) {
+  FILE *f = fopen(path, "r");
+  size_t n = 0;
+  char line[512];
+  while (f && fgets(line, sizeof line, f)) n += strstr(line, needle) != NULL;
+  if (f) fclose(f);
+  return n;
+}
+
+static void test_split(void) {
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/ehal-split-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  if (!TAP_OK(mkdtemp(dir) != NULL, "split: a temporary directory")) return;
+  char *c = fake_w2c(40, 20, true);
+  int parts = c ? ehal_w2c_split(c, strlen(c), dir, 100) : -1;
+  char p0[4300], p1[4300], plast[4300];
+  snprintf(p0, sizeof p0, "%s/part0.c", dir);
+  snprintf(p1, sizeof p1, "%s/part1.c", dir);
+  snprintf(plast, sizeof plast, "%s/part%d.c", dir, parts - 1);
+  TAP_OK(parts >= 3, "split: 40 functions of 20 lines, 100 lines a part: %d files", parts);
+  TAP_OK(count_in(p0, "w2c_f") == 40 && count_in(p0, "data_segment") == 1 &&
+             count_in(p0, "Z_guest_init_module") == 1 &&
+             count_in(p0, "instance, u32 w2c_p0) {") == 0,
+         "split: the main part keeps the prototypes, data and trailer, no definition");
+  TAP_OK(count_in(p0, "\nstatic u32 func_types") == 0 && count_in(p0, "u32 func_types[3];") == 1 &&
+             count_in(p1, "extern u32 func_types[3];") == 1,
+         "split: the function-type table is defined once and declared extern elsewhere");
+  size_t defs = 0;
+  for (int k = 1; k < parts; k++) {
+    char pk[4300];
+    snprintf(pk, sizeof pk, "%s/part%d.c", dir, k);
+    defs += count_in(pk, "(Z_guest_instance_t* instance, u32 w2c_p0) {");
+  }
+  TAP_OK(defs == 40 && count_in(p1, "static u32 w2c_f") == 0,
+         "split: every definition lands in exactly one part, none static (%zu)", defs);
+  TAP_OK(count_in(p1, "Z_guest_instance_t*, u32);") < 40,
+         "split: a part declares only the functions its code mentions");
+  free(c);
+  /* not the expected shape, or too small: nothing is split */
+  char sub[4400];
+  snprintf(sub, sizeof sub, "%s/b", dir);
+  mkdir(sub, 0700);
+  c = fake_w2c(40, 20, false);
+  TAP_OK(c && ehal_w2c_split(c, strlen(c), sub, 100) == 0,
+         "split: a definition that does not end with a lone } is not split");
+  free(c);
+  c = fake_w2c(4, 5, true);
+  TAP_OK(c && ehal_w2c_split(c, strlen(c), sub, 100) == 0, "split: a small file is not split");
+  free(c);
+  TAP_OK(ehal_w2c_split("int x;\n", 7, sub, 100) == 0, "split: a file of another shape is not");
+  tap_rm_tree(dir);
+}
+
 int main(void) {
+  test_split();
   test_utf8();
   test_wasm_valid();
   test_wasm_invalid();

@@ -199,7 +199,10 @@ int ehal_w2c_split(const char *src, size_t len, const char *dir, size_t part_lin
   func_end = func_start;
   while (func_end < n && is_def(&lines[func_end])) {
     size_t j = func_end + 1;
-    while (j < n && !(lines[j].n == 1 && lines[j].p[0] == '}')) j++;
+    while (j < n && !(lines[j].n == 1 && lines[j].p[0] == '}')) {
+      if (is_def(&lines[j]) || has_prefix(&lines[j], "static ")) goto out; /* not the shape */
+      j++;
+    }
     if (j >= n) goto out;
     def_lines += j + 1 - func_end;
     func_end = j + 1;
