@@ -213,7 +213,8 @@ static void upgrade_later(const char *guest, const char *state_dir) {
   }
   if (nice(10) == -1) { /* priority is a courtesy */
   }
-  execl("/proc/self/exe", prog, "compile", "--cache", "--state-dir", state_dir, guest,
+  /* "--": a guest path is never taken for an option */
+  execl("/proc/self/exe", prog, "compile", "--cache", "--state-dir", state_dir, "--", guest,
         (char *)NULL);
   _exit(127);
 }

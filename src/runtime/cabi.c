@@ -137,28 +137,24 @@ ehal_str ehal_str_fmt(ehal_instance *inst, const char *fmt, ...) {
 
 ehal_str ehal_str_from(const char *cstr) { return (ehal_str){cstr, strlen(cstr)}; }
 
-/* Record a trap of the given kind, with a message, unless one is recorded
- * already (the first cause is the one reported). */
-static void note_trap(ehal_instance *inst, ehal_trap_kind kind, const char *fmt, va_list ap) {
-  if (inst->trapped) return;
+static void vrecord(ehal_instance *inst, ehal_trap_kind kind, const char *fmt, va_list ap) {
+  if (inst->trapped) return; /* the first cause is the one reported */
   inst->trapped = true;
   vsnprintf(inst->trap_msg, sizeof inst->trap_msg, fmt, ap);
   ehal_engine_trap_host(inst->eng, kind);
 }
 
-void ehal_abi_trap(ehal_instance *inst, const char *fmt, ...) {
+void ehal_trap_record(ehal_instance *inst, ehal_trap_kind kind, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  note_trap(inst, EHAL_TRAP_HOST, fmt, ap);
+  vrecord(inst, kind, fmt, ap);
   va_end(ap);
 }
 
-/* A trap of the guest's own code that host code ran (its cabi_realloc):
- * the engine recorded its kind already; keep what it was doing. */
-static void guest_code_trapped(ehal_instance *inst, ehal_trap_kind kind, const char *fmt, ...) {
+void ehal_abi_trap(ehal_instance *inst, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  note_trap(inst, kind, fmt, ap);
+  vrecord(inst, EHAL_TRAP_HOST, fmt, ap);
   va_end(ap);
 }
 
@@ -215,7 +211,7 @@ static bool guest_alloc(ehal_instance *inst, size_t len, uint32_t align, uint32_
   ehal_trap_kind k = ehal_engine_realloc(inst->eng, 0, 0, align, (uint32_t)len, p);
   inst->lowering = false;
   if (k != EHAL_TRAP_NONE) {
-    guest_code_trapped(inst, k, "in cabi_realloc(%zu bytes), called to return a result", len);
+    ehal_trap_record(inst, k, "in cabi_realloc(%zu bytes), called to return a result", len);
     return false;
   }
   /* realloc may have grown memory: check against the fresh size */

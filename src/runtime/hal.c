@@ -623,12 +623,9 @@ static void call_generic(void *env, uint32_t idx, const uint64_t *args, uint64_t
   }
   if (rc != 0 || inst->trapped) {
     /* the trap is raised once this function has returned to the guest */
-    if (!inst->trapped) {
-      if (!inst->trap_msg[0])
-        snprintf(inst->trap_msg, sizeof inst->trap_msg, "host function failed");
-      inst->trapped = true;
-      ehal_engine_trap_host(inst->eng, EHAL_TRAP_HOST);
-    }
+    char why[sizeof inst->trap_msg];
+    snprintf(why, sizeof why, "%s", inst->trap_msg[0] ? inst->trap_msg : "host function failed");
+    ehal_trap_record(inst, EHAL_TRAP_HOST, "%s", why);
     return;
   }
   if (nr) {
@@ -1035,9 +1032,7 @@ int elastic_hal_lower_bytes(elastic_hal_instance *caller, const void *src, size_
   if (k != EHAL_TRAP_NONE) {
     /* the guest's allocator trapped: the call ends with that trap once the
      * embedder's function returns */
-    caller->trapped = true;
-    snprintf(caller->trap_msg, sizeof caller->trap_msg,
-             "in cabi_realloc(%zu bytes), called by a host function", len);
+    ehal_trap_record(caller, k, "in cabi_realloc(%zu bytes), called by a host function", len);
     return -1;
   }
   uint8_t *dst = span(caller, p, len);

@@ -84,6 +84,14 @@ struct ehal_instance {
   unsigned n_iface_state;
 };
 
+/* Record a trap for the guest call in progress: kind (EHAL_TRAP_HOST for an
+ * ABI violation, proc_exit or a failing host function; the allocator's own
+ * trap for one in cabi_realloc) and a printf message, unless one is
+ * recorded already (the first cause is the one reported).  It returns: the
+ * engine raises the trap once the host function has returned. */
+void ehal_trap_record(ehal_instance *inst, ehal_trap_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Called first by every glue function: a call that follows one which
  * used no host memory has nothing to reset (the common, cheap case). */
 static inline void ehal_call_begin(ehal_instance *inst) {

@@ -185,8 +185,7 @@ static void proc_exit(void *env, uint32_t code) {
   inst->exited = true;
   inst->exit_status = code > 255 ? 255 : (int)code;
   /* ends the guest once this function has returned */
-  inst->trapped = true;
-  ehal_engine_trap_host(inst->eng, EHAL_TRAP_HOST);
+  ehal_trap_record(inst, EHAL_TRAP_HOST, "proc_exit(%u)", code);
 }
 
 /* Not provided here: each returns ENOSYS (EBADF for the fd-taking ones, as
