@@ -178,6 +178,24 @@ typedef struct {
  * it loads only where that root is had (see README, "Artifacts"). */
 int elastic_hal_compile(const char *wasm_path, const char *out_path,
                         const elastic_hal_load_options *opts, elastic_hal_error *err);
+/* Compile for another machine (a build host bigger than the confidential
+ * VM): the artifact is signed with the unencrypted Ed25519 private key in
+ * the PEM file signing_key_pem instead of tagged with a sealing-root key,
+ * so this machine needs no sealing root.  No machine loads it as it is:
+ * elastic_hal_import on the target makes it an artifact of the target.
+ * The target must run the same engine build (elastic-hal --version). */
+int elastic_hal_compile_signed(const char *wasm_path, const char *out_path,
+                               const char *signing_key_pem, const elastic_hal_load_options *opts,
+                               elastic_hal_error *err);
+/* Import a signed artifact: its signer must be one of the n_trusted
+ * Ed25519 public keys (PEM files) the operator names, its signature valid,
+ * its engine build this one and its module pass every check of a load.  It
+ * is then written as an artifact of this machine at out_path, or, with
+ * out_path NULL, into the compile cache (opts->cache_dir, else
+ * state_dir/cache), where loading the .wasm finds its optimized code. */
+int elastic_hal_import(const char *signed_path, const char *out_path,
+                       const char *const *trusted_pem, size_t n_trusted,
+                       const elastic_hal_load_options *opts, elastic_hal_error *err);
 /* Load a core .wasm (compiled on demand into the cache) or an artifact
  * from elastic_hal_compile.  Anything else, and an artifact that fails
  * authentication, is refused before any of its code runs. */

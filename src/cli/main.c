@@ -3,6 +3,7 @@
  *
  *   elastic-hal run [options] GUEST [ARGS...]   run a workload
  *   elastic-hal compile GUEST.wasm -o OUT       ahead-of-time compile
+ *   elastic-hal import --trust KEY.pub ART      take in a signed artifact
  *   elastic-hal check --world NAME GUEST        resolve imports, run nothing
  *   elastic-hal info [--json]                   platform and capabilities
  *   elastic-hal attest / verify / storage        see cmd_attest.c, cmd_verify.c, cmd_storage.c
@@ -37,6 +38,7 @@ static void usage_main(FILE *f) {
           "Commands:\n"
           "  run       run a guest (.wasm or compiled artifact)\n"
           "  compile   compile a .wasm ahead of time into a loadable artifact\n"
+          "  import    make a signed artifact from a build machine one of this machine\n"
           "  check     resolve a guest's imports against a world without running it\n"
           "  info      show the platform and the HAL's capabilities\n"
           "  attest    produce attestation evidence with the CLI itself as the workload\n"
@@ -82,24 +84,49 @@ static void usage_compile(FILE *f) {
   fprintf(f,
           "Usage: %s compile [--state-dir DIR] GUEST.wasm... -o OUT\n"
           "       %s compile --cache [--state-dir DIR] GUEST.wasm...\n"
+          "       %s compile --sign KEY.pem GUEST.wasm... -o OUT\n"
           "\n"
           "Translate GUEST.wasm with wasm2c and compile it with the system C compiler\n"
           "(cc, or $ELASTIC_HAL_CC) into an artifact OUT that 'run' loads without\n"
           "compiling.  The artifact carries the module and its native code under a tag\n"
           "keyed from this platform's sealing root: it loads only on this machine (on\n"
           "the simulated platform: with this state directory).  Elsewhere, ship the\n"
-          ".wasm and compile it there.  Several modules (a whole deployment, say)\n"
-          "compile one after another into the directory OUT, as OUT/NAME.art.\n"
+          ".wasm and compile it there, or build on a bigger machine with --sign and\n"
+          "'elastic-hal import' the result on the target.  Several modules (a whole\n"
+          "deployment, say) compile one after another into the directory OUT, as\n"
+          "OUT/NAME.art.\n"
           "\n"
           "  -o, --output OUT       where to write the artifact (a directory for several)\n"
           "      --cache            compile into the state directory's cache instead, where\n"
           "                         run finds it\n"
+          "      --sign KEY.pem     sign the artifact with this Ed25519 private key (PEM, from\n"
+          "                         'openssl genpkey -algorithm ed25519') for another machine,\n"
+          "                         which takes it in with 'import --trust'; no sealing root\n"
+          "                         is used here\n"
           "      --tier TIER        with --cache: optimized (-O2, the default), quick (-O1)\n"
           "                         or auto (quick for modules over the quick-tier size)\n"
           "  -s, --state-dir DIR    state directory (default as for run)\n"
           "      --progress         report the steps on stderr even when it is not a\n"
           "                         terminal (on one a progress line always shows)\n",
-          prog, prog);
+          prog, prog, prog);
+}
+
+static void usage_import(FILE *f) {
+  fprintf(f,
+          "Usage: %s import --trust SIGNER.pub [--trust ...] ARTIFACT... [-o OUT]\n"
+          "\n"
+          "Take in artifacts that 'elastic-hal compile --sign' made on a build machine:\n"
+          "each must be signed by one of the trusted Ed25519 public keys (PEM, from\n"
+          "'openssl pkey -in KEY.pem -pubout'), compiled by this engine build, and hold a\n"
+          "module that passes every check of run.  It is then written again as an\n"
+          "artifact of this machine (tagged with its sealing-root key): into the state\n"
+          "directory's cache, where 'run GUEST.wasm' finds it, or with -o into OUT (a\n"
+          "directory for several, as OUT/NAME.art).  Nothing of it runs here.\n"
+          "\n"
+          "  -t, --trust KEY.pub    a signer to accept (repeatable, at least one)\n"
+          "  -o, --output OUT       write artifacts here instead of into the cache\n"
+          "  -s, --state-dir DIR    state directory (default as for run)\n",
+          prog);
 }
 
 static void usage_check(FILE *f) {
@@ -377,15 +404,58 @@ static int compile_into_cache(int n, char **guests, const char *state, elastic_h
   return rc;
 }
 
+/* Run one(input, destination) for each input: with out NULL the
+ * destination is NULL (the cache); with one input it is out; with several
+ * out is a directory and each goes to OUT/NAME.art.  A line per input says
+ * where it went when there are several. */
+typedef int (*output_fn)(const char *in, const char *dest, void *ctx, elastic_hal_error *err);
+
+static int for_each_output(int n, char **inputs, const char *out, output_fn one, void *ctx) {
+  bool many = out && n > 1;
+  if (many && mkdir(out, 0700) != 0 && errno != EEXIST) {
+    fprintf(stderr, "%s: cannot create the directory %s: %s\n", prog, out, strerror(errno));
+    return 1;
+  }
+  int rc = 0;
+  for (int i = 0; i < n; i++) {
+    elastic_hal_error err;
+    char *dest = NULL, *name = many ? workload_from_path(inputs[i]) : NULL;
+    bool ok = !out ||
+              (many ? asprintf(&dest, "%s/%s.art", out, name) >= 0 : (dest = strdup(out)) != NULL);
+    if (!ok) dest = NULL;
+    int crc = ok ? one(inputs[i], dest, ctx, &err) : -1;
+    progress_end();
+    if (crc != 0) {
+      fprintf(stderr, "%s: %s\n", prog, ok ? err.msg : "out of memory");
+      rc = 1;
+    } else if (n > 1) {
+      printf("%s -> %s\n", inputs[i], dest ? dest : "cache");
+    }
+    free(dest);
+    free(name);
+  }
+  return rc;
+}
+
+/* compile -o: an artifact of this machine, or signed for another */
+typedef struct {
+  elastic_hal_load_options lo;
+  const char *sign;
+} compile_job;
+
+static int compile_one(const char *in, const char *dest, void *ctx, elastic_hal_error *err) {
+  compile_job *j = ctx;
+  return j->sign ? elastic_hal_compile_signed(in, dest, j->sign, &j->lo, err)
+                 : elastic_hal_compile(in, dest, &j->lo, err);
+}
+
 static int cmd_compile(int argc, char **argv) {
-  static const struct option opts[] = {{"output", required_argument, 0, 'o'},
-                                       {"state-dir", required_argument, 0, 's'},
-                                       {"progress", no_argument, 0, 'P'},
-                                       {"cache", no_argument, 0, 'C'},
-                                       {"tier", required_argument, 0, 't'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  const char *out = NULL, *state = NULL;
+  static const struct option opts[] = {
+      {"output", required_argument, 0, 'o'}, {"state-dir", required_argument, 0, 's'},
+      {"progress", no_argument, 0, 'P'},     {"cache", no_argument, 0, 'C'},
+      {"tier", required_argument, 0, 't'},   {"sign", required_argument, 0, 'S'},
+      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+  const char *out = NULL, *state = NULL, *sign = NULL;
   bool into_cache = false;
   elastic_hal_tier tier = ELASTIC_HAL_TIER_OPTIMIZED;
   int c;
@@ -398,6 +468,8 @@ static int cmd_compile(int argc, char **argv) {
       g_progress_asked = true;
     else if (c == 'C')
       into_cache = true;
+    else if (c == 'S')
+      sign = optarg;
     else if (c == 't') {
       if (!strcmp(optarg, "quick"))
         tier = ELASTIC_HAL_TIER_QUICK;
@@ -417,35 +489,73 @@ static int cmd_compile(int argc, char **argv) {
       return 2;
     }
   }
-  if (optind >= argc || !out == !into_cache) {
+  if (optind >= argc || !out == !into_cache || (sign && into_cache)) {
     usage_compile(stderr);
     return 2;
   }
   if (into_cache) return compile_into_cache(argc - optind, argv + optind, state, tier);
-  /* several modules: OUT is a directory, each artifact OUT/NAME.art */
-  bool many = argc - optind > 1;
-  if (many && mkdir(out, 0700) != 0 && errno != EEXIST) {
-    fprintf(stderr, "%s: cannot create the directory %s: %s\n", prog, out, strerror(errno));
-    return 1;
+  char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
+  compile_job job = {.lo = {.progress = progress, .state_dir = state_dir}, .sign = sign};
+  int rc = for_each_output(argc - optind, argv + optind, out, compile_one, &job);
+  free(state_dir);
+  return rc;
+}
+
+/* import: a signed artifact into the cache, or to dest */
+typedef struct {
+  elastic_hal_load_options lo;
+  const char **trust;
+  size_t n_trust;
+} import_job;
+
+static int import_one(const char *in, const char *dest, void *ctx, elastic_hal_error *err) {
+  import_job *j = ctx;
+  return elastic_hal_import(in, dest, j->trust, j->n_trust, &j->lo, err);
+}
+
+static int cmd_import(int argc, char **argv) {
+  static const struct option opts[] = {{"trust", required_argument, 0, 't'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"state-dir", required_argument, 0, 's'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *out = NULL, *state = NULL, *trust[64];
+  size_t n_trust = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "t:o:s:h", opts, NULL)) != -1) {
+    if (c == 't' && n_trust < 64)
+      trust[n_trust++] = optarg;
+    else if (c == 'o')
+      out = optarg;
+    else if (c == 's')
+      state = optarg;
+    else if (c == 'h') {
+      usage_import(stdout);
+      return 0;
+    } else {
+      usage_import(stderr);
+      return 2;
+    }
+  }
+  if (optind >= argc || n_trust == 0) {
+    if (n_trust == 0) fprintf(stderr, "%s: import needs --trust SIGNER.pub\n", prog);
+    usage_import(stderr);
+    return 2;
   }
   char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
-  elastic_hal_load_options lo = {.progress = progress, .state_dir = state_dir};
-  int rc = 0;
-  for (int i = optind; i < argc; i++) {
-    elastic_hal_error err;
-    char *dest = NULL, *name = many ? workload_from_path(argv[i]) : NULL;
-    if (many ? asprintf(&dest, "%s/%s.art", out, name) < 0 : !(dest = strdup(out))) dest = NULL;
-    int crc = dest ? elastic_hal_compile(argv[i], dest, &lo, &err) : -1;
-    progress_end();
-    if (crc != 0) {
-      fprintf(stderr, "%s: %s\n", prog, dest ? err.msg : "out of memory");
-      rc = 1;
-    } else if (many) {
-      printf("%s -> %s\n", argv[i], dest);
-    }
-    free(dest);
-    free(name);
+  char *cache = NULL;
+  if (!state_dir || asprintf(&cache, "%s/cache", state_dir) < 0) {
+    free(state_dir);
+    return 1;
   }
+  import_job job = {.lo = {.cache_dir = cache,
+                           .progress = progress,
+                           .state_dir = state_dir,
+                           .cache_max_bytes = cache_bound()},
+                    .trust = trust,
+                    .n_trust = n_trust};
+  int rc = for_each_output(argc - optind, argv + optind, out, import_one, &job);
+  free(cache);
   free(state_dir);
   return rc;
 }
@@ -595,6 +705,7 @@ int main(int argc, char **argv) {
   argv++;
   if (!strcmp(cmd, "run")) return cmd_run(argc, argv);
   if (!strcmp(cmd, "compile")) return cmd_compile(argc, argv);
+  if (!strcmp(cmd, "import")) return cmd_import(argc, argv);
   if (!strcmp(cmd, "check")) return cmd_check(argc, argv);
   if (!strcmp(cmd, "info")) return cmd_info(argc, argv);
   if (!strcmp(cmd, "attest")) return ehal_cmd_attest(argc, argv);

@@ -29,6 +29,14 @@
  * policy on SEV-SNP.  Where the platform has no sealing root (TDX without a
  * key provider, an unidentified platform) nothing is cached or loaded from
  * an artifact: .wasm inputs are compiled afresh for every run.
+ *
+ * Transport (format 2, 'elastic-hal compile --sign'): to build artifacts on
+ * a bigger machine for a confidential VM, the same layout carries, in place
+ * of the tag, the signer's Ed25519 public key (32 bytes) and an Ed25519
+ * signature (64 bytes) of every byte before it, the key included.  Such a
+ * file is never loaded as it is: 'elastic-hal import' checks the signer
+ * against the keys the operator trusts and the signature, then writes it
+ * again as a format 1 artifact of this machine.
  */
 #ifndef EHAL_ARTIFACT_FILE_H
 #define EHAL_ARTIFACT_FILE_H
@@ -37,7 +45,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../crypto/primitives.h"
+
 #define EHAL_ARTIFACT_KEY_LEN 32
+#define EHAL_ARTIFACT_SIGNER_LEN 32 /* an Ed25519 public key */
 
 typedef struct {
   uint8_t sha384[48];
@@ -68,5 +79,25 @@ int ehal_artifact_open(const uint8_t *buf, size_t len, const uint8_t key[EHAL_AR
 int ehal_artifact_write(const char *path, const uint8_t key[EHAL_ARTIFACT_KEY_LEN],
                         const uint8_t sha384[48], const uint8_t *wasm, size_t wasm_len,
                         const uint8_t *native, size_t native_len, char *err, size_t errlen);
+
+/* A signed (transport) artifact: the signer must be one of trusted, the
+ * signature valid, the engine build this one and the module hash right.
+ * Returns 0, or -1 with the reason. */
+int ehal_artifact_open_signed(const uint8_t *buf, size_t len,
+                              const uint8_t (*trusted)[EHAL_ARTIFACT_SIGNER_LEN], size_t n_trusted,
+                              ehal_artifact_view *out, char *err, size_t errlen);
+
+/* Write a signed artifact with an Ed25519 key, atomically, mode 0644. */
+int ehal_artifact_write_signed(const char *path, const ehal_asym_key *signer,
+                               const uint8_t sha384[48], const uint8_t *wasm, size_t wasm_len,
+                               const uint8_t *native, size_t native_len, char *err, size_t errlen);
+
+/* Keys from PEM files (as 'openssl genpkey -algorithm ed25519' and
+ * 'openssl pkey -pubout' write them).  The signing key: an unencrypted
+ * Ed25519 private key.  A trusted key: an Ed25519 public key (or a private
+ * key, whose public half is taken).  Return NULL / -1 with the reason. */
+ehal_asym_key *ehal_artifact_signing_key(const char *pem_path, char *err, size_t errlen);
+int ehal_artifact_trusted_key(const char *pem_path, uint8_t out[EHAL_ARTIFACT_SIGNER_LEN],
+                              char *err, size_t errlen);
 
 #endif

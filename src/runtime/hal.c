@@ -195,8 +195,11 @@ elastic_hal_module *elastic_hal_module_inspect(const char *path,
   return m;
 }
 
-int elastic_hal_compile(const char *wasm_path, const char *out_path,
-                        const elastic_hal_load_options *opts, elastic_hal_error *err) {
+/* Compile a .wasm into an artifact at out_path: tagged with this
+ * platform's artifact key, or signed for transport with signing_key_pem. */
+static int compile_artifact(const char *wasm_path, const char *out_path,
+                            const char *signing_key_pem, const elastic_hal_load_options *opts,
+                            elastic_hal_error *err) {
   uint8_t *buf;
   size_t len;
   if (read_file(wasm_path, &buf, &len, err) != 0) return -1;
@@ -211,15 +214,22 @@ int elastic_hal_compile(const char *wasm_path, const char *out_path,
   }
   elastic_hal_module m = {0};
   uint8_t key[EHAL_ARTIFACT_KEY_LEN], md[48];
+  ehal_asym_key *signer = NULL;
   uint8_t *native = NULL;
   size_t native_len = 0;
   char why[1024];
   int rc = -1;
   if (take_module(&m, buf, len, err) != 0) goto out;
-  if (ehal_artifact_key(state_dir_of(opts), true, key, why, sizeof why) != 0) {
+  if (signing_key_pem) {
+    if (!(signer = ehal_artifact_signing_key(signing_key_pem, why, sizeof why))) {
+      snprintf(err->msg, sizeof err->msg, "%s", why);
+      goto out;
+    }
+  } else if (ehal_artifact_key(state_dir_of(opts), true, key, why, sizeof why) != 0) {
     snprintf(err->msg, sizeof err->msg,
              "cannot make an artifact here: %s (artifacts are authenticated with a key from the "
-             "platform sealing root; run the .wasm directly instead)",
+             "platform sealing root; run the .wasm directly, or build a signed artifact "
+             "elsewhere with 'compile --sign' and import it)",
              why);
     goto out;
   }
@@ -229,17 +239,36 @@ int elastic_hal_compile(const char *wasm_path, const char *out_path,
                           opts ? opts->progress : NULL, opts ? opts->user : NULL, err) != 0)
     goto out;
   sha384_raw(buf, len, md);
-  if (ehal_artifact_write(out_path, key, md, buf, len, native, native_len, why, sizeof why) != 0) {
+  if ((signer ? ehal_artifact_write_signed(out_path, signer, md, buf, len, native, native_len, why,
+                                           sizeof why)
+              : ehal_artifact_write(out_path, key, md, buf, len, native, native_len, why,
+                                    sizeof why)) != 0) {
     snprintf(err->msg, sizeof err->msg, "%s", why);
     goto out;
   }
   rc = 0;
 out:
   OPENSSL_cleanse(key, sizeof key);
+  ehal_asym_free(signer);
   ehal_wasm_info_free(&m.info);
   free(native);
   free(buf);
   return rc;
+}
+
+int elastic_hal_compile(const char *wasm_path, const char *out_path,
+                        const elastic_hal_load_options *opts, elastic_hal_error *err) {
+  return compile_artifact(wasm_path, out_path, NULL, opts, err);
+}
+
+int elastic_hal_compile_signed(const char *wasm_path, const char *out_path,
+                               const char *signing_key_pem, const elastic_hal_load_options *opts,
+                               elastic_hal_error *err) {
+  if (!signing_key_pem) {
+    set_error(err, ELASTIC_HAL_ERR_USAGE, "no signing key");
+    return -1;
+  }
+  return compile_artifact(wasm_path, out_path, signing_key_pem, opts, err);
 }
 
 /* ---- the compile cache's size bound ---- */
@@ -336,6 +365,62 @@ static int cache_hit(const char *path, const uint8_t key[EHAL_ARTIFACT_KEY_LEN],
   return 1;
 }
 
+/* The compile cache's directory, checked (owner, mode, no symlinks):
+ * opts->cache_dir, else state_dir/cache; "" when there is neither. */
+static int cache_dir(const elastic_hal_load_options *opts, const char *state_dir, char cache[4096],
+                     char *why, size_t whylen) {
+  cache[0] = 0;
+  if (opts && opts->cache_dir) {
+    snprintf(cache, 4096, "%s", opts->cache_dir);
+    return ehal_secure_dir(cache, why, whylen);
+  }
+  if (!state_dir) return 0;
+  snprintf(cache, 4096, "%s/cache", state_dir);
+  /* checks the state directory itself too: owner, mode, no symlinks */
+  return ehal_secure_subdir(state_dir, "cache", true, why, whylen);
+}
+
+/* A module's cache entries, named by module hash and engine build: the
+ * optimized code's and the quick tier's.  Returns their lock, held (-1 if
+ * it cannot be made): one compile per module, so concurrent cold starts of
+ * the same module wait for the first one's entry instead of compiling it
+ * again.  Closing the descriptor releases it. */
+static int cache_lock(const char *cache, const char *sha_hex, const char *path, char entry[4300],
+                      char quick[4300], void (*progress)(const char *, void *), void *user) {
+  char id[256], name[97], why[1024], msg[4600], lock_path[4400];
+  uint8_t md[48];
+  snprintf(id, sizeof id, "%s/%s", sha_hex, ehal_engine_build_id());
+  sha384_raw((const uint8_t *)id, strlen(id), md);
+  hex48(md, name);
+  snprintf(entry, 4300, "%s/%.64s.art", cache, name);
+  snprintf(quick, 4300, "%s/%.64s.quick.art", cache, name);
+  snprintf(lock_path, sizeof lock_path, "%s.lock", entry);
+  int fd = ehal_secure_open(lock_path, O_RDWR | O_CREAT, 0600, why, sizeof why);
+  if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    snprintf(msg, sizeof msg, "waiting for another elastic-hal that is compiling %s", path);
+    if (progress) progress(msg, user);
+    while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  return fd;
+}
+
+/* Write a cache entry (dest: the entry or the quick one); optimized code
+ * supersedes the quick tier's, and the cache is then held to its bound. */
+static int cache_store(const char *cache, const char *dest, const char *quick,
+                       const uint8_t key[EHAL_ARTIFACT_KEY_LEN], const uint8_t *wasm, size_t len,
+                       const uint8_t *native, size_t native_len,
+                       const elastic_hal_load_options *opts, char *why, size_t whylen) {
+  uint8_t md[48];
+  sha384_raw(wasm, len, md);
+  if (ehal_artifact_write(dest, key, md, wasm, len, native, native_len, why, whylen) != 0)
+    return -1;
+  if (strcmp(dest, quick) != 0) unlink(quick); /* superseded */
+  cache_evict(cache, dest,
+              opts && opts->cache_max_bytes ? opts->cache_max_bytes : CACHE_MAX_DEFAULT);
+  return 0;
+}
+
 /* Native code for a core module: from the cache when an authentic entry is
  * there, else compiled (and cached where the platform has an artifact key). */
 static int native_for(const char *path, const uint8_t *wasm, size_t len, const char *sha_hex,
@@ -355,42 +440,16 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
     return -1;
   }
   char cache[4096] = "", entry[4300] = "", quick[4300] = "";
-  int dir_rc = 0, lock_fd = -1;
-  if (keyed && opts && opts->cache_dir) {
-    snprintf(cache, sizeof cache, "%s", opts->cache_dir);
-    dir_rc = ehal_secure_dir(cache, why, sizeof why);
-  } else if (keyed && state_dir) {
-    /* checks the state directory itself too: owner, mode, no symlinks */
-    snprintf(cache, sizeof cache, "%s/cache", state_dir);
-    dir_rc = ehal_secure_subdir(state_dir, "cache", true, why, sizeof why);
-  }
-  if (dir_rc != 0) {
+  int lock_fd = -1;
+  if (keyed && cache_dir(opts, state_dir, cache, why, sizeof why) != 0) {
     snprintf(err->msg, sizeof err->msg, "%s", why);
     OPENSSL_cleanse(key, sizeof key);
     return -1;
   }
   if (cache[0]) {
-    /* the entry's name: module hash and engine build */
-    char id[256], name[97];
-    uint8_t md[48];
-    snprintf(id, sizeof id, "%s/%s", sha_hex, ehal_engine_build_id());
-    sha384_raw((const uint8_t *)id, strlen(id), md);
-    hex48(md, name);
-    snprintf(entry, sizeof entry, "%s/%.64s.art", cache, name);
-    /* one compile per module: concurrent cold starts of the same module
-     * wait for the first one's entry instead of compiling it again */
-    char lock_path[4400];
-    snprintf(lock_path, sizeof lock_path, "%s.lock", entry);
-    lock_fd = ehal_secure_open(lock_path, O_RDWR | O_CREAT, 0600, why, sizeof why);
-    if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-      snprintf(msg, sizeof msg, "waiting for another elastic-hal that is compiling %s", path);
-      if (progress) progress(msg, user);
-      while (flock(lock_fd, LOCK_EX) != 0 && errno == EINTR) {
-      }
-    }
+    lock_fd = cache_lock(cache, sha_hex, path, entry, quick, progress, user);
     /* the optimized code if it is there, else the quick tier's (unless
      * optimized code is asked for) */
-    snprintf(quick, sizeof quick, "%s/%.64s.quick.art", cache, name);
     int hit = cache_hit(entry, key, wasm, len, native, native_len, file, progress, user);
     if (hit == 0) {
       *tier = ELASTIC_HAL_TIER_OPTIMIZED;
@@ -412,19 +471,13 @@ static int native_for(const char *path, const uint8_t *wasm, size_t len, const c
   }
   int rc = ehal_engine_compile(path, wasm, len, tier, native, native_len, progress, user, err);
   if (rc == 0 && entry[0]) {
-    uint8_t md[48];
-    sha384_raw(wasm, len, md);
     const char *dest = *tier == ELASTIC_HAL_TIER_QUICK ? quick : entry;
     /* a cache that cannot be written costs a compile next time, no more */
-    if (ehal_artifact_write(dest, key, md, wasm, len, *native, *native_len, why, sizeof why) != 0) {
-      if (progress) {
-        snprintf(msg, sizeof msg, "not cached: %s", why);
-        progress(msg, user);
-      }
-    } else {
-      if (dest == entry) unlink(quick); /* superseded */
-      cache_evict(cache, dest,
-                  opts && opts->cache_max_bytes ? opts->cache_max_bytes : CACHE_MAX_DEFAULT);
+    if (cache_store(cache, dest, quick, key, wasm, len, *native, *native_len, opts, why,
+                    sizeof why) != 0 &&
+        progress) {
+      snprintf(msg, sizeof msg, "not cached: %s", why);
+      progress(msg, user);
     }
   }
   OPENSSL_cleanse(key, sizeof key);
@@ -479,6 +532,59 @@ static elastic_hal_module *load_bytes(const uint8_t *buf, size_t len, const char
   }
   err->kind = ELASTIC_HAL_ERR_NONE;
   return m;
+}
+
+int elastic_hal_import(const char *signed_path, const char *out_path,
+                       const char *const *trusted_pem, size_t n_trusted,
+                       const elastic_hal_load_options *opts, elastic_hal_error *err) {
+  if (!trusted_pem || n_trusted == 0 || n_trusted > 64) {
+    set_error(err, ELASTIC_HAL_ERR_USAGE, "name between 1 and 64 trusted signing keys");
+    return -1;
+  }
+  uint8_t trusted[64][EHAL_ARTIFACT_SIGNER_LEN];
+  char why[1024];
+  for (size_t i = 0; i < n_trusted; i++)
+    if (ehal_artifact_trusted_key(trusted_pem[i], trusted[i], why, sizeof why) != 0) {
+      set_error(err, ELASTIC_HAL_ERR_USAGE, "%s", why);
+      return -1;
+    }
+  uint8_t *buf;
+  size_t len;
+  if (read_file(signed_path, &buf, &len, err) != 0) return -1;
+  elastic_hal_module m = {0};
+  uint8_t key[EHAL_ARTIFACT_KEY_LEN];
+  ehal_artifact_view v;
+  const char *state_dir = state_dir_of(opts);
+  char cache[4096] = "", entry[4300], quick[4300];
+  int rc = -1, lock_fd = -1;
+  if (ehal_artifact_open_signed(buf, len, trusted, n_trusted, &v, why, sizeof why) != 0) {
+    snprintf(err->msg, sizeof err->msg, "%s: refusing to import it: %s", signed_path, why);
+    goto out;
+  }
+  /* the module inside meets every check a module loaded here meets */
+  if (take_module(&m, v.wasm, v.wasm_len, err) != 0) goto out;
+  if (ehal_artifact_key(state_dir, true, key, why, sizeof why) != 0) {
+    snprintf(err->msg, sizeof err->msg, "cannot make an artifact here: %s", why);
+    goto out;
+  }
+  if (out_path) {
+    rc = ehal_artifact_write(out_path, key, v.sha384, v.wasm, v.wasm_len, v.native, v.native_len,
+                             why, sizeof why);
+  } else if (cache_dir(opts, state_dir, cache, why, sizeof why) != 0 || !cache[0]) {
+    if (!cache[0]) snprintf(why, sizeof why, "no cache directory (give a state directory)");
+  } else {
+    lock_fd = cache_lock(cache, m.sha384, signed_path, entry, quick, opts ? opts->progress : NULL,
+                         opts ? opts->user : NULL);
+    rc = cache_store(cache, entry, quick, key, v.wasm, v.wasm_len, v.native, v.native_len, opts,
+                     why, sizeof why);
+  }
+  if (rc != 0) snprintf(err->msg, sizeof err->msg, "%s", why);
+out:
+  OPENSSL_cleanse(key, sizeof key);
+  if (lock_fd >= 0) close(lock_fd);
+  ehal_wasm_info_free(&m.info);
+  free(buf);
+  return rc;
 }
 
 elastic_hal_module *elastic_hal_module_load(const char *path, const elastic_hal_load_options *opts,
