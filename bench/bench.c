@@ -360,7 +360,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "elastic-hal-bench: _initialize failed (status %d): %s\n", status, err.msg);
     return 1;
   }
-  /* the same module at the quick tier (-O1), from a cache of its own, for
+  /* the same module at the quick tier (-Og), from a cache of its own, for
    * the compute kernels */
   char qcache[4300];
   snprintf(qcache, sizeof qcache, "%s/cache-quick", dir);
@@ -450,10 +450,10 @@ int main(int argc, char **argv) {
   printf("   ms per run, best of %d; ratio = wasm2c / the faster native build\n", kernel_reps);
   printf("   (goal: <= %.2fx; \"/cc\" = wasm2c / cc, the compiler that also builds the artifact)\n",
          GOAL_COMPUTE_RATIO);
-  printf("   wasm2c = the optimized tier (-O2); -O1 = the quick tier a big module's first run\n");
-  printf("   gets, \"-O1/cc\" its time against cc's\n");
+  printf("   wasm2c = the optimized tier (-O2); -Og = the quick tier a big module's first run\n");
+  printf("   gets, \"-Og/cc\" its time against cc's\n");
   printf("   %-34s %9s %9s %9s %7s %7s %8s  %-4s %9s %7s  %s\n", "kernel", "cc ms", "clang ms",
-         "wasm2c ms", "/cc", "ratio", "goal", "", "-O1 ms", "-O1/cc", "checksums");
+         "wasm2c ms", "/cc", "ratio", "goal", "", "-Og ms", "-Og/cc", "checksums");
   printf("   %-34s %9s %9s %9s %7s %7s %8s  %-4s %9s %7s  %s\n",
          "----------------------------------", "-----", "--------", "---------", "---", "-----",
          "-----", "----", "------", "------", "---------");
@@ -494,7 +494,7 @@ int main(int argc, char **argv) {
     double ratio = round(gt / best * 100) / 100; /* judge what is printed */
     bool same = ns == gs && cs == gs && sums[3] == gs;
     if (!same)
-      fail("%s: checksums differ: cc %016llx, clang %016llx, guest %016llx, -O1 %016llx",
+      fail("%s: checksums differ: cc %016llx, clang %016llx, guest %016llx, -Og %016llx",
            kernels[i].label, (unsigned long long)ns, (unsigned long long)cs, (unsigned long long)gs,
            (unsigned long long)sums[3]);
     printf("   %-34s %9.3f %9.3f %9.3f %6.2fx %6.2fx %8s  %-4s %9.3f %6.2fx  %s\n",

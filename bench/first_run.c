@@ -183,7 +183,7 @@ int main(int argc, char **argv) {
   printf("   parts = the HAL: the translated C split and compiled in parallel (one cc per\n");
   printf("   core, as memory allows); whole = one cc over the whole file (the baseline)\n");
   printf("   peak = the largest single process's peak RSS (a compiler, for big modules)\n");
-  printf("   quick = in parts at the quick tier (-O1), what a first run of a module over\n");
+  printf("   quick = in parts at the quick tier (-Og), what a first run of a module over\n");
   printf("   500k lines of C compiles while the -O2 code is built in the background\n");
   printf("   goal: the large module runs within 30 s, peak RSS under 1 GB\n");
   printf("   %-24s %9s %8s %8s %8s %9s %9s %8s\n", "module", "C lines", "whole s", "parts s",

@@ -144,11 +144,12 @@ int elastic_hal_linker_define(elastic_hal_linker *linker, const char *module, co
 
 /* How hard the compiler works on a .wasm.  AUTO: a module whose translated
  * C passes ELASTIC_HAL_QUICK_TIER_LINES lines (default 500000) is compiled
- * at the quick tier (-O1: about a third less compile time, for a first run
- * that starts sooner), every other at the optimized one (-O2); a cache
- * entry of the optimized tier is always preferred.  OPTIMIZED asks for the
- * optimized code whatever the size (elastic-hal compile, and the
- * background upgrade `elastic-hal run` starts after a quick first run). */
+ * at the quick tier (gcc -Og: about half the compile time of -O2, code
+ * about as fast as -O1, for a first run that starts sooner), every other
+ * at the optimized one (-O2); a cache entry of the optimized tier is always
+ * preferred.  OPTIMIZED asks for the optimized code whatever the size
+ * (elastic-hal compile, and the background upgrade `elastic-hal run` starts
+ * after a quick first run). */
 typedef enum {
   ELASTIC_HAL_TIER_AUTO = 0,
   ELASTIC_HAL_TIER_QUICK = 1,

@@ -103,7 +103,7 @@ static void usage_compile(FILE *f) {
           "                         'openssl genpkey -algorithm ed25519') for another machine,\n"
           "                         which takes it in with 'import --trust'; no sealing root\n"
           "                         is used here\n"
-          "      --tier TIER        with --cache: optimized (-O2, the default), quick (-O1)\n"
+          "      --tier TIER        with --cache: optimized (-O2, the default), quick (-Og)\n"
           "                         or auto (quick for modules over the quick-tier size)\n"
           "  -s, --state-dir DIR    state directory (default as for run)\n"
           "      --progress         report the steps on stderr even when it is not a\n"

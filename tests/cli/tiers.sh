@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tiers.sh - a big module's first run compiles at the quick tier (-O1), the
+# tiers.sh - a big module's first run compiles at the quick tier (-Og), the
 # optimized code is built in the background and used from the next run on
 # (issue 11).  ELASTIC_HAL_QUICK_TIER_LINES makes the hello example "big".
 source "$(dirname "$0")/common.bash"

@@ -393,7 +393,7 @@ static int read_all(const char *path, uint8_t **buf, size_t *len, elastic_hal_er
 
 /* Flags every translation unit of an artifact is compiled with (besides
  * -O2 -fPIC and the memory-check mode). */
-#define CC_FLAGS "-w", "-fno-strict-aliasing", "-fvisibility=hidden"
+#define CC_FLAGS "-w", "-pipe", "-fno-strict-aliasing", "-fvisibility=hidden"
 
 typedef struct {
   const char *cc, *opt, *memcheck, *incl, *rt_import;
@@ -606,7 +606,7 @@ int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
                 ? ELASTIC_HAL_TIER_QUICK
                 : ELASTIC_HAL_TIER_OPTIMIZED;
   snprintf(msg, sizeof msg, "compiling %s to native code (%zu lines of C%s)", label, lines,
-           *tier == ELASTIC_HAL_TIER_QUICK ? ", quick tier -O1" : "");
+           *tier == ELASTIC_HAL_TIER_QUICK ? ", quick tier -Og" : "");
   if (progress) progress(msg, user);
   const char *cc = getenv("ELASTIC_HAL_CC");
   char memcheck[64];
@@ -614,7 +614,7 @@ int ehal_engine_compile(const char *label, const uint8_t *wasm, size_t wasm_len,
            WASM_RT_MEMCHECK_SIGNAL_HANDLER);
   char incl[4200];
   snprintf(incl, sizeof incl, "-I%s", dir);
-  cc_job job = {cc && *cc ? cc : "cc", *tier == ELASTIC_HAL_TIER_QUICK ? "-O1" : "-O2", memcheck,
+  cc_job job = {cc && *cc ? cc : "cc", *tier == ELASTIC_HAL_TIER_QUICK ? "-Og" : "-O2", memcheck,
                 incl, rt_import};
   if (parts == 0 || compile_parts(&job, dir, parts, shim, so, label, progress, user, err) != 0) {
     if (parts > 0 && progress) {
