@@ -5,6 +5,8 @@ ehal_guest(abi_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/abi_guest.c)
 ehal_guest(caps_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/caps_guest.c)
 # recurses to the edge of the native stack, then calls deep host code (tests/cli/stack.sh)
 ehal_guest(deep_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/deep_guest.c)
+# a workload on elastic:sockets, driven by its arguments (tests/cli/sockets.sh)
+ehal_guest(net_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/net_guest.c)
 
 # unit tests of the runtime's internal pieces
 ehal_c_test(test_units SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_units.c)
@@ -14,3 +16,5 @@ ehal_c_test(test_abi SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_abi.c GUESTS ab
 ehal_c_test(test_stack SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_stack.c GUESTS deep_guest)
 # the embedding API: host functions, memory, values, reflection, interrupts
 ehal_c_test(test_embed SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_embed.c)
+# what a workload's sockets leave in the host process (nothing)
+ehal_c_test(test_sockets SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_sockets.c GUESTS net_guest)

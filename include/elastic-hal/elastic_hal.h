@@ -263,6 +263,17 @@ typedef struct {
   uint64_t timeout_ms;       /* 0 = none; else every call into the guest (the start
                                 function included) that runs past this many ms after
                                 instantiation begins ends in the trap "interrupted" */
+  /* Network policy of the sockets interface: nothing is reachable unless a
+   * rule allows it.  A rule is ADDR:PORT, with ADDR an IPv4 address, an
+   * [IPv6] one, a CIDR block ("10.0.0.0/8", "[fd00::/8]"), a host name
+   * (resolved at instantiation) or "*", and PORT a number, "LO-HI" or "*".
+   * A malformed rule fails instantiation (ELASTIC_HAL_ERR_USAGE). */
+  const char *const *allow_connect;
+  size_t n_allow_connect;
+  const char *const *allow_bind;
+  size_t n_allow_bind;
+  uint32_t max_sockets;       /* sockets open at once; 0 = 1024 */
+  uint64_t socket_timeout_ms; /* bound on a socket call that waits; 0 = 30000 */
 } elastic_hal_config;
 
 elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *module,

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../interfaces/interfaces.h"
+#include "../net/policy.h"
 #include "../runtime/linker.h"
 #include "elastic-hal/elastic_hal.h"
 
@@ -74,6 +75,12 @@ static void usage_run(FILE *f) {
           "                         runs longer (fractions allowed; default: no bound)\n"
           "      --progress         report the steps of a first-run compile on stderr even\n"
           "                         when it is not a terminal (on one it always shows)\n"
+          "      --allow-connect RULE  let the guest connect to ADDR:PORT (repeatable);\n"
+          "                         ADDR: IPv4, [IPv6], a CIDR block, a host name or *;\n"
+          "                         PORT: a number, LO-HI or *.  Without a rule, nothing\n"
+          "      --allow-bind RULE  let the guest bind ADDR:PORT (repeatable; as above)\n"
+          "      --socket-timeout SECONDS  bound on a socket call that waits (default 30)\n"
+          "      --max-sockets N    sockets the guest may hold open (default 1024)\n"
           "  -h, --help             show this help\n"
           "\n"
           "Exit status: the guest's exit status; 134 if the guest trapped; 1 on errors.\n",
@@ -161,6 +168,15 @@ static bool parse_num(const char *s, unsigned long min, unsigned long max, unsig
   unsigned long v = strtoul(s, NULL, 10);
   if (v < min || v > max) return false;
   *out = v;
+  return true;
+}
+
+/* A number of seconds in [0.001, 31536000] (fractions allowed), as ms. */
+static bool parse_seconds(const char *s, uint64_t *ms) {
+  char *end;
+  double secs = strtod(s, &end);
+  if (end == s || *end || !(secs >= 0.001 && secs <= 31536000.0)) return false;
+  *ms = (uint64_t)(secs * 1000.0 + 0.5);
   return true;
 }
 
@@ -255,12 +271,16 @@ static int cmd_run(int argc, char **argv) {
                                        {"max-sleep-ms", required_argument, 0, 'S'},
                                        {"timeout", required_argument, 0, 'T'},
                                        {"progress", no_argument, 0, 'P'},
+                                       {"allow-connect", required_argument, 0, 'C'},
+                                       {"allow-bind", required_argument, 0, 'B'},
+                                       {"socket-timeout", required_argument, 0, 'O'},
+                                       {"max-sockets", required_argument, 0, 'K'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL;
-  int envc = 0, c;
-  unsigned long max_mib = 1024, max_sleep_ms = 10000;
-  uint64_t timeout_ms = 0;
+  int envc = 0, nconnect = 0, nbind = 0, c;
+  unsigned long max_mib = 1024, max_sleep_ms = 10000, max_sockets = 1024;
+  uint64_t timeout_ms = 0, socket_timeout_ms = 30000;
   /* first pass: options only, so every early return happens before allocating */
   while ((c = getopt_long(argc, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
     switch (c) {
@@ -287,16 +307,22 @@ static int cmd_run(int argc, char **argv) {
           return 2;
         }
         break;
-      case 'T': {
-        char *end;
-        double secs = strtod(optarg, &end);
-        if (end == optarg || *end || !(secs >= 0.001 && secs <= 31536000.0)) {
-          fprintf(stderr, "%s: --timeout takes a number of seconds (0.001 to 31536000)\n", prog);
+      case 'T':
+      case 'O':
+        if (!parse_seconds(optarg, c == 'T' ? &timeout_ms : &socket_timeout_ms)) {
+          fprintf(stderr, "%s: %s takes a number of seconds (0.001 to 31536000)\n", prog,
+                  c == 'T' ? "--timeout" : "--socket-timeout");
           return 2;
         }
-        timeout_ms = (uint64_t)(secs * 1000.0 + 0.5);
         break;
-      }
+      case 'K':
+        if (!parse_num(optarg, 1, 1000000, &max_sockets)) {
+          fprintf(stderr, "%s: --max-sockets takes a number from 1 to 1000000\n", prog);
+          return 2;
+        }
+        break;
+      case 'C': nconnect++; break;
+      case 'B': nbind++; break;
       case 'P': g_progress_asked = true; break;
       case 'h': usage_run(stdout); return 0;
       default: usage_run(stderr); return 2;
@@ -315,10 +341,30 @@ static int cmd_run(int argc, char **argv) {
     return 2;
   }
   char **env = calloc((size_t)envc + 1, sizeof *env);
-  envc = 0;
-  optind = 0; /* second pass collects the --env values */
-  while ((c = getopt_long(guest_index, argv, "+w:n:s:e:m:h", opts, NULL)) != -1)
+  const char **connect = calloc((size_t)nconnect + 1, sizeof *connect);
+  const char **bind = calloc((size_t)nbind + 1, sizeof *bind);
+  envc = nconnect = nbind = 0;
+  optind = 0; /* second pass collects the repeatable options' values */
+  while ((c = getopt_long(guest_index, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
     if (c == 'e') env[envc++] = optarg;
+    if (c == 'C') connect[nconnect++] = optarg;
+    if (c == 'B') bind[nbind++] = optarg;
+  }
+  /* a bad network rule is a usage error, found before anything compiles */
+  char why[512];
+  ehal_net_policy *policy =
+      env && connect && bind
+          ? ehal_net_policy_new(connect, (size_t)nconnect, bind, (size_t)nbind, why, sizeof why)
+          : NULL;
+  if (!policy) {
+    fprintf(stderr, "%s: %s\n", prog, env && connect && bind ? why : "out of memory");
+    free(env);
+    free(connect);
+    free(bind);
+    elastic_hal_linker_free(l);
+    return 2;
+  }
+  ehal_net_policy_free(policy);
   char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
   char *cache = NULL;
   if (asprintf(&cache, "%s/cache", state_dir) < 0) cache = NULL;
@@ -349,7 +395,13 @@ static int cmd_run(int argc, char **argv) {
       .env = env,
       .max_memory_pages = (uint32_t)(max_mib * 16),
       .max_sleep_ns = max_sleep_ms ? (uint64_t)max_sleep_ms * 1000000ull : ELASTIC_HAL_SLEEP_NONE,
-      .timeout_ms = timeout_ms};
+      .timeout_ms = timeout_ms,
+      .allow_connect = connect,
+      .n_allow_connect = (size_t)nconnect,
+      .allow_bind = bind,
+      .n_allow_bind = (size_t)nbind,
+      .max_sockets = (uint32_t)max_sockets,
+      .socket_timeout_ms = socket_timeout_ms};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
     if (err.trapped) {
@@ -370,6 +422,8 @@ out:
   free(cache);
   free(state_dir);
   free(env);
+  free(connect);
+  free(bind);
   return status;
 }
 

@@ -34,7 +34,21 @@ typedef struct {
   /* what the platform must offer too: evidence functions (attestation, the
    * 0.1.1 contexts) need evidence, seal and unseal a sealing root */
   bool needs_evidence, needs_sealing;
+  /* a feature row of an interface (sockets.tcp): supported with it, or
+   * not in this build at all */
+  bool feature, feature_built;
 } cap_row;
+
+/* Features within an interface that its functions do not name: the
+ * protocols of sockets.  Keep in step with sockets.c. */
+static const struct {
+  const char *iface, *name;
+  bool built;
+} features[] = {
+    {"sockets", "sockets.tcp", true},           {"sockets", "sockets.udp", true},
+    {"sockets", "sockets.tls", false},          {"sockets", "sockets.dtls", false},
+    {"sockets", "sockets.attested-tls", false},
+};
 
 static cap_row g_rows[512];
 static size_t g_nrows;
@@ -68,6 +82,16 @@ static void build_rows(void) {
       snprintf(r->version, sizeof r->version, "%u.%u.%u", d->major, d->minor, d->patch);
     }
   }
+  for (size_t i = 0; i < sizeof features / sizeof features[0]; i++)
+    for (const ehal_iface_def *const *c = ehal_catalog; *c; c++)
+      if (!strcmp((*c)->name, features[i].iface)) {
+        cap_row *r = &g_rows[g_nrows++];
+        snprintf(r->name, sizeof r->name, "%s", features[i].name);
+        snprintf(r->version, sizeof r->version, "%u.%u.%u", (*c)->major, (*c)->minor, (*c)->patch);
+        r->iface = *c;
+        r->feature = true;
+        r->feature_built = features[i].built;
+      }
   for (int p = 0; p < 3; p++) {
     cap_row *r = &g_rows[g_nrows++];
     snprintf(r->name, sizeof r->name, "platform.%s", platforms[p]);
@@ -98,6 +122,7 @@ static bool row_supported(const ehal_instance *inst, size_t i) {
      * without a key provider) */
     if (r->needs_evidence && !ehal_attestation_available()) return false;
     if (r->needs_sealing && !ehal_sealing_supported()) return false;
+    if (r->feature) return r->feature_built && ehal_iface_implemented(r->iface);
     return r->func ? r->func->fn != NULL : ehal_iface_implemented(r->iface);
   }
   if (strncmp(r->name, "platform.", 9) == 0)

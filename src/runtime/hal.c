@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../attest/sealing.h"
+#include "../net/policy.h"
 #include "../util/fsutil.h"
 #include "../util/hex.h"
 #include "../wasm/wasm_module.h"
@@ -895,6 +896,8 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
                                                                    : 10ull * 1000000000ull;
   inst->stdout_fd = cfg->stdout_fd ? cfg->stdout_fd : 1;
   inst->stderr_fd = cfg->stderr_fd ? cfg->stderr_fd : 2;
+  inst->max_sockets = cfg->max_sockets ? cfg->max_sockets : 1024;
+  inst->socket_timeout_ms = cfg->socket_timeout_ms ? cfg->socket_timeout_ms : 30000;
   const ehal_iface_def *const *ifs;
   size_t nifs = ehal_linker_ifaces(l, &ifs);
   for (size_t i = 0; i < nifs && i < 64; i++) inst->linked[inst->n_linked++] = ifs[i];
@@ -903,6 +906,13 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   /* wasm2c keeps byte sizes in 32 bits: 65536 pages would wrap to 0 */
   if (max_pages > 65535) max_pages = 65535;
   inst->fns = fns; /* the artifact calls through this table for the instance's life */
+  inst->net = ehal_net_policy_new(cfg->allow_connect, cfg->n_allow_connect, cfg->allow_bind,
+                                  cfg->n_allow_bind, err->msg, sizeof err->msg);
+  if (!inst->net) {
+    err->kind = ELASTIC_HAL_ERR_USAGE;
+    elastic_hal_instance_free(inst);
+    return NULL;
+  }
   inst->eng = ehal_engine_instance_new(m->eng, max_pages, err);
   if (!inst->eng) {
     elastic_hal_instance_free(inst);
@@ -942,6 +952,7 @@ void elastic_hal_instance_free(elastic_hal_instance *inst) {
   free(inst->fns);
   ehal_instance_cleanup_interfaces(inst);
   ehal_arena_release(inst);
+  ehal_net_policy_free(inst->net);
   free(inst->workload);
   free(inst->state_dir);
   free(inst->world);

@@ -53,6 +53,9 @@ struct ehal_instance {
   char **env;
   uint64_t max_sleep_ns;
   int stdout_fd, stderr_fd;
+  struct ehal_net_policy *net; /* the sockets policy (src/net/policy.h) */
+  uint32_t max_sockets;
+  uint64_t socket_timeout_ms;
 
   /* set while the host calls the guest's cabi_realloc to lower a result:
    * the canonical ABI forbids the guest to call the host then */

@@ -45,6 +45,7 @@ C=elastic:capabilities/capabilities@0.1.0
 R=elastic:random/random@0.1.0
 K=elastic:clock/clock@0.1.1
 S=elastic:storage/storage@0.1.0
+N=elastic:sockets/sockets@0.1.0
 # test-only (tests/wit/unimplemented.wit): only the test build of the CLI
 # (runt) has it, and no HAL implements it
 U=test:unimplemented/unimplemented@0.1.0
@@ -60,15 +61,17 @@ IMPL_storage=("$S#create-container#iii:" "$S#open-container#iii:" "$S#delete-con
   "$S#store-object#Iiiiii:" "$S#retrieve-object#Iiii:" "$S#delete-object#Iiii:" "$S#list-objects#Ii:"
   "$S#get-metadata#Iiii:" "$S#store-object-with-type#Iiiiiiii:" "$S#list-objects-with-metadata#Iiiii:"
   "$S#load-key-context#IIi:" "$S#get-container-version#Ii:")
-IMPLEMENTED=(platform capabilities random clock storage)
+IMPL_sockets=("$N#create-socket#ii:" "$N#bind#Iiiii:" "$N#connect#Iiiii:" "$N#listen#Iii:"
+  "$N#accept#Ii:" "$N#send#Iiii:" "$N#receive#Iii:" "$N#close#Ii:")
+IMPLEMENTED=(platform capabilities random clock storage sockets)
 
 # world -> its implemented interfaces (from wit/complete.wit)
 declare -A WORLD_IFACES=(
-  [elastic-tee-hal]="platform capabilities random clock storage"
+  [elastic-tee-hal]="platform capabilities random clock storage sockets"
   [elastic-tee-minimal]="platform capabilities random"
   [elastic-tee-attestation]="platform random"
   [elastic-tee-storage]="platform capabilities storage"
-  [elastic-tee-network]="platform capabilities"
+  [elastic-tee-network]="platform capabilities sockets"
   [elastic-tee-compute]="platform capabilities"
 )
 WORLDS=(elastic-tee-hal elastic-tee-minimal elastic-tee-attestation elastic-tee-storage

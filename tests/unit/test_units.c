@@ -9,8 +9,10 @@
  * allocation tracker records the largest single request.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 #include "handles.h"
 #include "interfaces/interfaces.h"
 #include "linker.h"
+#include "net/policy.h"
 #include "tap.h"
 #include "util/fsutil.h"
 #include "wasm/wasm_module.h"
@@ -919,7 +922,7 @@ static const struct {
     {"storage", "elastic:storage/storage@0.1.0", "create-container", "iii:", IMPL_YES},
     {"communication", "elastic:communication/communication@0.1.0", "list-workloads",
      "i:", IMPL_CATALOG},
-    {"sockets", "elastic:sockets/sockets@0.1.0", "close", "Ii:", IMPL_CATALOG},
+    {"sockets", "elastic:sockets/sockets@0.1.0", "close", "Ii:", IMPL_YES},
     {"gpu", "elastic:gpu/gpu@0.1.0", "list-adapters", "i:", IMPL_CATALOG},
     {"resources", "elastic:resources/resources@0.1.0", "query-available", "ii:", IMPL_CATALOG},
     {"events", "elastic:events/events@0.1.0", "subscribe", "ii:", IMPL_CATALOG},
@@ -1561,6 +1564,75 @@ static void test_split(void) {
   tap_rm_tree(dir);
 }
 
+/* ---- the network policy (src/net/policy.c) ---- */
+
+/* Whether policy p allows dir to the literal address a and port. */
+static bool net_ok(const ehal_net_policy *p, ehal_net_dir dir, const char *a, unsigned port) {
+  struct sockaddr_storage ss = {0};
+  if (strchr(a, ':')) {
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons((uint16_t)port);
+    inet_pton(AF_INET6, a, &in6->sin6_addr);
+  } else {
+    struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, a, &in->sin_addr);
+  }
+  return ehal_net_allowed(p, dir, (struct sockaddr *)&ss);
+}
+
+static void test_net_policy(void) {
+  char err[512];
+  const char *conn[] = {"10.0.0.0/8:443", "[fd00::/8]:*", "192.168.1.7:8000-8099", "localhost:7"};
+  const char *bind[] = {"*:9000"};
+  ehal_net_policy *p = ehal_net_policy_new(conn, 4, bind, 1, err, sizeof err);
+  TAP_OK(p != NULL, "policy: four connect rules and one bind rule parse");
+  if (!p) {
+    tap_diag("%s", err);
+    return;
+  }
+  TAP_OK(net_ok(p, EHAL_NET_CONNECT, "10.200.3.4", 443), "policy: inside a /8, right port");
+  TAP_OK(!net_ok(p, EHAL_NET_CONNECT, "10.200.3.4", 444), "policy: inside a /8, other port");
+  TAP_OK(!net_ok(p, EHAL_NET_CONNECT, "11.0.0.1", 443), "policy: outside the /8");
+  TAP_OK(net_ok(p, EHAL_NET_CONNECT, "fd12::1", 1) && !net_ok(p, EHAL_NET_CONNECT, "fe80::1", 1),
+         "policy: an IPv6 /8, any port");
+  TAP_OK(net_ok(p, EHAL_NET_CONNECT, "192.168.1.7", 8000) &&
+             net_ok(p, EHAL_NET_CONNECT, "192.168.1.7", 8099) &&
+             !net_ok(p, EHAL_NET_CONNECT, "192.168.1.7", 8100) &&
+             !net_ok(p, EHAL_NET_CONNECT, "192.168.1.8", 8000),
+         "policy: a port range, both ends included, one address");
+  TAP_OK(net_ok(p, EHAL_NET_CONNECT, "::ffff:10.1.2.3", 443) &&
+             !net_ok(p, EHAL_NET_CONNECT, "::ffff:11.1.2.3", 443),
+         "policy: an IPv4-mapped IPv6 address is checked as IPv4");
+  TAP_OK(net_ok(p, EHAL_NET_CONNECT, "127.0.0.1", 7), "policy: a host name rule (localhost)");
+  TAP_OK(!net_ok(p, EHAL_NET_BIND, "10.200.3.4", 443), "policy: connect rules do not allow bind");
+  TAP_OK(net_ok(p, EHAL_NET_BIND, "0.0.0.0", 9000) && net_ok(p, EHAL_NET_BIND, "::", 9000) &&
+             !net_ok(p, EHAL_NET_BIND, "0.0.0.0", 9001),
+         "policy: * is any address, IPv4 and IPv6");
+  ehal_net_policy_free(p);
+  ehal_net_policy *none = ehal_net_policy_new(NULL, 0, NULL, 0, err, sizeof err);
+  TAP_OK(none && !net_ok(none, EHAL_NET_CONNECT, "127.0.0.1", 80) &&
+             !net_ok(none, EHAL_NET_BIND, "127.0.0.1", 80),
+         "policy: no rule allows nothing");
+  ehal_net_policy_free(none);
+  TAP_OK(!ehal_net_allowed(NULL, EHAL_NET_CONNECT, NULL), "policy: no policy allows nothing");
+  static const char *const bad[] = {"10.0.0.1",       "10.0.0.1:",    ":80",
+                                    "10.0.0.1:65536", "10.0.0.1:9-8", "::1:80",
+                                    "[10.0.0.1]:80",  "[::1:80",      "10.0.0.0/33:1",
+                                    "[::/129]:1",     "10.0.0.1:8a",  "no-such-host.invalid:1",
+                                    "a/b:1",          "10.0.0.1:-1",  "[::1]80"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    err[0] = 0;
+    ehal_net_policy *q = ehal_net_policy_new(&bad[i], 1, NULL, 0, err, sizeof err);
+    TAP_OK(!q && strstr(err, bad[i]) && strstr(err, "--allow-connect"),
+           "policy: '%s' is refused, and the message names it", bad[i]);
+    if (q || !strstr(err, bad[i])) tap_diag("%s", err);
+    ehal_net_policy_free(q);
+  }
+}
+
 int main(void) {
   test_split();
   test_utf8();
@@ -1572,5 +1644,6 @@ int main(void) {
   test_identity();
   test_iface_state();
   test_secure_fs();
+  test_net_policy();
   return tap_done();
 }

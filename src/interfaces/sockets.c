@@ -1,0 +1,402 @@
+/*
+ * sockets.c - elastic:sockets@0.1.0 for TCP and UDP: both roles, the
+ * operator's policy on every address used, per-workload handles and
+ * limits, and no call that waits forever.
+ *
+ * The host outside the confidential VM controls the network: it may drop,
+ * delay or reorder traffic.  So every call that waits (connect, accept,
+ * send on a full buffer, receive) waits at most the instance's socket
+ * timeout (elastic_hal_config.socket_timeout_ms, 30 s by default) and then
+ * fails with "timed out"; an interrupt of the instance (--timeout) ends the
+ * wait too.  Descriptors are non-blocking and polled.
+ *
+ * A socket gets its descriptor when its address family is known: at bind
+ * or connect.  Names are resolved here (getaddrinfo), and the policy
+ * (src/net/policy.h) is checked on each address a name resolves to, so a
+ * name that points somewhere the operator did not allow is refused.  A
+ * host string from the guest reaches the resolver only if it is made of
+ * the characters of host names and address literals.
+ *
+ * TLS and DTLS are not in this build yet: create-socket refuses them, and
+ * capabilities reports sockets.tls and sockets.dtls unsupported.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../net/policy.h"
+#include "ehal_bindings.h"
+#include "interfaces.h"
+
+typedef enum { S_FRESH, S_BOUND, S_LISTENING, S_CONNECTED } sock_state;
+
+typedef struct {
+  int fd; /* -1 until bind or connect */
+  ehal_sockets_protocol_t proto;
+  sock_state state;
+  bool eof; /* the peer shut down its side (TCP) */
+} sock;
+
+typedef struct {
+  ehal_handle_table socks;
+} sockets_state;
+
+static void sock_destroy(void *obj) {
+  sock *s = obj;
+  if (s->fd >= 0) close(s->fd);
+  free(s);
+}
+
+void *ehal_state_create_sockets(ehal_instance *inst) {
+  sockets_state *st = calloc(1, sizeof *st);
+  if (st) ehal_handles_init(&st->socks, inst->max_sockets, sock_destroy);
+  return st;
+}
+
+void ehal_state_destroy_sockets(ehal_instance *inst, void *state) {
+  (void)inst;
+  sockets_state *st = state;
+  ehal_handles_free(&st->socks); /* closes every socket the workload left open */
+  free(st);
+}
+
+static sock *get_sock(ehal_instance *inst, uint64_t h) {
+  sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
+  return st ? ehal_handle_get(&st->socks, h) : NULL;
+}
+
+static const char *proto_name(ehal_sockets_protocol_t p) {
+  static const char *const names[] = {"tcp", "udp", "tls", "dtls"};
+  return p < EHAL_SOCKETS_PROTOCOL_COUNT ? names[p] : "?";
+}
+
+static bool stream(const sock *s) { return s->proto == EHAL_SOCKETS_PROTOCOL_TCP; }
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd has events, within the instance's socket timeout.  1 ready,
+ * 0 timed out, -1 interrupted (the instance's interrupt, or a poll error:
+ * errno says). */
+static int wait_fd(ehal_instance *inst, int fd, short events) {
+  uint64_t deadline = now_ms() + inst->socket_timeout_ms;
+  for (;;) {
+    uint64_t now = now_ms();
+    if (now >= deadline) return 0;
+    uint64_t left = deadline - now;
+    struct pollfd p = {.fd = fd, .events = events};
+    int rc = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+    if (rc > 0) return 1;
+    if (rc < 0 && errno != EINTR) return -1;
+    if (ehal_engine_interrupt_pending(inst->eng)) {
+      errno = EINTR;
+      return -1;
+    }
+  }
+}
+
+/* The reason a wait ended without the socket being ready. */
+static const char *wait_failure(ehal_instance *inst, int rc) {
+  (void)inst;
+  if (rc == 0) return "timed out";
+  return errno == EINTR ? "interrupted" : strerror(errno);
+}
+
+/* Host strings a guest may ask to resolve: the characters of host names and
+ * of IPv4 and IPv6 literals, at most 253 of them. */
+static bool host_chars_ok(ehal_str host) {
+  if (host.len == 0 || host.len > 253) return false;
+  for (size_t i = 0; i < host.len; i++) {
+    char c = host.ptr[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '-' || c == ':'))
+      return false;
+  }
+  return true;
+}
+
+/* Resolve a guest's address for a socket of proto.  *res to freeaddrinfo;
+ * NULL with the reason in the arena (*why) on failure. */
+static struct addrinfo *resolve(ehal_instance *inst, const sock *s, ehal_sockets_address_t addr,
+                                bool passive, ehal_str *why) {
+  if (!host_chars_ok(addr.ip)) {
+    *why = ehal_str_fmt(inst, "invalid address: not an IP address or host name");
+    return NULL;
+  }
+  char host[254], port[8];
+  memcpy(host, addr.ip.ptr, addr.ip.len);
+  host[addr.ip.len] = 0;
+  snprintf(port, sizeof port, "%u", addr.port);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = stream(s) ? SOCK_STREAM : SOCK_DGRAM,
+                           .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)};
+  struct addrinfo *res = NULL;
+  int rc = getaddrinfo(host, port, &hints, &res);
+  if (rc != 0) {
+    *why = ehal_str_fmt(inst, "cannot resolve %s: %s", host, gai_strerror(rc));
+    return NULL;
+  }
+  return res;
+}
+
+/* "HOST:PORT" as the guest gave it, with the address it resolved to when
+ * that reads differently ("localhost:9 (127.0.0.1:9)"), for messages. */
+static ehal_str shown_addr(ehal_instance *inst, ehal_sockets_address_t addr, const char *used) {
+  char given[280];
+  bool v6 = memchr(addr.ip.ptr, ':', addr.ip.len) != NULL;
+  snprintf(given, sizeof given, v6 ? "[%.*s]:%u" : "%.*s:%u", (int)addr.ip.len, addr.ip.ptr,
+           addr.port);
+  return strcmp(given, used) ? ehal_str_fmt(inst, "%s (%s)", given, used)
+                             : ehal_str_fmt(inst, "%s", used);
+}
+
+static int open_fd(const sock *s, int family) {
+  return socket(family, (stream(s) ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+void ehal_impl_sockets_create_socket(ehal_instance *inst, ehal_sockets_protocol_t protocol,
+                                     ehal_sockets_result_socket_handle_string_t *ret) {
+  if (protocol == EHAL_SOCKETS_PROTOCOL_TLS || protocol == EHAL_SOCKETS_PROTOCOL_DTLS)
+    EHAL_FAIL(ret,
+              "unsupported: %s is not available in this build of the HAL yet (capabilities "
+              "reports sockets.%s unsupported); tcp and udp are",
+              proto_name(protocol), proto_name(protocol));
+  sockets_state *st = ehal_iface_state(inst, EHAL_IFACE_ID_SOCKETS);
+  if (!st) EHAL_FAIL(ret, "out of memory for the sockets interface state");
+  sock *s = calloc(1, sizeof *s);
+  if (!s) EHAL_FAIL(ret, "out of memory");
+  s->fd = -1;
+  s->proto = protocol;
+  ret->val = ehal_handle_new(&st->socks, s);
+  if (!ret->val) {
+    free(s);
+    EHAL_FAIL(ret, "limit exceeded: open sockets (at most %u per workload)", inst->max_sockets);
+  }
+}
+
+#define GET_SOCK(s, h, ret)      \
+  sock *s = get_sock(inst, (h)); \
+  if (!s) EHAL_FAIL(ret, "invalid socket handle");
+
+void ehal_impl_sockets_bind(ehal_instance *inst, uint64_t socket, ehal_sockets_address_t addr,
+                            ehal_sockets_result_void_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (s->state != S_FRESH) EHAL_FAIL(ret, "bind: the socket is already bound or connected");
+  ehal_str why;
+  struct addrinfo *res = resolve(inst, s, addr, true, &why);
+  if (!res) EHAL_FAIL(ret, "bind: %.*s", (int)why.len, why.ptr);
+  char shown[80] = "";
+  int err = 0;
+  bool allowed_any = false;
+  for (struct addrinfo *a = res; a; a = a->ai_next) {
+    ehal_net_format(a->ai_addr, shown, sizeof shown);
+    if (!ehal_net_allowed(inst->net, EHAL_NET_BIND, a->ai_addr)) continue;
+    allowed_any = true;
+    int fd = open_fd(s, a->ai_family);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    int one = 1;
+    /* a port a workload left (it ended, or trapped) is free at once */
+    if (stream(s)) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      s->fd = fd;
+      s->state = S_BOUND;
+      break;
+    }
+    err = errno;
+    close(fd);
+  }
+  freeaddrinfo(res);
+  if (!allowed_any) {
+    ehal_str a = shown_addr(inst, addr, shown);
+    EHAL_FAIL(ret, "bind %.*s refused: not allowed by --allow-bind", (int)a.len, a.ptr);
+  }
+  if (s->state != S_BOUND) EHAL_FAIL(ret, "bind %s: %s", shown, strerror(err));
+}
+
+/* connect on a non-blocking descriptor, waiting for TCP's handshake: 0, or
+ * -1 with the reason (-2: interrupted, try no other address). */
+static int connect_fd(ehal_instance *inst, int fd, const struct addrinfo *a, const char **why) {
+  if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) return 0;
+  if (errno != EINPROGRESS) {
+    *why = strerror(errno);
+    return -1;
+  }
+  int w = wait_fd(inst, fd, POLLOUT);
+  if (w != 1) {
+    *why = wait_failure(inst, w);
+    return w < 0 && errno == EINTR ? -2 : -1;
+  }
+  int soerr = 0;
+  socklen_t len = sizeof soerr;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) soerr = errno;
+  if (soerr) {
+    *why = strerror(soerr);
+    return -1;
+  }
+  return 0;
+}
+
+void ehal_impl_sockets_connect(ehal_instance *inst, uint64_t socket, ehal_sockets_address_t addr,
+                               ehal_sockets_result_void_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (s->state == S_LISTENING || s->state == S_CONNECTED || (s->state == S_BOUND && stream(s)))
+    EHAL_FAIL(ret, "connect: the socket is %s",
+              s->state == S_LISTENING   ? "listening"
+              : s->state == S_CONNECTED ? "already connected"
+                                        : "bound (a TCP socket either connects or listens)");
+  ehal_str why;
+  struct addrinfo *res = resolve(inst, s, addr, false, &why);
+  if (!res) EHAL_FAIL(ret, "connect: %.*s", (int)why.len, why.ptr);
+  char shown[80] = "";
+  const char *fail = NULL;
+  bool allowed_any = false;
+  for (struct addrinfo *a = res; a && s->state != S_CONNECTED; a = a->ai_next) {
+    ehal_net_format(a->ai_addr, shown, sizeof shown);
+    if (!ehal_net_allowed(inst->net, EHAL_NET_CONNECT, a->ai_addr)) continue;
+    allowed_any = true;
+    /* a bound UDP socket connects from its own descriptor, of its family */
+    int fd = s->fd >= 0 ? s->fd : open_fd(s, a->ai_family);
+    if (fd < 0) {
+      fail = strerror(errno);
+      continue;
+    }
+    int rc = connect_fd(inst, fd, a, &fail);
+    if (rc == 0) {
+      s->fd = fd;
+      s->state = S_CONNECTED;
+    } else if (fd != s->fd) {
+      close(fd);
+    }
+    if (rc == -2) break;
+  }
+  freeaddrinfo(res);
+  if (!allowed_any) {
+    ehal_str a = shown_addr(inst, addr, shown);
+    EHAL_FAIL(ret, "connect %.*s refused: not allowed by --allow-connect", (int)a.len, a.ptr);
+  }
+  if (s->state != S_CONNECTED) EHAL_FAIL(ret, "connect %s: %s", shown, fail ? fail : "failed");
+  if (stream(s)) {
+    int one = 1; /* small writes go out at once: the guest decides its framing */
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+}
+
+#define EHAL_SOCKET_MAX_BACKLOG 1024u
+
+void ehal_impl_sockets_listen(ehal_instance *inst, uint64_t socket, uint32_t backlog,
+                              ehal_sockets_result_void_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (!stream(s)) EHAL_FAIL(ret, "listen: a %s socket does not listen", proto_name(s->proto));
+  if (s->state != S_BOUND) EHAL_FAIL(ret, "listen: bind the socket first");
+  if (backlog > EHAL_SOCKET_MAX_BACKLOG)
+    EHAL_FAIL(ret, "limit exceeded: a backlog of %u (at most %u pending connections)", backlog,
+              EHAL_SOCKET_MAX_BACKLOG);
+  if (listen(s->fd, backlog ? (int)backlog : 128) != 0)
+    EHAL_FAIL(ret, "listen: %s", strerror(errno));
+  s->state = S_LISTENING;
+}
+
+void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
+                              ehal_sockets_result_socket_handle_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (s->state != S_LISTENING) EHAL_FAIL(ret, "accept: the socket is not listening");
+  int fd;
+  while ((fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+      EHAL_FAIL(ret, "accept: %s", strerror(errno));
+    int w = wait_fd(inst, s->fd, POLLIN);
+    if (w != 1) EHAL_FAIL(ret, "accept: %s", wait_failure(inst, w));
+  }
+  sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
+  sock *c = calloc(1, sizeof *c);
+  if (!c) {
+    close(fd);
+    EHAL_FAIL(ret, "out of memory");
+  }
+  c->fd = fd;
+  c->proto = s->proto;
+  c->state = S_CONNECTED;
+  ret->val = ehal_handle_new(&st->socks, c);
+  if (!ret->val) {
+    sock_destroy(c); /* the peer sees the connection closed */
+    EHAL_FAIL(ret, "limit exceeded: open sockets (at most %u per workload)", inst->max_sockets);
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes data,
+                            ehal_sockets_result_u32_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (s->state != S_CONNECTED)
+    EHAL_FAIL(ret, "send: the socket is not connected%s",
+              stream(s) ? "" : " (connect fixes a UDP socket's peer)");
+  for (;;) {
+    ssize_t n = send(s->fd, data.ptr, data.len, MSG_NOSIGNAL);
+    if (n >= 0) {
+      ret->val = (uint32_t)n; /* data.len fits: a guest list is under 4 GiB */
+      return;
+    }
+    if (errno == EMSGSIZE) EHAL_FAIL(ret, "send: a datagram of %zu bytes is too large", data.len);
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      EHAL_FAIL(ret, "send: %s", strerror(errno));
+    int w = wait_fd(inst, s->fd, POLLOUT);
+    if (w != 1) EHAL_FAIL(ret, "send: %s", wait_failure(inst, w));
+  }
+}
+
+#define EHAL_SOCKET_MAX_RECEIVE (1u << 20)
+
+void ehal_impl_sockets_receive(ehal_instance *inst, uint64_t socket, uint32_t max_len,
+                               ehal_sockets_result_list_u8_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (s->state != S_CONNECTED && !(s->state == S_BOUND && !stream(s)))
+    EHAL_FAIL(ret, "receive: the socket is not connected");
+  if (max_len == 0) EHAL_FAIL(ret, "receive: max-len must be at least 1");
+  if (max_len > EHAL_SOCKET_MAX_RECEIVE)
+    EHAL_FAIL(ret, "limit exceeded: receive of %u bytes (at most %u per call)", max_len,
+              EHAL_SOCKET_MAX_RECEIVE);
+  if (s->eof) return; /* an empty list, again: the peer is done */
+  uint8_t *buf = ehal_arena_alloc(inst, max_len);
+  EHAL_NEED(buf);
+  for (;;) {
+    ssize_t n = recv(s->fd, buf, max_len, 0);
+    if (n > 0 || (n == 0 && stream(s))) {
+      if (n == 0) s->eof = true; /* orderly shutdown: the empty list */
+      ret->val.ptr = buf;
+      ret->val.len = (size_t)n;
+      return;
+    }
+    if (n == 0) { /* an empty datagram */
+      ret->val.ptr = buf;
+      ret->val.len = 0;
+      return;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      EHAL_FAIL(ret, "receive: %s", strerror(errno));
+    int w = wait_fd(inst, s->fd, POLLIN);
+    if (w != 1) EHAL_FAIL(ret, "receive: %s", wait_failure(inst, w));
+  }
+}
+
+void ehal_impl_sockets_close(ehal_instance *inst, uint64_t socket,
+                             ehal_sockets_result_void_string_t *ret) {
+  sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
+  sock *s = st ? ehal_handle_take(&st->socks, socket) : NULL;
+  if (!s) EHAL_FAIL(ret, "invalid socket handle");
+  sock_destroy(s);
+}

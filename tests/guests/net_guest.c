@@ -1,0 +1,256 @@
+/*
+ * net_guest.c - a workload on elastic:sockets, driven by its arguments, for
+ * tests/cli/sockets.sh (peers there: curl, Python's socket servers).
+ *
+ *   tcp-client HOST PORT MSG    connect, send MSG, print what comes back
+ *                               until the peer closes
+ *   http-server ADDR PORT N     serve N HTTP/1.0 requests, one at a time
+ *   hold-server ADDR PORT N     accept N connections first, then answer each
+ *                               (clients that connect at once)
+ *   udp-client HOST PORT MSG    connect, send MSG as a datagram, print the reply
+ *   udp-server ADDR PORT N      bind, print N datagrams as they come
+ *   silent HOST PORT            connect and wait for a peer that never speaks
+ *   trap-listening ADDR PORT    listen, then trap with the socket open
+ *   hostile                     bad handles, limits, refusals: a line each
+ *   bad-utf8                    connect to a host string that is not UTF-8
+ *
+ * Every failure prints "error: <the HAL's message>" and exits 1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elastic_hal_guest.h"
+
+typedef elastic_sockets_socket_handle_t sock_t;
+
+static int fail(const char *what, elastic_string_t *err) {
+  printf("error: %s: %.*s\n", what, (int)err->len, err->ptr);
+  elastic_string_free(err);
+  return 1;
+}
+
+static elastic_sockets_address_t addr_of(const char *host, const char *port) {
+  elastic_sockets_address_t a = {elastic_string(host), (uint16_t)atoi(port)};
+  return a;
+}
+
+#define TRY(what, call)                    \
+  do {                                     \
+    elastic_string_t err_;                 \
+    if (!(call)) return fail(what, &err_); \
+  } while (0)
+/* the error out-parameter of the call: */
+#define E &err_
+
+static int send_all(sock_t s, const char *data, size_t len) {
+  while (len) {
+    uint32_t n;
+    elastic_string_t err_;
+    if (!elastic_sockets_send(s, (elastic_bytes_t){(uint8_t *)data, len}, &n, E))
+      return fail("send", &err_);
+    data += n;
+    len -= n;
+  }
+  return 0;
+}
+
+static int tcp_client(const char *host, const char *port, const char *msg) {
+  sock_t s;
+  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TCP, &s, E));
+  TRY("connect", elastic_sockets_connect(s, addr_of(host, port), E));
+  if (send_all(s, msg, strlen(msg))) return 1;
+  for (;;) {
+    elastic_bytes_t got;
+    TRY("receive", elastic_sockets_receive(s, 65536, &got, E));
+    if (got.len == 0) break; /* the peer closed */
+    fwrite(got.ptr, 1, got.len, stdout);
+    elastic_bytes_free(&got);
+  }
+  printf("\n[closed by peer]\n");
+  TRY("close", elastic_sockets_close(s, E));
+  return 0;
+}
+
+static int listen_on(const char *addr, const char *port, uint32_t backlog, sock_t *s) {
+  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TCP, s, E));
+  TRY("bind", elastic_sockets_bind(*s, addr_of(addr, port), E));
+  TRY("listen", elastic_sockets_listen(*s, backlog, E));
+  printf("listening\n"); /* the test starts its clients on this line */
+  return 0;
+}
+
+/* Read one HTTP request head and answer it. */
+static int answer(sock_t c, int n) {
+  char head[4096];
+  size_t have = 0;
+  while (have < sizeof head - 1 && !strstr(head, "\r\n\r\n")) {
+    elastic_bytes_t got;
+    TRY("receive", elastic_sockets_receive(c, (uint32_t)(sizeof head - 1 - have), &got, E));
+    if (got.len == 0) break;
+    memcpy(head + have, got.ptr, got.len);
+    have += got.len;
+    head[have] = 0;
+    elastic_bytes_free(&got);
+  }
+  char body[128], resp[512];
+  int blen = snprintf(body, sizeof body, "hello from the guest, request %d\n", n);
+  int rlen = snprintf(resp, sizeof resp,
+                      "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                      "Connection: close\r\n\r\n%s",
+                      blen, body);
+  if (send_all(c, resp, (size_t)rlen)) return 1;
+  TRY("close", elastic_sockets_close(c, E));
+  return 0;
+}
+
+static int http_server(const char *addr, const char *port, int n) {
+  sock_t s;
+  if (listen_on(addr, port, 16, &s)) return 1;
+  for (int i = 0; i < n; i++) {
+    sock_t c;
+    TRY("accept", elastic_sockets_accept(s, &c, E));
+    if (answer(c, i)) return 1;
+  }
+  printf("served %d\n", n);
+  return 0;
+}
+
+static int hold_server(const char *addr, const char *port, int n) {
+  sock_t s;
+  if (listen_on(addr, port, 1024, &s)) return 1;
+  sock_t *held = calloc((size_t)n, sizeof *held);
+  for (int i = 0; i < n; i++) TRY("accept", elastic_sockets_accept(s, &held[i], E));
+  for (int i = 0; i < n; i++)
+    if (answer(held[i], i)) return 1;
+  printf("held and served %d\n", n);
+  free(held);
+  return 0;
+}
+
+static int udp_client(const char *host, const char *port, const char *msg) {
+  sock_t s;
+  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_UDP, &s, E));
+  TRY("connect", elastic_sockets_connect(s, addr_of(host, port), E));
+  uint32_t sent;
+  TRY("send", elastic_sockets_send(s, (elastic_bytes_t){(uint8_t *)msg, strlen(msg)}, &sent, E));
+  elastic_bytes_t got;
+  TRY("receive", elastic_sockets_receive(s, 65536, &got, E));
+  printf("sent %u, got %zu: %.*s\n", sent, got.len, (int)got.len, (char *)got.ptr);
+  elastic_bytes_free(&got);
+  return 0;
+}
+
+static int udp_server(const char *addr, const char *port, int n) {
+  sock_t s;
+  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_UDP, &s, E));
+  TRY("bind", elastic_sockets_bind(s, addr_of(addr, port), E));
+  printf("bound\n");
+  fflush(stdout);
+  for (int i = 0; i < n; i++) {
+    elastic_bytes_t got;
+    TRY("receive", elastic_sockets_receive(s, 65536, &got, E));
+    printf("datagram %d: %.*s\n", i, (int)got.len, (char *)got.ptr);
+    fflush(stdout);
+    elastic_bytes_free(&got);
+  }
+  return 0;
+}
+
+static int silent(const char *host, const char *port) {
+  sock_t s;
+  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TCP, &s, E));
+  TRY("connect", elastic_sockets_connect(s, addr_of(host, port), E));
+  elastic_bytes_t got;
+  TRY("receive", elastic_sockets_receive(s, 100, &got, E));
+  printf("unexpected: %zu bytes\n", got.len);
+  return 0;
+}
+
+/* One hostile call: print its outcome as a line. */
+static void said(const char *what, bool ok, elastic_string_t *err) {
+  if (ok)
+    printf("%s: ok\n", what);
+  else
+    printf("%s: %.*s\n", what, (int)err->len, err->ptr);
+  if (!ok) elastic_string_free(err);
+}
+
+static int hostile(void) {
+  elastic_string_t err;
+  sock_t s, t;
+  uint32_t n;
+  elastic_bytes_t got;
+  said("handle 0", elastic_sockets_close(0, &err), &err);
+  said("forged handle",
+       elastic_sockets_send(0x1234567800000001ull, (elastic_bytes_t){(uint8_t *)"x", 1}, &n, &err),
+       &err);
+  said("tls", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TLS, &s, &err), &err);
+  said("dtls", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_DTLS, &s, &err), &err);
+  if (!elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TCP, &s, &err))
+    return fail("create-socket", &err);
+  said("receive unconnected", elastic_sockets_receive(s, 10, &got, &err), &err);
+  said("listen unbound", elastic_sockets_listen(s, 1, &err), &err);
+  said("connect refused by policy",
+       elastic_sockets_connect(s, (elastic_sockets_address_t){elastic_string("127.0.0.1"), 22},
+                               &err),
+       &err);
+  said(
+      "connect name resolving elsewhere",
+      elastic_sockets_connect(s, (elastic_sockets_address_t){elastic_string("localhost"), 9}, &err),
+      &err);
+  said("bind refused by policy",
+       elastic_sockets_bind(s, (elastic_sockets_address_t){elastic_string("0.0.0.0"), 80}, &err),
+       &err);
+  said("host with a space",
+       elastic_sockets_connect(s, (elastic_sockets_address_t){elastic_string("a b"), 1}, &err),
+       &err);
+  said("host with a control byte",
+       elastic_sockets_connect(s, (elastic_sockets_address_t){elastic_string("evil\x01"), 1}, &err),
+       &err);
+  said("empty host",
+       elastic_sockets_connect(s, (elastic_sockets_address_t){elastic_string(""), 1}, &err), &err);
+  said("close", elastic_sockets_close(s, &err), &err);
+  said("close again (stale handle)", elastic_sockets_close(s, &err), &err);
+  if (!elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_UDP, &s, &err) ||
+      !elastic_sockets_bind(s, (elastic_sockets_address_t){elastic_string("127.0.0.1"), 0}, &err))
+    return fail("a UDP socket on 127.0.0.1", &err);
+  said("huge max-len", elastic_sockets_receive(s, 0xffffffffu, &got, &err), &err);
+  said("max-len 0", elastic_sockets_receive(s, 0, &got, &err), &err);
+  said("close", elastic_sockets_close(s, &err), &err);
+  /* the open-sockets limit (run with --max-sockets 4) */
+  int made = 0;
+  while (made < 10 && elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_UDP, &t, &err)) made++;
+  printf("sockets made: %d\n", made);
+  said("one more", false, &err);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *cmd = argc > 1 ? argv[1] : "";
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (!strcmp(cmd, "tcp-client") && argc == 5) return tcp_client(argv[2], argv[3], argv[4]);
+  if (!strcmp(cmd, "http-server") && argc == 5) return http_server(argv[2], argv[3], atoi(argv[4]));
+  if (!strcmp(cmd, "hold-server") && argc == 5) return hold_server(argv[2], argv[3], atoi(argv[4]));
+  if (!strcmp(cmd, "udp-client") && argc == 5) return udp_client(argv[2], argv[3], argv[4]);
+  if (!strcmp(cmd, "udp-server") && argc == 5) return udp_server(argv[2], argv[3], atoi(argv[4]));
+  if (!strcmp(cmd, "silent") && argc == 4) return silent(argv[2], argv[3]);
+  if (!strcmp(cmd, "trap-listening") && argc == 4) {
+    sock_t s;
+    if (listen_on(argv[2], argv[3], 4, &s)) return 1;
+    printf("listening; trapping now\n");
+    __builtin_trap();
+  }
+  if (!strcmp(cmd, "hostile")) return hostile();
+  if (!strcmp(cmd, "bad-utf8")) {
+    sock_t s;
+    elastic_string_t err;
+    if (!elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TCP, &s, &err))
+      return fail("create-socket", &err);
+    elastic_sockets_address_t a = {{(char *)"\xc3\x28host", 6}, 80};
+    said("bad utf-8", elastic_sockets_connect(s, a, &err), &err);
+    return 0;
+  }
+  fprintf(stderr, "usage: net_guest COMMAND ARGS (see net_guest.c)\n");
+  return 2;
+}
