@@ -274,6 +274,13 @@ typedef struct {
   size_t n_allow_bind;
   uint32_t max_sockets;       /* sockets open at once; 0 = 1024 */
   uint64_t socket_timeout_ms; /* bound on a socket call that waits; 0 = 30000 */
+  /* TLS: trust anchors for clients (a PEM file; NULL: the system's), and
+   * the identity a TLS server presents (a PKCS#12 file and its password;
+   * NULL: none, and a TLS socket cannot listen).  Files are read on the
+   * workload's first TLS socket. */
+  const char *tls_ca_file;
+  const char *tls_identity_p12;
+  const char *tls_identity_password;
 } elastic_hal_config;
 
 elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *module,

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 
 #include "../interfaces/interfaces.h"
 #include "../net/policy.h"
+#include "../net/tls.h"
 #include "../runtime/linker.h"
 #include "elastic-hal/elastic_hal.h"
 
@@ -81,6 +83,11 @@ static void usage_run(FILE *f) {
           "      --allow-bind RULE  let the guest bind ADDR:PORT (repeatable; as above)\n"
           "      --socket-timeout SECONDS  bound on a socket call that waits (default 30)\n"
           "      --max-sockets N    sockets the guest may hold open (default 1024)\n"
+          "      --tls-ca FILE      trust anchors (PEM) for the guest's TLS clients (default:\n"
+          "                         the system's); peers are always verified\n"
+          "      --tls-identity FILE.p12  the certificate and key a guest's TLS server\n"
+          "                         presents (PKCS#12)\n"
+          "      --tls-identity-password-file FILE  its password (the file's first line)\n"
           "  -h, --help             show this help\n"
           "\n"
           "Exit status: the guest's exit status; 134 if the guest trapped; 1 on errors.\n",
@@ -169,6 +176,28 @@ static bool parse_num(const char *s, unsigned long min, unsigned long max, unsig
   if (v < min || v > max) return false;
   *out = v;
   return true;
+}
+
+/* The first line of a password file (at most 1023 bytes, without its line
+ * end); 0, or -1 with a message on stderr. */
+static int read_password(const char *path, char **out) {
+  FILE *f = fopen(path, "re");
+  char buf[1024];
+  if (!f) {
+    fprintf(stderr, "%s: cannot open the password file %s: %s\n", prog, path, strerror(errno));
+    return -1;
+  }
+  if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+  fclose(f);
+  buf[strcspn(buf, "\r\n")] = 0;
+  *out = strdup(buf);
+  OPENSSL_cleanse(buf, sizeof buf);
+  return *out ? 0 : -1;
+}
+
+static void free_password(char *p) {
+  if (p) OPENSSL_cleanse(p, strlen(p));
+  free(p);
 }
 
 /* A number of seconds in [0.001, 31536000] (fractions allowed), as ms. */
@@ -275,9 +304,13 @@ static int cmd_run(int argc, char **argv) {
                                        {"allow-bind", required_argument, 0, 'B'},
                                        {"socket-timeout", required_argument, 0, 'O'},
                                        {"max-sockets", required_argument, 0, 'K'},
+                                       {"tls-ca", required_argument, 0, 'A'},
+                                       {"tls-identity", required_argument, 0, 'I'},
+                                       {"tls-identity-password-file", required_argument, 0, 'W'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL;
+  const char *tls_ca = NULL, *tls_identity = NULL, *tls_password_file = NULL;
   int envc = 0, nconnect = 0, nbind = 0, c;
   unsigned long max_mib = 1024, max_sleep_ms = 10000, max_sockets = 1024;
   uint64_t timeout_ms = 0, socket_timeout_ms = 30000;
@@ -321,6 +354,9 @@ static int cmd_run(int argc, char **argv) {
           return 2;
         }
         break;
+      case 'A': tls_ca = optarg; break;
+      case 'I': tls_identity = optarg; break;
+      case 'W': tls_password_file = optarg; break;
       case 'C': nconnect++; break;
       case 'B': nbind++; break;
       case 'P': g_progress_asked = true; break;
@@ -365,6 +401,29 @@ static int cmd_run(int argc, char **argv) {
     return 2;
   }
   ehal_net_policy_free(policy);
+  /* and so is TLS configuration that does not load */
+  char *tls_password = NULL;
+  if (tls_password_file && read_password(tls_password_file, &tls_password) != 0) {
+    free(env);
+    free(connect);
+    free(bind);
+    elastic_hal_linker_free(l);
+    return 2;
+  }
+  if (tls_ca || tls_identity) {
+    ehal_tls_config tc = {tls_ca, tls_identity, tls_password};
+    ehal_tls_ctx *ctx = ehal_tls_ctx_new(&tc, why, sizeof why);
+    if (!ctx) {
+      fprintf(stderr, "%s: %s\n", prog, why);
+      free_password(tls_password);
+      free(env);
+      free(connect);
+      free(bind);
+      elastic_hal_linker_free(l);
+      return 2;
+    }
+    ehal_tls_ctx_free(ctx);
+  }
   char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
   char *cache = NULL;
   if (asprintf(&cache, "%s/cache", state_dir) < 0) cache = NULL;
@@ -401,7 +460,10 @@ static int cmd_run(int argc, char **argv) {
       .allow_bind = bind,
       .n_allow_bind = (size_t)nbind,
       .max_sockets = (uint32_t)max_sockets,
-      .socket_timeout_ms = socket_timeout_ms};
+      .socket_timeout_ms = socket_timeout_ms,
+      .tls_ca_file = tls_ca,
+      .tls_identity_p12 = tls_identity,
+      .tls_identity_password = tls_password};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
     if (err.trapped) {
@@ -424,6 +486,7 @@ out:
   free(env);
   free(connect);
   free(bind);
+  free_password(tls_password);
   return status;
 }
 

@@ -17,8 +17,12 @@
  * host string from the guest reaches the resolver only if it is made of
  * the characters of host names and address literals.
  *
- * TLS and DTLS are not in this build yet: create-socket refuses them, and
- * capabilities reports sockets.tls and sockets.dtls unsupported.
+ * TLS runs over TCP with src/net/tls.h's defaults: a client verifies the
+ * peer's chain and the name it connected to (there is no way to turn that
+ * off), a server presents the operator's PKCS#12 identity.  The TLS
+ * contexts are made on the first TLS socket of a workload.  DTLS is not in
+ * this build yet: create-socket refuses it and capabilities reports
+ * sockets.dtls unsupported.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,6 +37,7 @@
 #include <unistd.h>
 
 #include "../net/policy.h"
+#include "../net/tls.h"
 #include "ehal_bindings.h"
 #include "interfaces.h"
 
@@ -42,15 +47,18 @@ typedef struct {
   int fd; /* -1 until bind or connect */
   ehal_sockets_protocol_t proto;
   sock_state state;
-  bool eof; /* the peer shut down its side (TCP) */
+  bool eof;      /* the peer shut down its side (TCP), or closed TLS */
+  ehal_tls *tls; /* over fd, once connected or accepted (TLS) */
 } sock;
 
 typedef struct {
   ehal_handle_table socks;
+  ehal_tls_ctx *tls; /* made on the first TLS socket */
 } sockets_state;
 
 static void sock_destroy(void *obj) {
   sock *s = obj;
+  ehal_tls_close(s->tls);
   if (s->fd >= 0) close(s->fd);
   free(s);
 }
@@ -65,6 +73,7 @@ void ehal_state_destroy_sockets(ehal_instance *inst, void *state) {
   (void)inst;
   sockets_state *st = state;
   ehal_handles_free(&st->socks); /* closes every socket the workload left open */
+  ehal_tls_ctx_free(st->tls);
   free(st);
 }
 
@@ -78,7 +87,9 @@ static const char *proto_name(ehal_sockets_protocol_t p) {
   return p < EHAL_SOCKETS_PROTOCOL_COUNT ? names[p] : "?";
 }
 
-static bool stream(const sock *s) { return s->proto == EHAL_SOCKETS_PROTOCOL_TCP; }
+static bool stream(const sock *s) {
+  return s->proto == EHAL_SOCKETS_PROTOCOL_TCP || s->proto == EHAL_SOCKETS_PROTOCOL_TLS;
+}
 
 static uint64_t now_ms(void) {
   struct timespec ts;
@@ -86,11 +97,15 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Wait until fd has events, within the instance's socket timeout.  1 ready,
- * 0 timed out, -1 interrupted (the instance's interrupt, or a poll error:
- * errno says). */
-static int wait_fd(ehal_instance *inst, int fd, short events) {
-  uint64_t deadline = now_ms() + inst->socket_timeout_ms;
+/* When a call that starts now must be done: the instance's socket timeout. */
+static uint64_t deadline_of(const ehal_instance *inst) {
+  return now_ms() + inst->socket_timeout_ms;
+}
+
+/* Wait until fd has events, at the latest until deadline.  1 ready, 0 timed
+ * out, -1 interrupted (the instance's interrupt, or a poll error: errno
+ * says). */
+static int wait_fd(ehal_instance *inst, int fd, short events, uint64_t deadline) {
   for (;;) {
     uint64_t now = now_ms();
     if (now >= deadline) return 0;
@@ -111,6 +126,37 @@ static const char *wait_failure(ehal_instance *inst, int rc) {
   (void)inst;
   if (rc == 0) return "timed out";
   return errno == EINTR ? "interrupted" : strerror(errno);
+}
+
+/* Drive a TLS handshake, read or write until it is done: 0, or -1 with the
+ * reason in err (a TLS error, "timed out", "interrupted"). */
+typedef enum { OP_HANDSHAKE, OP_READ, OP_WRITE } tls_op;
+
+static int tls_drive(ehal_instance *inst, sock *s, tls_op op, void *buf, size_t len, size_t *n,
+                     char *err, size_t errlen) {
+  uint64_t deadline = deadline_of(inst);
+  for (;;) {
+    short ev = 0;
+    int r = op == OP_HANDSHAKE ? ehal_tls_handshake(s->tls, &ev, err, errlen)
+            : op == OP_READ    ? ehal_tls_read(s->tls, buf, len, n, &ev, err, errlen)
+                               : ehal_tls_write(s->tls, buf, len, n, &ev, err, errlen);
+    if (r != EHAL_TLS_WANT) return r == EHAL_TLS_DONE ? 0 : -1;
+    int w = wait_fd(inst, s->fd, ev, deadline);
+    if (w != 1) {
+      snprintf(err, errlen, "%s", wait_failure(inst, w));
+      return -1;
+    }
+  }
+}
+
+/* The workload's TLS contexts, made from the operator's configuration on
+ * first use; NULL with the reason. */
+static ehal_tls_ctx *tls_ctx(ehal_instance *inst, sockets_state *st, char *err, size_t errlen) {
+  if (!st->tls) {
+    ehal_tls_config cfg = {inst->tls_ca_file, inst->tls_identity, inst->tls_identity_password};
+    st->tls = ehal_tls_ctx_new(&cfg, err, errlen);
+  }
+  return st->tls;
 }
 
 /* Host strings a guest may ask to resolve: the characters of host names and
@@ -167,13 +213,15 @@ static int open_fd(const sock *s, int family) {
 
 void ehal_impl_sockets_create_socket(ehal_instance *inst, ehal_sockets_protocol_t protocol,
                                      ehal_sockets_result_socket_handle_string_t *ret) {
-  if (protocol == EHAL_SOCKETS_PROTOCOL_TLS || protocol == EHAL_SOCKETS_PROTOCOL_DTLS)
+  if (protocol == EHAL_SOCKETS_PROTOCOL_DTLS)
     EHAL_FAIL(ret,
-              "unsupported: %s is not available in this build of the HAL yet (capabilities "
-              "reports sockets.%s unsupported); tcp and udp are",
-              proto_name(protocol), proto_name(protocol));
+              "unsupported: dtls is not available in this build of the HAL yet (capabilities "
+              "reports sockets.dtls unsupported); tcp, udp and tls are");
   sockets_state *st = ehal_iface_state(inst, EHAL_IFACE_ID_SOCKETS);
   if (!st) EHAL_FAIL(ret, "out of memory for the sockets interface state");
+  char why[512];
+  if (protocol == EHAL_SOCKETS_PROTOCOL_TLS && !tls_ctx(inst, st, why, sizeof why))
+    EHAL_FAIL(ret, "tls: %s", why);
   sock *s = calloc(1, sizeof *s);
   if (!s) EHAL_FAIL(ret, "out of memory");
   s->fd = -1;
@@ -235,7 +283,7 @@ static int connect_fd(ehal_instance *inst, int fd, const struct addrinfo *a, con
     *why = strerror(errno);
     return -1;
   }
-  int w = wait_fd(inst, fd, POLLOUT);
+  int w = wait_fd(inst, fd, POLLOUT, deadline_of(inst));
   if (w != 1) {
     *why = wait_failure(inst, w);
     return w < 0 && errno == EINTR ? -2 : -1;
@@ -293,6 +341,22 @@ void ehal_impl_sockets_connect(ehal_instance *inst, uint64_t socket, ehal_socket
     int one = 1; /* small writes go out at once: the guest decides its framing */
     setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
+  if (s->proto == EHAL_SOCKETS_PROTOCOL_TLS) {
+    /* the certificate must be for the name the guest gave, as given */
+    char host[254], why[512];
+    sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
+    snprintf(host, sizeof host, "%.*s", (int)addr.ip.len, addr.ip.ptr);
+    s->tls = ehal_tls_client(st->tls, s->fd, host, why, sizeof why);
+    if (!s->tls || tls_drive(inst, s, OP_HANDSHAKE, NULL, 0, NULL, why, sizeof why) != 0) {
+      /* no half-open TLS socket: it is fresh again, and may connect anew */
+      ehal_tls_close(s->tls);
+      s->tls = NULL;
+      close(s->fd);
+      s->fd = -1;
+      s->state = S_FRESH;
+      EHAL_FAIL(ret, "connect %.*s: %s", (int)addr.ip.len, addr.ip.ptr, why);
+    }
+  }
 }
 
 #define EHAL_SOCKET_MAX_BACKLOG 1024u
@@ -302,6 +366,11 @@ void ehal_impl_sockets_listen(ehal_instance *inst, uint64_t socket, uint32_t bac
   GET_SOCK(s, socket, ret);
   if (!stream(s)) EHAL_FAIL(ret, "listen: a %s socket does not listen", proto_name(s->proto));
   if (s->state != S_BOUND) EHAL_FAIL(ret, "listen: bind the socket first");
+  sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
+  if (s->proto == EHAL_SOCKETS_PROTOCOL_TLS && !ehal_tls_ctx_has_identity(st->tls))
+    EHAL_FAIL(ret,
+              "listen: a TLS server needs an identity, and the operator gave none "
+              "(--tls-identity FILE.p12)");
   if (backlog > EHAL_SOCKET_MAX_BACKLOG)
     EHAL_FAIL(ret, "limit exceeded: a backlog of %u (at most %u pending connections)", backlog,
               EHAL_SOCKET_MAX_BACKLOG);
@@ -318,7 +387,7 @@ void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
   while ((fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
       EHAL_FAIL(ret, "accept: %s", strerror(errno));
-    int w = wait_fd(inst, s->fd, POLLIN);
+    int w = wait_fd(inst, s->fd, POLLIN, deadline_of(inst));
     if (w != 1) EHAL_FAIL(ret, "accept: %s", wait_failure(inst, w));
   }
   sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
@@ -337,6 +406,16 @@ void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (s->proto == EHAL_SOCKETS_PROTOCOL_TLS) {
+    char why[512];
+    c->tls = ehal_tls_server(st->tls, fd, why, sizeof why);
+    if (!c->tls || tls_drive(inst, c, OP_HANDSHAKE, NULL, 0, NULL, why, sizeof why) != 0) {
+      /* the connection goes; the listening socket stays */
+      sock_destroy(ehal_handle_take(&st->socks, ret->val));
+      ret->val = 0;
+      EHAL_FAIL(ret, "accept: %s", why);
+    }
+  }
 }
 
 void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes data,
@@ -345,6 +424,16 @@ void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes dat
   if (s->state != S_CONNECTED)
     EHAL_FAIL(ret, "send: the socket is not connected%s",
               stream(s) ? "" : " (connect fixes a UDP socket's peer)");
+  if (s->tls) {
+    char why[512];
+    size_t n = 0;
+    if (data.len &&
+        tls_drive(inst, s, OP_WRITE, (void *)data.ptr, data.len, &n, why, sizeof why) != 0)
+      EHAL_FAIL(ret, "send: %s", why);
+    ret->val = (uint32_t)n;
+    return;
+  }
+  uint64_t deadline = deadline_of(inst);
   for (;;) {
     ssize_t n = send(s->fd, data.ptr, data.len, MSG_NOSIGNAL);
     if (n >= 0) {
@@ -354,7 +443,7 @@ void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes dat
     if (errno == EMSGSIZE) EHAL_FAIL(ret, "send: a datagram of %zu bytes is too large", data.len);
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
       EHAL_FAIL(ret, "send: %s", strerror(errno));
-    int w = wait_fd(inst, s->fd, POLLOUT);
+    int w = wait_fd(inst, s->fd, POLLOUT, deadline);
     if (w != 1) EHAL_FAIL(ret, "send: %s", wait_failure(inst, w));
   }
 }
@@ -373,6 +462,17 @@ void ehal_impl_sockets_receive(ehal_instance *inst, uint64_t socket, uint32_t ma
   if (s->eof) return; /* an empty list, again: the peer is done */
   uint8_t *buf = ehal_arena_alloc(inst, max_len);
   EHAL_NEED(buf);
+  if (s->tls) {
+    char why[512];
+    size_t n = 0;
+    if (tls_drive(inst, s, OP_READ, buf, max_len, &n, why, sizeof why) != 0)
+      EHAL_FAIL(ret, "receive: %s", why);
+    if (n == 0) s->eof = true; /* close_notify: the empty list */
+    ret->val.ptr = buf;
+    ret->val.len = n;
+    return;
+  }
+  uint64_t deadline = deadline_of(inst);
   for (;;) {
     ssize_t n = recv(s->fd, buf, max_len, 0);
     if (n > 0 || (n == 0 && stream(s))) {
@@ -388,7 +488,7 @@ void ehal_impl_sockets_receive(ehal_instance *inst, uint64_t socket, uint32_t ma
     }
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
       EHAL_FAIL(ret, "receive: %s", strerror(errno));
-    int w = wait_fd(inst, s->fd, POLLIN);
+    int w = wait_fd(inst, s->fd, POLLIN, deadline);
     if (w != 1) EHAL_FAIL(ret, "receive: %s", wait_failure(inst, w));
   }
 }

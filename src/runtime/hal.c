@@ -898,6 +898,10 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   inst->stderr_fd = cfg->stderr_fd ? cfg->stderr_fd : 2;
   inst->max_sockets = cfg->max_sockets ? cfg->max_sockets : 1024;
   inst->socket_timeout_ms = cfg->socket_timeout_ms ? cfg->socket_timeout_ms : 30000;
+  inst->tls_ca_file = cfg->tls_ca_file ? dupstr(cfg->tls_ca_file) : NULL;
+  inst->tls_identity = cfg->tls_identity_p12 ? dupstr(cfg->tls_identity_p12) : NULL;
+  inst->tls_identity_password =
+      cfg->tls_identity_password ? dupstr(cfg->tls_identity_password) : NULL;
   const ehal_iface_def *const *ifs;
   size_t nifs = ehal_linker_ifaces(l, &ifs);
   for (size_t i = 0; i < nifs && i < 64; i++) inst->linked[inst->n_linked++] = ifs[i];
@@ -953,6 +957,11 @@ void elastic_hal_instance_free(elastic_hal_instance *inst) {
   ehal_instance_cleanup_interfaces(inst);
   ehal_arena_release(inst);
   ehal_net_policy_free(inst->net);
+  free(inst->tls_ca_file);
+  free(inst->tls_identity);
+  if (inst->tls_identity_password)
+    OPENSSL_cleanse(inst->tls_identity_password, strlen(inst->tls_identity_password));
+  free(inst->tls_identity_password);
   free(inst->workload);
   free(inst->state_dir);
   free(inst->world);

@@ -56,6 +56,7 @@ struct ehal_instance {
   struct ehal_net_policy *net; /* the sockets policy (src/net/policy.h) */
   uint32_t max_sockets;
   uint64_t socket_timeout_ms;
+  char *tls_ca_file, *tls_identity, *tls_identity_password; /* NULL: none */
 
   /* set while the host calls the guest's cabi_realloc to lower a result:
    * the canonical ABI forbids the guest to call the host then */

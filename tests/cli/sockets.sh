@@ -2,7 +2,7 @@
 # sockets.sh - elastic:sockets over TCP and UDP against peers this project
 # did not write (curl, Python's socket module), on loopback, every wait
 # bounded: both roles, the operator's policy, per-workload limits and
-# handles, time bounds, hostile arguments (issue 9).
+# handles, time bounds, hostile arguments (issue 9).  TLS: tls.sh.
 source "$(dirname "$0")/common.bash"
 
 NET=$GUESTS/net_guest.wasm
@@ -190,7 +190,6 @@ expect_line() { check "hostile: $1" out_has "$1"; }
 expect_line "handle 0: invalid socket handle"
 expect_line "forged handle: invalid socket handle"
 expect_line "close again (stale handle): invalid socket handle"
-expect_line "tls: unsupported: tls is not available"
 expect_line "dtls: unsupported: dtls is not available"
 expect_line "receive unconnected: receive: the socket is not connected"
 expect_line "listen unbound: listen: bind the socket first"
@@ -209,9 +208,8 @@ check "a host string that is not UTF-8 traps the guest alone" \
   eval 'trapped abi && err_has "not valid UTF-8"'
 
 runh info
-check "capabilities: sockets.tcp and sockets.udp supported, tls, dtls, attested TLS not yet" \
+check "capabilities: sockets.tcp and sockets.udp supported, dtls and attested TLS not yet" \
   eval 'grep -qE "^sockets.tcp +supported" "$TMP/out" && grep -qE "^sockets.udp +supported" "$TMP/out" &&
-    grep -qE "^sockets.tls +unsupported" "$TMP/out" &&
     grep -qE "^sockets.dtls +unsupported" "$TMP/out" &&
     grep -qE "^sockets.attested-tls +unsupported" "$TMP/out"'
 

@@ -1,0 +1,63 @@
+/*
+ * tls.h - TLS for the sockets interface, on OpenSSL 3, with the defaults a
+ * confidential workload wants and no switch to weaken them.
+ *
+ *   - TLS 1.2 at least, 1.3 preferred; for 1.2 only ECDHE with AES-GCM or
+ *     ChaCha20-Poly1305.
+ *   - A client always verifies the peer's chain and its name (or IP
+ *     address) against the anchors the operator gave (a PEM file), else the
+ *     system's (OpenSSL's compiled-in /usr/lib/ssl, never SSL_CERT_FILE or
+ *     SSL_CERT_DIR from the environment); the name is sent as SNI.
+ *   - A server presents the identity the operator gave as PKCS#12.
+ *
+ * Descriptors are non-blocking: every step returns EHAL_TLS_WANT with the
+ * poll events to wait for, and the caller waits (with its time bound) and
+ * calls again.  Messages say what happened in words a user can act on.
+ */
+#ifndef EHAL_NET_TLS_H
+#define EHAL_NET_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct ssl_st ehal_tls; /* an OpenSSL connection */
+typedef struct ehal_tls_ctx ehal_tls_ctx;
+
+typedef struct {
+  const char *ca_file;           /* trust anchors (PEM); NULL: the system's */
+  const char *identity_p12;      /* server identity (PKCS#12); NULL: none */
+  const char *identity_password; /* its password ("" when it has none) */
+} ehal_tls_config;
+
+/* Outcome of a step. */
+enum { EHAL_TLS_ERROR = -1, EHAL_TLS_WANT = 0, EHAL_TLS_DONE = 1 };
+
+/* Client and server contexts from the operator's configuration: NULL with
+ * the reason (a file that does not load, a wrong password) in err. */
+ehal_tls_ctx *ehal_tls_ctx_new(const ehal_tls_config *cfg, char *err, size_t errlen);
+void ehal_tls_ctx_free(ehal_tls_ctx *c);
+bool ehal_tls_ctx_has_identity(const ehal_tls_ctx *c);
+
+/* A connection over the connected descriptor fd (not owned).  host: the
+ * name or IP literal the client connected to, which the certificate must
+ * match. */
+ehal_tls *ehal_tls_client(ehal_tls_ctx *c, int fd, const char *host, char *err, size_t errlen);
+ehal_tls *ehal_tls_server(ehal_tls_ctx *c, int fd, char *err, size_t errlen);
+
+/* Steps: DONE, WANT (*events: POLLIN or POLLOUT), or ERROR with err set. */
+int ehal_tls_handshake(ehal_tls *t, short *events, char *err, size_t errlen);
+/* *n: bytes written (at least 1 when DONE; len must be at least 1). */
+int ehal_tls_write(ehal_tls *t, const void *buf, size_t len, size_t *n, short *events, char *err,
+                   size_t errlen);
+/* *n: bytes read; 0 with DONE when the peer closed with close_notify. */
+int ehal_tls_read(ehal_tls *t, void *buf, size_t len, size_t *n, short *events, char *err,
+                  size_t errlen);
+
+/* Send close_notify (once, without waiting) and free the connection; its
+ * secrets are wiped. */
+void ehal_tls_close(ehal_tls *t);
+
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384", for diagnostics. */
+const char *ehal_tls_describe(const ehal_tls *t, char *out, size_t outlen);
+
+#endif

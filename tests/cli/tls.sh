@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# tls.sh - elastic:sockets over TLS against OpenSSL's s_server and s_client
+# and curl, on loopback (issue 9): both roles, TLS 1.2 and 1.3, the
+# verification failures a client must report (unknown CA, wrong name,
+# expired), the operator's PKCS#12 identity, and a handshake that fails
+# without stopping the server.
+source "$(dirname "$0")/common.bash"
+
+NET=$GUESTS/net_guest.wasm
+S=$TMP/tls-state
+C=$TMP/pki
+mkdir -m 700 "$S" "$C"
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# a CA, a server certificate for localhost (DNS name only), an expired one,
+# a CA nobody trusts, and the identity as PKCS#12 with a password
+ec() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "$@" 2>/dev/null; }
+ec -x509 -keyout "$C/ca.key" -out "$C/ca.pem" -days 30 -subj /CN=ehal-test-ca
+ec -x509 -keyout "$C/other.key" -out "$C/other.pem" -days 30 -subj /CN=another-ca
+ec -keyout "$C/srv.key" -out "$C/srv.csr" -subj /CN=localhost
+printf 'subjectAltName=DNS:localhost\n' >"$C/ext"
+openssl x509 -req -in "$C/srv.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial -days 30 \
+  -extfile "$C/ext" -out "$C/srv.pem" 2>/dev/null
+openssl x509 -req -in "$C/srv.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial -days 0 \
+  -extfile "$C/ext" -out "$C/expired.pem" 2>/dev/null
+printf 'correct horse\n' >"$C/pw"
+printf 'wrong\n' >"$C/badpw"
+openssl pkcs12 -export -inkey "$C/srv.key" -in "$C/srv.pem" -certfile "$C/ca.pem" \
+  -passout "file:$C/pw" -out "$C/srv.p12"
+sleep 1 # the -days 0 certificate is now past its notAfter
+
+# s_server ARGS... : OpenSSL's test server (-www: it answers GET / with a
+# page that names the protocol and cipher) in the background, until ACCEPT
+s_server() {
+  timeout 60 openssl s_server -accept "127.0.0.1:$P" -www -naccept 1 "$@" \
+    >"$TMP/s_server.out" 2>&1 &
+  PEER=$!
+  for _ in $(seq 200); do grep -q ACCEPT "$TMP/s_server.out" 2>/dev/null && return 0; sleep 0.05; done
+  echo "# s_server did not start: $(head -c 400 "$TMP/s_server.out")"
+}
+stop_peer() { kill "$PEER" 2>/dev/null; wait "$PEER" 2>/dev/null; }
+GET=$'GET / HTTP/1.0\r\n\r\n'
+client() { # client HOST [run options...]: the guest's TLS client to $P
+  local host=$1
+  shift
+  runh run --state-dir "$S" --allow-connect "$host:$P" "$@" "$NET" tls-client "$host" "$P" "$GET"
+}
+
+# ---- the guest as a TLS client ----
+P=$(free_port)
+s_server -cert "$C/srv.pem" -key "$C/srv.key"
+client localhost --tls-ca "$C/ca.pem"
+check "client: s_server answers over TLS 1.3 (preferred)" \
+  eval 'rc_is 0 && out_has "HTTP/1.0 200 ok" && out_has "TLSv1.3"'
+stop_peer
+
+P=$(free_port)
+s_server -cert "$C/srv.pem" -key "$C/srv.key" -tls1_2
+client localhost --tls-ca "$C/ca.pem"
+check "client: a TLS 1.2 server, with an ECDHE AEAD suite" \
+  eval 'rc_is 0 && out_has "TLSv1.2" && out_has "ECDHE-ECDSA-AES256-GCM-SHA384"'
+stop_peer
+
+P=$(free_port)
+s_server -cert "$C/srv.pem" -key "$C/srv.key" -tls1_2 -cipher ECDHE-ECDSA-AES128-SHA
+client localhost --tls-ca "$C/ca.pem"
+check "client: a server that offers only a CBC suite is refused" \
+  eval 'rc_is 1 && out_has "connect localhost: TLS handshake failed"'
+stop_peer
+
+P=$(free_port)
+s_server -cert "$C/srv.pem" -key "$C/srv.key"
+client localhost
+check "client: a CA the system does not trust (no --tls-ca): certificate verify failed" \
+  eval 'rc_is 1 && out_has "certificate verify failed: unable to get local issuer certificate"'
+stop_peer
+
+P=$(free_port)
+s_server -cert "$C/srv.pem" -key "$C/srv.key"
+client localhost --tls-ca "$C/other.pem"
+check "client: anchors that did not issue the certificate: certificate verify failed" \
+  eval 'rc_is 1 && out_has "certificate verify failed: unable to get local issuer certificate"'
+stop_peer
+
+P=$(free_port)
+s_server -cert "$C/srv.pem" -key "$C/srv.key"
+client 127.0.0.1 --tls-ca "$C/ca.pem"
+check "client: the certificate is for another name than the one connected to" \
+  eval 'rc_is 1 && out_has "host name mismatch: the certificate is for localhost"'
+stop_peer
+
+P=$(free_port)
+s_server -cert "$C/expired.pem" -key "$C/srv.key"
+client localhost --tls-ca "$C/ca.pem"
+check "client: an expired certificate" \
+  eval 'rc_is 1 && out_has "certificate verify failed: certificate has expired"'
+stop_peer
+
+# ---- the guest as a TLS server ----
+serve() { # serve N [run options...]: the guest's HTTPS server on $P
+  local n=$1
+  shift
+  "$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" "$@" "$NET" https-server 127.0.0.1 \
+    "$P" "$n" >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
+  SRV=$!
+  for _ in $(seq 400); do grep -q listening "$TMP/srv.out" 2>/dev/null && return 0; sleep 0.05; done
+  echo "# the guest server did not start: $(cat "$TMP/srv.err")"
+}
+srv_wait() {
+  for _ in $(seq 400); do kill -0 "$SRV" 2>/dev/null || break; sleep 0.05; done
+  kill "$SRV" 2>/dev/null
+  wait "$SRV"
+  SRV_RC=$?
+}
+ID=(--tls-identity "$C/srv.p12" --tls-identity-password-file "$C/pw")
+
+P=$(free_port)
+serve 3 "${ID[@]}"
+curl -s --max-time 10 --cacert "$C/ca.pem" "https://localhost:$P/" >"$TMP/c1" 2>&1
+printf '%s' "$GET" | timeout 10 openssl s_client -connect "127.0.0.1:$P" -servername localhost \
+  -CAfile "$C/ca.pem" -verify_return_error -verify_hostname localhost -tls1_2 -quiet \
+  >"$TMP/c2" 2>&1
+printf '%s' "$GET" | timeout 10 openssl s_client -connect "127.0.0.1:$P" -servername localhost \
+  -CAfile "$C/ca.pem" -verify_return_error -verify_hostname localhost -tls1_3 -quiet \
+  >"$TMP/c3" 2>&1
+srv_wait
+check "server: curl verifies the guest's identity (PKCS#12) and gets its answer" \
+  grep -q "request 0 over TLS" "$TMP/c1"
+check "server: openssl s_client over TLS 1.2" grep -q "request 1 over TLS" "$TMP/c2"
+check "server: openssl s_client over TLS 1.3" grep -q "request 2 over TLS" "$TMP/c3"
+check "server: the guest served all three" eval '[[ $SRV_RC == 0 ]] && grep -q "served 3" "$TMP/srv.out"'
+
+P=$(free_port)
+serve 2 "${ID[@]}"
+curl -s --max-time 10 "https://localhost:$P/" >"$TMP/c4" 2>&1 # does not trust our CA
+curl -s --max-time 10 --cacert "$C/ca.pem" "https://localhost:$P/" >"$TMP/c5" 2>&1
+srv_wait
+check "server: a client that rejects the certificate fails its handshake alone" \
+  grep -q "accept: TLS handshake failed: tlsv1 alert unknown ca" "$TMP/srv.out"
+check "server: and the next client is served" \
+  eval 'grep -q "request 1 over TLS" "$TMP/c5" && grep -q "served 2" "$TMP/srv.out"'
+
+P=$(free_port)
+runh run --state-dir "$S" --allow-bind "127.0.0.1:$P" "$NET" https-server 127.0.0.1 "$P" 1
+check "server: without an identity, listen says what the operator must give" \
+  eval 'rc_is 1 && out_has "a TLS server needs an identity" && out_has "--tls-identity"'
+runh run --state-dir "$S" --tls-identity "$C/srv.p12" --tls-identity-password-file "$C/badpw" \
+  "$NET" https-server 127.0.0.1 "$P" 1
+check "a wrong PKCS#12 password is a usage error before the guest runs" \
+  eval 'rc_is 2 && err_has "wrong password" && out_empty'
+runh run --state-dir "$S" --tls-ca "$C/nonexistent.pem" "$NET" tls-client localhost 1 x
+check "trust anchors that do not load are a usage error" \
+  eval 'rc_is 2 && err_has "cannot load trust anchors"'
+
+runh info
+check "capabilities: sockets.tls supported, dtls and attested TLS not yet" \
+  eval 'grep -qE "^sockets.tls +supported" "$TMP/out" && grep -qE "^sockets.dtls +unsupported" "$TMP/out"'
+
+finish
