@@ -46,7 +46,7 @@ static const struct {
   bool built;
 } features[] = {
     {"sockets", "sockets.tcp", true},           {"sockets", "sockets.udp", true},
-    {"sockets", "sockets.tls", true},          {"sockets", "sockets.dtls", false},
+    {"sockets", "sockets.tls", true},          {"sockets", "sockets.dtls", true},
     {"sockets", "sockets.attested-tls", false},
 };
 

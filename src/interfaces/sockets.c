@@ -1,5 +1,5 @@
 /*
- * sockets.c - elastic:sockets@0.1.0 for TCP and UDP: both roles, the
+ * sockets.c - elastic:sockets@0.1.0 for TCP, UDP, TLS and DTLS: both roles, the
  * operator's policy on every address used, per-workload handles and
  * limits, and no call that waits forever.
  *
@@ -20,9 +20,10 @@
  * TLS runs over TCP with src/net/tls.h's defaults: a client verifies the
  * peer's chain and the name it connected to (there is no way to turn that
  * off), a server presents the operator's PKCS#12 identity.  The TLS
- * contexts are made on the first TLS socket of a workload.  DTLS is not in
- * this build yet: create-socket refuses it and capabilities reports
- * sockets.dtls unsupported.
+ * contexts are made on the first TLS or DTLS socket of a workload.  DTLS
+ * runs over connected UDP sockets; a DTLS server's accept does the
+ * stateless cookie exchange first, then gives the client a UDP socket of
+ * its own (dtls_accept).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,8 +48,9 @@ typedef struct {
   int fd; /* -1 until bind or connect */
   ehal_sockets_protocol_t proto;
   sock_state state;
-  bool eof;      /* the peer shut down its side (TCP), or closed TLS */
-  ehal_tls *tls; /* over fd, once connected or accepted (TLS) */
+  bool eof;           /* the peer shut down its side (TCP), or closed TLS */
+  ehal_tls *tls;      /* over fd, once connected or accepted (TLS, DTLS) */
+  ehal_tls *listener; /* a listening DTLS socket's, for the next accept */
 } sock;
 
 typedef struct {
@@ -59,6 +61,7 @@ typedef struct {
 static void sock_destroy(void *obj) {
   sock *s = obj;
   ehal_tls_close(s->tls);
+  ehal_tls_close(s->listener);
   if (s->fd >= 0) close(s->fd);
   free(s);
 }
@@ -90,6 +93,12 @@ static const char *proto_name(ehal_sockets_protocol_t p) {
 static bool stream(const sock *s) {
   return s->proto == EHAL_SOCKETS_PROTOCOL_TCP || s->proto == EHAL_SOCKETS_PROTOCOL_TLS;
 }
+
+static bool secure(const sock *s) {
+  return s->proto == EHAL_SOCKETS_PROTOCOL_TLS || s->proto == EHAL_SOCKETS_PROTOCOL_DTLS;
+}
+
+static bool dtls(const sock *s) { return s->proto == EHAL_SOCKETS_PROTOCOL_DTLS; }
 
 static uint64_t now_ms(void) {
   struct timespec ts;
@@ -128,6 +137,25 @@ static const char *wait_failure(ehal_instance *inst, int rc) {
   return errno == EINTR ? "interrupted" : strerror(errno);
 }
 
+/* Wait for fd within deadline, firing DTLS retransmissions as their timer
+ * runs out on the way: 0 ready, or -1 with the reason. */
+static int wait_tls(ehal_instance *inst, ehal_tls *t, int fd, short events, uint64_t deadline,
+                    char *err, size_t errlen) {
+  for (;;) {
+    long timer = ehal_tls_timer_ms(t);
+    uint64_t until = deadline, now = now_ms();
+    if (timer >= 0 && now + (uint64_t)timer < until) until = now + (uint64_t)timer;
+    int w = wait_fd(inst, fd, events, until);
+    if (w == 1) return 0;
+    if (w == 0 && until < deadline) {
+      ehal_tls_timer_fire(t); /* a flight was lost: send it again */
+      continue;
+    }
+    snprintf(err, errlen, "%s", wait_failure(inst, w));
+    return -1;
+  }
+}
+
 /* Drive a TLS handshake, read or write until it is done: 0, or -1 with the
  * reason in err (a TLS error, "timed out", "interrupted"). */
 typedef enum { OP_HANDSHAKE, OP_READ, OP_WRITE } tls_op;
@@ -141,11 +169,7 @@ static int tls_drive(ehal_instance *inst, sock *s, tls_op op, void *buf, size_t 
             : op == OP_READ    ? ehal_tls_read(s->tls, buf, len, n, &ev, err, errlen)
                                : ehal_tls_write(s->tls, buf, len, n, &ev, err, errlen);
     if (r != EHAL_TLS_WANT) return r == EHAL_TLS_DONE ? 0 : -1;
-    int w = wait_fd(inst, s->fd, ev, deadline);
-    if (w != 1) {
-      snprintf(err, errlen, "%s", wait_failure(inst, w));
-      return -1;
-    }
+    if (wait_tls(inst, s->tls, s->fd, ev, deadline, err, errlen) != 0) return -1;
   }
 }
 
@@ -213,15 +237,12 @@ static int open_fd(const sock *s, int family) {
 
 void ehal_impl_sockets_create_socket(ehal_instance *inst, ehal_sockets_protocol_t protocol,
                                      ehal_sockets_result_socket_handle_string_t *ret) {
-  if (protocol == EHAL_SOCKETS_PROTOCOL_DTLS)
-    EHAL_FAIL(ret,
-              "unsupported: dtls is not available in this build of the HAL yet (capabilities "
-              "reports sockets.dtls unsupported); tcp, udp and tls are");
   sockets_state *st = ehal_iface_state(inst, EHAL_IFACE_ID_SOCKETS);
   if (!st) EHAL_FAIL(ret, "out of memory for the sockets interface state");
   char why[512];
-  if (protocol == EHAL_SOCKETS_PROTOCOL_TLS && !tls_ctx(inst, st, why, sizeof why))
-    EHAL_FAIL(ret, "tls: %s", why);
+  if ((protocol == EHAL_SOCKETS_PROTOCOL_TLS || protocol == EHAL_SOCKETS_PROTOCOL_DTLS) &&
+      !tls_ctx(inst, st, why, sizeof why))
+    EHAL_FAIL(ret, "%s: %s", proto_name(protocol), why);
   sock *s = calloc(1, sizeof *s);
   if (!s) EHAL_FAIL(ret, "out of memory");
   s->fd = -1;
@@ -258,7 +279,7 @@ void ehal_impl_sockets_bind(ehal_instance *inst, uint64_t socket, ehal_sockets_a
     }
     int one = 1;
     /* a port a workload left (it ended, or trapped) is free at once */
-    if (stream(s)) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (stream(s) || dtls(s)) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, a->ai_addr, a->ai_addrlen) == 0) {
       s->fd = fd;
       s->state = S_BOUND;
@@ -341,12 +362,12 @@ void ehal_impl_sockets_connect(ehal_instance *inst, uint64_t socket, ehal_socket
     int one = 1; /* small writes go out at once: the guest decides its framing */
     setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  if (s->proto == EHAL_SOCKETS_PROTOCOL_TLS) {
+  if (secure(s)) {
     /* the certificate must be for the name the guest gave, as given */
     char host[254], why[512];
     sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
     snprintf(host, sizeof host, "%.*s", (int)addr.ip.len, addr.ip.ptr);
-    s->tls = ehal_tls_client(st->tls, s->fd, host, why, sizeof why);
+    s->tls = ehal_tls_client(st->tls, s->fd, host, dtls(s), why, sizeof why);
     if (!s->tls || tls_drive(inst, s, OP_HANDSHAKE, NULL, 0, NULL, why, sizeof why) != 0) {
       /* no half-open TLS socket: it is fresh again, and may connect anew */
       ehal_tls_close(s->tls);
@@ -364,13 +385,19 @@ void ehal_impl_sockets_connect(ehal_instance *inst, uint64_t socket, ehal_socket
 void ehal_impl_sockets_listen(ehal_instance *inst, uint64_t socket, uint32_t backlog,
                               ehal_sockets_result_void_string_t *ret) {
   GET_SOCK(s, socket, ret);
-  if (!stream(s)) EHAL_FAIL(ret, "listen: a %s socket does not listen", proto_name(s->proto));
+  if (!stream(s) && !dtls(s))
+    EHAL_FAIL(ret, "listen: a %s socket does not listen", proto_name(s->proto));
   if (s->state != S_BOUND) EHAL_FAIL(ret, "listen: bind the socket first");
   sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
-  if (s->proto == EHAL_SOCKETS_PROTOCOL_TLS && !ehal_tls_ctx_has_identity(st->tls))
+  if (secure(s) && !ehal_tls_ctx_has_identity(st->tls))
     EHAL_FAIL(ret,
-              "listen: a TLS server needs an identity, and the operator gave none "
-              "(--tls-identity FILE.p12)");
+              "listen: a %s server needs an identity, and the operator gave none "
+              "(--tls-identity FILE.p12)",
+              dtls(s) ? "DTLS" : "TLS");
+  if (dtls(s)) { /* no listen(2) for datagrams: accept runs the cookie exchange */
+    s->state = S_LISTENING;
+    return;
+  }
   if (backlog > EHAL_SOCKET_MAX_BACKLOG)
     EHAL_FAIL(ret, "limit exceeded: a backlog of %u (at most %u pending connections)", backlog,
               EHAL_SOCKET_MAX_BACKLOG);
@@ -379,10 +406,74 @@ void ehal_impl_sockets_listen(ehal_instance *inst, uint64_t socket, uint32_t bac
   s->state = S_LISTENING;
 }
 
+/* A DTLS client for a listening socket: the cookie exchange (stateless),
+ * then a UDP descriptor of its own, bound to the listening address and
+ * connected to the client, where the handshake goes on.  The descriptor,
+ * with *conn the connection over it; -1 with the reason. */
+static int dtls_accept(ehal_instance *inst, sockets_state *st, sock *s, ehal_tls **conn, char *err,
+                       size_t errlen) {
+  if (!s->listener && !(s->listener = ehal_dtls_listener(st->tls, s->fd, err, errlen))) return -1;
+  uint64_t deadline = deadline_of(inst);
+  struct sockaddr_storage peer;
+  for (;;) {
+    short ev = POLLIN;
+    int r = ehal_dtls_listen(s->listener, &peer, &ev, err, errlen);
+    if (r == EHAL_TLS_DONE) break;
+    if (r == EHAL_TLS_ERROR) return -1;
+    int w = wait_fd(inst, s->fd, ev, deadline);
+    if (w != 1) {
+      snprintf(err, errlen, "%s", wait_failure(inst, w));
+      return -1;
+    }
+  }
+  struct sockaddr_storage local;
+  socklen_t llen = sizeof local;
+  int one = 1, fd = -1;
+  socklen_t plen =
+      peer.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+  if (getsockname(s->fd, (struct sockaddr *)&local, &llen) != 0 ||
+      (fd = open_fd(s, local.ss_family)) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      bind(fd, (struct sockaddr *)&local, llen) != 0 ||
+      connect(fd, (struct sockaddr *)&peer, plen) != 0 ||
+      ehal_dtls_adopt(s->listener, fd, err, errlen) != 0) {
+    if (!err[0]) snprintf(err, errlen, "%s", strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  *conn = s->listener; /* the listener becomes the connection */
+  s->listener = NULL;
+  return fd;
+}
+
 void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
                               ehal_sockets_result_socket_handle_string_t *ret) {
   GET_SOCK(s, socket, ret);
   if (s->state != S_LISTENING) EHAL_FAIL(ret, "accept: the socket is not listening");
+  sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
+  if (dtls(s)) {
+    char why[512] = "";
+    ehal_tls *conn = NULL;
+    int fd = dtls_accept(inst, st, s, &conn, why, sizeof why);
+    if (fd < 0) EHAL_FAIL(ret, "accept: %s", why);
+    sock *c = calloc(1, sizeof *c);
+    if (!c) {
+      ehal_tls_close(conn);
+      close(fd);
+      EHAL_FAIL(ret, "out of memory");
+    }
+    *c = (sock){.fd = fd, .proto = s->proto, .state = S_CONNECTED, .tls = conn};
+    if (!(ret->val = ehal_handle_new(&st->socks, c))) {
+      sock_destroy(c);
+      EHAL_FAIL(ret, "limit exceeded: open sockets (at most %u per workload)", inst->max_sockets);
+    }
+    if (tls_drive(inst, c, OP_HANDSHAKE, NULL, 0, NULL, why, sizeof why) != 0) {
+      sock_destroy(ehal_handle_take(&st->socks, ret->val));
+      ret->val = 0;
+      EHAL_FAIL(ret, "accept: %s", why);
+    }
+    return;
+  }
   int fd;
   while ((fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
@@ -390,7 +481,6 @@ void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
     int w = wait_fd(inst, s->fd, POLLIN, deadline_of(inst));
     if (w != 1) EHAL_FAIL(ret, "accept: %s", wait_failure(inst, w));
   }
-  sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
   sock *c = calloc(1, sizeof *c);
   if (!c) {
     close(fd);
@@ -453,7 +543,8 @@ void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes dat
 void ehal_impl_sockets_receive(ehal_instance *inst, uint64_t socket, uint32_t max_len,
                                ehal_sockets_result_list_u8_string_t *ret) {
   GET_SOCK(s, socket, ret);
-  if (s->state != S_CONNECTED && !(s->state == S_BOUND && !stream(s)))
+  /* a bound UDP socket receives from anyone; a DTLS one only once connected */
+  if (s->state != S_CONNECTED && !(s->state == S_BOUND && s->proto == EHAL_SOCKETS_PROTOCOL_UDP))
     EHAL_FAIL(ret, "receive: the socket is not connected");
   if (max_len == 0) EHAL_FAIL(ret, "receive: max-len must be at least 1");
   if (max_len > EHAL_SOCKET_MAX_RECEIVE)

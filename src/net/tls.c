@@ -4,18 +4,59 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/hmac.h>
 #include <openssl/pkcs12.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+/* [0] TLS, [1] DTLS; server NULL without an identity. */
 struct ehal_tls_ctx {
-  SSL_CTX *client, *server; /* server NULL without an identity */
+  SSL_CTX *client[2], *server[2];
 };
+
+/* DTLS cookies: HMAC-SHA-256 of the client's address under a key made
+ * fresh for each process, so a server answers a ClientHello from an
+ * address it has not heard from with a cookie alone, keeping no state
+ * (and cannot be used to amplify traffic to a forged address). */
+static unsigned char g_cookie_key[32];
+static pthread_once_t g_cookie_once = PTHREAD_ONCE_INIT;
+static void cookie_key_init(void) {
+  if (RAND_bytes(g_cookie_key, sizeof g_cookie_key) != 1) abort(); /* no randomness: no HAL */
+}
+
+static int cookie_of(SSL *s, unsigned char *out, unsigned int *len) {
+  BIO_ADDR *peer = BIO_ADDR_new();
+  unsigned char raw[sizeof(struct sockaddr_in6) + 2];
+  size_t n = 0;
+  int ok = peer && BIO_dgram_get_peer(SSL_get_rbio(s), peer) > 0 &&
+           BIO_ADDR_rawaddress(peer, NULL, &n) == 1 && n <= 16 &&
+           BIO_ADDR_rawaddress(peer, raw, &n) == 1;
+  if (ok) {
+    unsigned short port = BIO_ADDR_rawport(peer);
+    memcpy(raw + n, &port, 2);
+    pthread_once(&g_cookie_once, cookie_key_init);
+    ok = HMAC(EVP_sha256(), g_cookie_key, sizeof g_cookie_key, raw, n + 2, out, len) != NULL;
+  }
+  BIO_ADDR_free(peer);
+  return ok;
+}
+
+static int cookie_generate(SSL *s, unsigned char *cookie, unsigned int *len) {
+  return cookie_of(s, cookie, len);
+}
+
+static int cookie_verify(SSL *s, const unsigned char *cookie, unsigned int len) {
+  unsigned char want[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  return cookie_of(s, want, &n) && n == len && CRYPTO_memcmp(want, cookie, n) == 0;
+}
 
 static int note_mismatch(int ok, X509_STORE_CTX *ctx);
 
@@ -29,10 +70,10 @@ static const char *openssl_reason(const char *fallback) {
   return r ? r : fallback;
 }
 
-static SSL_CTX *new_ctx(const SSL_METHOD *m) {
+static SSL_CTX *new_ctx(const SSL_METHOD *m, bool dtls) {
   SSL_CTX *c = SSL_CTX_new(m);
   if (!c) return NULL;
-  if (SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1 ||
+  if (SSL_CTX_set_min_proto_version(c, dtls ? DTLS1_2_VERSION : TLS1_2_VERSION) != 1 ||
       SSL_CTX_set_cipher_list(c, TLS12_CIPHERS) != 1) {
     SSL_CTX_free(c);
     return NULL;
@@ -100,22 +141,25 @@ static int load_identity(SSL_CTX *c, const char *p12_path, const char *password,
 
 ehal_tls_ctx *ehal_tls_ctx_new(const ehal_tls_config *cfg, char *err, size_t errlen) {
   ehal_tls_ctx *c = calloc(1, sizeof *c);
-  if (!c || !(c->client = new_ctx(TLS_client_method()))) {
-    snprintf(err, errlen, "cannot set up TLS: %s", openssl_reason("out of memory"));
-    ehal_tls_ctx_free(c);
-    return NULL;
-  }
-  SSL_CTX_set_verify(c->client, SSL_VERIFY_PEER, note_mismatch);
-  if (load_trust(c->client, cfg->ca_file, err, errlen) != 0) goto fail;
-  if (cfg->identity_p12) {
-    if (!(c->server = new_ctx(TLS_server_method()))) {
-      snprintf(err, errlen, "cannot set up TLS: %s", openssl_reason("out of memory"));
+  const SSL_METHOD *(*client_m[2])(void) = {TLS_client_method, DTLS_client_method};
+  const SSL_METHOD *(*server_m[2])(void) = {TLS_server_method, DTLS_server_method};
+  if (!c) goto oom;
+  for (int d = 0; d < 2; d++) {
+    if (!(c->client[d] = new_ctx(client_m[d](), d))) goto oom;
+    SSL_CTX_set_verify(c->client[d], SSL_VERIFY_PEER, note_mismatch);
+    if (load_trust(c->client[d], cfg->ca_file, err, errlen) != 0) goto fail;
+    if (!cfg->identity_p12) continue;
+    if (!(c->server[d] = new_ctx(server_m[d](), d))) goto oom;
+    if (load_identity(c->server[d], cfg->identity_p12, cfg->identity_password, err, errlen) != 0)
       goto fail;
+    if (d) {
+      SSL_CTX_set_cookie_generate_cb(c->server[d], cookie_generate);
+      SSL_CTX_set_cookie_verify_cb(c->server[d], cookie_verify);
     }
-    if (load_identity(c->server, cfg->identity_p12, cfg->identity_password, err, errlen) != 0)
-      goto fail;
   }
   return c;
+oom:
+  snprintf(err, errlen, "cannot set up TLS: %s", openssl_reason("out of memory"));
 fail:
   ehal_tls_ctx_free(c);
   return NULL;
@@ -123,16 +167,53 @@ fail:
 
 void ehal_tls_ctx_free(ehal_tls_ctx *c) {
   if (!c) return;
-  SSL_CTX_free(c->client);
-  SSL_CTX_free(c->server);
+  for (int d = 0; d < 2; d++) {
+    SSL_CTX_free(c->client[d]);
+    SSL_CTX_free(c->server[d]);
+  }
   free(c);
 }
 
-bool ehal_tls_ctx_has_identity(const ehal_tls_ctx *c) { return c && c->server; }
+bool ehal_tls_ctx_has_identity(const ehal_tls_ctx *c) { return c && c->server[0]; }
 
-ehal_tls *ehal_tls_client(ehal_tls_ctx *c, int fd, const char *host, char *err, size_t errlen) {
-  SSL *s = SSL_new(c->client);
-  if (!s || SSL_set_fd(s, fd) != 1) goto fail;
+/* A datagram BIO over a connected UDP descriptor, for DTLS. */
+static BIO *dgram_bio(int fd) {
+  struct sockaddr_storage peer;
+  socklen_t len = sizeof peer;
+  BIO_ADDR *a = BIO_ADDR_new();
+  BIO *b = BIO_new_dgram(fd, BIO_NOCLOSE);
+  bool ok = a && b && getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
+  if (ok && peer.ss_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)&peer;
+    ok = BIO_ADDR_rawmake(a, AF_INET, &in->sin_addr, 4, in->sin_port) == 1;
+  } else if (ok && peer.ss_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&peer;
+    ok = BIO_ADDR_rawmake(a, AF_INET6, &in6->sin6_addr, 16, in6->sin6_port) == 1;
+  } else {
+    ok = false;
+  }
+  if (ok) ok = BIO_ctrl(b, BIO_CTRL_DGRAM_SET_CONNECTED, 0, a) == 1;
+  BIO_ADDR_free(a);
+  if (!ok) {
+    BIO_free(b);
+    return NULL;
+  }
+  return b;
+}
+
+/* Attach fd to s: a socket BIO (TLS) or a connected datagram BIO (DTLS). */
+static bool attach(SSL *s, int fd, bool dtls) {
+  if (!dtls) return SSL_set_fd(s, fd) == 1;
+  BIO *b = dgram_bio(fd);
+  if (!b) return false;
+  SSL_set_bio(s, b, b);
+  return true;
+}
+
+ehal_tls *ehal_tls_client(ehal_tls_ctx *c, int fd, const char *host, bool dtls, char *err,
+                          size_t errlen) {
+  SSL *s = SSL_new(c->client[dtls]);
+  if (!s || !attach(s, fd, dtls)) goto fail;
   unsigned char ip[16];
   bool literal = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
   if (literal) {
@@ -150,7 +231,7 @@ fail:
 }
 
 ehal_tls *ehal_tls_server(ehal_tls_ctx *c, int fd, char *err, size_t errlen) {
-  SSL *s = c->server ? SSL_new(c->server) : NULL;
+  SSL *s = c->server[0] ? SSL_new(c->server[0]) : NULL;
   if (!s || SSL_set_fd(s, fd) != 1) {
     snprintf(err, errlen, "cannot set up TLS: %s", openssl_reason("no TLS identity"));
     SSL_free(s);
@@ -158,6 +239,78 @@ ehal_tls *ehal_tls_server(ehal_tls_ctx *c, int fd, char *err, size_t errlen) {
   }
   SSL_set_accept_state(s);
   return s;
+}
+
+ehal_tls *ehal_dtls_listener(ehal_tls_ctx *c, int fd, char *err, size_t errlen) {
+  SSL *s = c->server[1] ? SSL_new(c->server[1]) : NULL;
+  BIO *b = s ? BIO_new_dgram(fd, BIO_NOCLOSE) : NULL;
+  if (!b) {
+    snprintf(err, errlen, "cannot set up DTLS: %s", openssl_reason("no TLS identity"));
+    SSL_free(s);
+    return NULL;
+  }
+  SSL_set_bio(s, b, b);
+  SSL_set_options(s, SSL_OP_COOKIE_EXCHANGE);
+  return s;
+}
+
+int ehal_dtls_listen(ehal_tls *l, struct sockaddr_storage *peer, short *events, char *err,
+                     size_t errlen) {
+  BIO_ADDR *a = BIO_ADDR_new();
+  if (!a) {
+    snprintf(err, errlen, "out of memory");
+    return EHAL_TLS_ERROR;
+  }
+  ERR_clear_error();
+  int r = DTLSv1_listen(l, a);
+  int out = EHAL_TLS_WANT;
+  *events = POLLIN;
+  if (r < 0) {
+    snprintf(err, errlen, "DTLS listen failed: %s", openssl_reason("protocol error"));
+    out = EHAL_TLS_ERROR;
+  } else if (r > 0) {
+    /* a ClientHello that returned our cookie: its sender is real */
+    memset(peer, 0, sizeof *peer);
+    size_t n = 0;
+    unsigned short port = BIO_ADDR_rawport(a);
+    if (BIO_ADDR_family(a) == AF_INET) {
+      struct sockaddr_in *in = (struct sockaddr_in *)peer;
+      in->sin_family = AF_INET;
+      in->sin_port = port;
+      BIO_ADDR_rawaddress(a, &in->sin_addr, &n);
+    } else {
+      struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)peer;
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = port;
+      BIO_ADDR_rawaddress(a, &in6->sin6_addr, &n);
+    }
+    out = EHAL_TLS_DONE;
+  }
+  ERR_clear_error();
+  BIO_ADDR_free(a);
+  return out;
+}
+
+int ehal_dtls_adopt(ehal_tls *l, int fd, char *err, size_t errlen) {
+  BIO *b = dgram_bio(fd);
+  if (!b) {
+    snprintf(err, errlen, "cannot set up DTLS: %s", openssl_reason("out of memory"));
+    return -1;
+  }
+  /* frees the listening BIO; the handshake state DTLSv1_listen left stays
+   * (SSL_set_accept_state here would reset it) */
+  SSL_set_bio(l, b, b);
+  return 0;
+}
+
+long ehal_tls_timer_ms(ehal_tls *t) {
+  struct timeval tv;
+  if (!SSL_is_dtls(t) || DTLSv1_get_timeout(t, &tv) != 1) return -1;
+  return tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+void ehal_tls_timer_fire(ehal_tls *t) {
+  if (SSL_is_dtls(t)) DTLSv1_handle_timeout(t);
 }
 
 /* The first DNS name of a certificate ("another name" without one). */

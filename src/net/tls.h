@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 typedef struct ssl_st ehal_tls; /* an OpenSSL connection */
 typedef struct ehal_tls_ctx ehal_tls_ctx;
@@ -38,11 +39,31 @@ ehal_tls_ctx *ehal_tls_ctx_new(const ehal_tls_config *cfg, char *err, size_t err
 void ehal_tls_ctx_free(ehal_tls_ctx *c);
 bool ehal_tls_ctx_has_identity(const ehal_tls_ctx *c);
 
-/* A connection over the connected descriptor fd (not owned).  host: the
+/* A connection over the connected descriptor fd (not owned): TLS over a
+ * TCP socket, or (dtls) DTLS 1.2 over a connected UDP socket.  host: the
  * name or IP literal the client connected to, which the certificate must
  * match. */
-ehal_tls *ehal_tls_client(ehal_tls_ctx *c, int fd, const char *host, char *err, size_t errlen);
+ehal_tls *ehal_tls_client(ehal_tls_ctx *c, int fd, const char *host, bool dtls, char *err,
+                          size_t errlen);
 ehal_tls *ehal_tls_server(ehal_tls_ctx *c, int fd, char *err, size_t errlen);
+
+/* A DTLS server, in three steps.  ehal_dtls_listener: a listener over the
+ * bound UDP descriptor fd.  ehal_dtls_listen: answers each ClientHello
+ * with a cookie and keeps nothing, until one comes back with a valid
+ * cookie: DONE with its sender in *peer.  The caller then makes a UDP
+ * descriptor connected to *peer (bound to the same local address) and
+ * ehal_dtls_adopt moves the listener onto it, where the handshake goes on
+ * as a connection's (ehal_tls_handshake); a new listener serves the next
+ * client. */
+ehal_tls *ehal_dtls_listener(ehal_tls_ctx *c, int fd, char *err, size_t errlen);
+int ehal_dtls_listen(ehal_tls *l, struct sockaddr_storage *peer, short *events, char *err,
+                     size_t errlen);
+int ehal_dtls_adopt(ehal_tls *l, int fd, char *err, size_t errlen);
+
+/* DTLS retransmission: ms until the timer runs out (-1: none running, or
+ * TLS), and what to do then. */
+long ehal_tls_timer_ms(ehal_tls *t);
+void ehal_tls_timer_fire(ehal_tls *t);
 
 /* Steps: DONE, WANT (*events: POLLIN or POLLOUT), or ERROR with err set. */
 int ehal_tls_handshake(ehal_tls *t, short *events, char *err, size_t errlen);

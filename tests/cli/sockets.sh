@@ -190,7 +190,6 @@ expect_line() { check "hostile: $1" out_has "$1"; }
 expect_line "handle 0: invalid socket handle"
 expect_line "forged handle: invalid socket handle"
 expect_line "close again (stale handle): invalid socket handle"
-expect_line "dtls: unsupported: dtls is not available"
 expect_line "receive unconnected: receive: the socket is not connected"
 expect_line "listen unbound: listen: bind the socket first"
 expect_line "connect refused by policy: connect 127.0.0.1:22 refused: not allowed by --allow-connect"
@@ -208,9 +207,7 @@ check "a host string that is not UTF-8 traps the guest alone" \
   eval 'trapped abi && err_has "not valid UTF-8"'
 
 runh info
-check "capabilities: sockets.tcp and sockets.udp supported, dtls and attested TLS not yet" \
-  eval 'grep -qE "^sockets.tcp +supported" "$TMP/out" && grep -qE "^sockets.udp +supported" "$TMP/out" &&
-    grep -qE "^sockets.dtls +unsupported" "$TMP/out" &&
-    grep -qE "^sockets.attested-tls +unsupported" "$TMP/out"'
+check "capabilities: sockets.tcp and sockets.udp supported" \
+  eval 'grep -qE "^sockets.tcp +supported" "$TMP/out" && grep -qE "^sockets.udp +supported" "$TMP/out"'
 
 finish

@@ -10,6 +10,9 @@
  *   hold-server ADDR PORT N     accept N connections first, then answer each
  *                               (clients that connect at once)
  *   udp-client HOST PORT MSG    connect, send MSG as a datagram, print the reply
+ *   dtls-client HOST PORT MSG   the same over DTLS
+ *   dtls-server ADDR PORT N     N DTLS clients, one at a time: receive a
+ *                               datagram, answer "pong: " and it
  *   udp-server ADDR PORT N      bind, print N datagrams as they come
  *   silent HOST PORT            connect and wait for a peer that never speaks
  *   trap-listening ADDR PORT    listen, then trap with the socket open
@@ -140,9 +143,10 @@ static int hold_server(const char *addr, const char *port, int n) {
   return 0;
 }
 
-static int udp_client(const char *host, const char *port, const char *msg) {
+static int udp_client(elastic_sockets_protocol_t proto, const char *host, const char *port,
+                      const char *msg) {
   sock_t s;
-  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_UDP, &s, E));
+  TRY("create-socket", elastic_sockets_create_socket(proto, &s, E));
   TRY("connect", elastic_sockets_connect(s, addr_of(host, port), E));
   uint32_t sent;
   TRY("send", elastic_sockets_send(s, (elastic_bytes_t){(uint8_t *)msg, strlen(msg)}, &sent, E));
@@ -166,6 +170,34 @@ static int udp_server(const char *addr, const char *port, int n) {
     fflush(stdout);
     elastic_bytes_free(&got);
   }
+  return 0;
+}
+
+static int dtls_server(const char *addr, const char *port, int n) {
+  sock_t s;
+  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_DTLS, &s, E));
+  TRY("bind", elastic_sockets_bind(s, addr_of(addr, port), E));
+  TRY("listen", elastic_sockets_listen(s, 0, E));
+  printf("listening\n");
+  for (int i = 0; i < n; i++) {
+    sock_t c;
+    elastic_string_t err;
+    if (!elastic_sockets_accept(s, &c, &err)) {
+      printf("%.*s\n", (int)err.len, err.ptr);
+      elastic_string_free(&err);
+      continue;
+    }
+    elastic_bytes_t got;
+    TRY("receive", elastic_sockets_receive(c, 65536, &got, E));
+    char out[600];
+    int len = snprintf(out, sizeof out, "pong: %.*s", (int)got.len, (char *)got.ptr);
+    printf("datagram %d: %.*s\n", i, (int)got.len, (char *)got.ptr);
+    elastic_bytes_free(&got);
+    uint32_t sent;
+    TRY("send", elastic_sockets_send(c, (elastic_bytes_t){(uint8_t *)out, (size_t)len}, &sent, E));
+    TRY("close", elastic_sockets_close(c, E));
+  }
+  printf("served %d\n", n);
   return 0;
 }
 
@@ -197,7 +229,6 @@ static int hostile(void) {
   said("forged handle",
        elastic_sockets_send(0x1234567800000001ull, (elastic_bytes_t){(uint8_t *)"x", 1}, &n, &err),
        &err);
-  said("dtls", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_DTLS, &s, &err), &err);
   if (!elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TCP, &s, &err))
     return fail("create-socket", &err);
   said("receive unconnected", elastic_sockets_receive(s, 10, &got, &err), &err);
@@ -248,7 +279,11 @@ int main(int argc, char **argv) {
   if ((!strcmp(cmd, "http-server") || !strcmp(cmd, "https-server")) && argc == 5)
     return http_server(argv[2], argv[3], atoi(argv[4]));
   if (!strcmp(cmd, "hold-server") && argc == 5) return hold_server(argv[2], argv[3], atoi(argv[4]));
-  if (!strcmp(cmd, "udp-client") && argc == 5) return udp_client(argv[2], argv[3], argv[4]);
+  if (!strcmp(cmd, "udp-client") && argc == 5)
+    return udp_client(ELASTIC_SOCKETS_PROTOCOL_UDP, argv[2], argv[3], argv[4]);
+  if (!strcmp(cmd, "dtls-client") && argc == 5)
+    return udp_client(ELASTIC_SOCKETS_PROTOCOL_DTLS, argv[2], argv[3], argv[4]);
+  if (!strcmp(cmd, "dtls-server") && argc == 5) return dtls_server(argv[2], argv[3], atoi(argv[4]));
   if (!strcmp(cmd, "udp-server") && argc == 5) return udp_server(argv[2], argv[3], atoi(argv[4]));
   if (!strcmp(cmd, "silent") && argc == 4) return silent(argv[2], argv[3]);
   if (!strcmp(cmd, "trap-listening") && argc == 4) {
