@@ -1141,9 +1141,9 @@ class GuestGen:
             if t.kind == "prim" and t.name == "bool":
                 return [f"({expr} ? 1 : 0)"]
             return [f"({C_CORE[core]}){expr}"]
+        if t.kind == "list" and not is_bytes(t):
+            return self.lower_list_arg(t, expr)
         if t.kind in ("string", "list"):
-            if t.kind == "list" and not is_bytes(t):
-                raise WitError("guest: list parameters other than list<u8> are not supported")
             return [f"(uint32_t)(uintptr_t){expr}.ptr", f"(uint32_t){expr}.len"]
         if t.kind == "record":
             out = []
@@ -1151,6 +1151,31 @@ class GuestGen:
                 out += self.lower_args(ft, f"{expr}.{cid(fname)}")
             return out
         raise WitError(f"guest: parameter type {t} not supported")
+
+    def lower_list_arg(self, t, expr):
+        """A list<record of scalars> parameter: its elements are stored in
+        canonical layout in a temporary buffer (self.pre), freed after the
+        call (self.post); the C structs' own layout is not relied on."""
+        el = strip(t.args[0])
+        scalar = ("prim", "enum")
+        if el.kind != "record" or any(strip(ft).kind not in scalar for _, ft in el.fields):
+            raise WitError("guest: list parameters other than list<u8> and lists of records "
+                           "of scalars are not supported")
+        buf = f"canon_{len(self.pre)}"
+        es, ea = size(el), alignment(el)
+        self.pre.append(f"  uint8_t *{buf} = {expr}.len ? malloc({expr}.len * {es}) : "
+                        f"(uint8_t *)(uintptr_t){ea};")
+        self.pre.append(f"  if (!{buf}) abort();")
+        self.pre.append(f"  for (size_t i = 0; i < {expr}.len; i++) {{")
+        for (fname, ft), off in zip(el.fields, field_offsets(el)):
+            f = f"{expr}.ptr[i].{cid(fname)}"
+            if strip(ft).kind == "prim" and strip(ft).name == "bool":
+                self.pre.append(f"    {buf}[i * {es} + {off}] = {f} ? 1 : 0;")
+            else:
+                self.pre.append(f"    memcpy({buf} + i * {es} + {off}, &{f}, {size(ft)});")
+        self.pre.append("  }")
+        self.post.append(f"  if ({expr}.len) free({buf});")
+        return [f"(uint32_t)(uintptr_t){buf}", f"(uint32_t){expr}.len"]
 
     def generate(self, outdir):
         ifaces = [i for p in self.pkgs for i in p.interfaces.values()]
@@ -1246,8 +1271,12 @@ class GuestGen:
                     hdr.append(proto + ";")
                 body = []
                 cargs = []
+                self.pre, self.post = [], []
                 for pname, pt in f.params:
                     cargs += self.lower_args(pt, cid(pname))
+                if self.pre and mode in ("direct", "none"):
+                    raise WitError(f"guest: {f.name}: list parameters need a return area")
+                body += self.pre
                 if mode == "direct":
                     if srt.kind == "prim" and srt.name == "bool":
                         body.append(f"  return {imp}({', '.join(cargs)}) != 0;")
@@ -1260,6 +1289,7 @@ class GuestGen:
                     body.append(f"  static_assert({al} <= 8, \"return area alignment\");")
                     body.append(f"  _Alignas(8) uint8_t area[{sz}];")
                     body.append(f"  {imp}({', '.join(cargs + ['(uint32_t)(uintptr_t)area'])});")
+                    body += self.post
                     if mode == "area":
                         body.append(f"  {self.load_fn(rt, iface)}(area, ret);")
                     elif mode == "option":

@@ -26,6 +26,7 @@
  * its own (dtls_accept).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -48,9 +49,10 @@ typedef struct {
   int fd; /* -1 until bind or connect */
   ehal_sockets_protocol_t proto;
   sock_state state;
-  bool eof;           /* the peer shut down its side (TCP), or closed TLS */
-  ehal_tls *tls;      /* over fd, once connected or accepted (TLS, DTLS) */
-  ehal_tls *listener; /* a listening DTLS socket's, for the next accept */
+  bool eof;            /* the peer shut down its side (TCP), or closed TLS */
+  ehal_tls *tls;       /* over fd, once connected or accepted (TLS, DTLS) */
+  ehal_tls *listener;  /* a listening DTLS socket's, for the next accept */
+  uint32_t timeout_ms; /* set-timeout's; 0: the instance's */
 } sock;
 
 typedef struct {
@@ -106,28 +108,34 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* When a call that starts now must be done: the instance's socket timeout. */
-static uint64_t deadline_of(const ehal_instance *inst) {
-  return now_ms() + inst->socket_timeout_ms;
+/* When a call on s that starts now must be done: its own timeout, else
+ * the instance's. */
+static uint64_t deadline_of(const ehal_instance *inst, const sock *s) {
+  return now_ms() + (s->timeout_ms ? s->timeout_ms : inst->socket_timeout_ms);
 }
 
-/* Wait until fd has events, at the latest until deadline.  1 ready, 0 timed
- * out, -1 interrupted (the instance's interrupt, or a poll error: errno
- * says). */
-static int wait_fd(ehal_instance *inst, int fd, short events, uint64_t deadline) {
+/* Wait until one of the descriptors has its events, at the latest until
+ * deadline, waking each second to see whether the instance was
+ * interrupted.  1 ready, 0 timed out, -1 interrupted (or a poll error:
+ * errno says). */
+static int wait_fds(ehal_instance *inst, struct pollfd *p, size_t n, uint64_t deadline) {
   for (;;) {
     uint64_t now = now_ms();
-    if (now >= deadline) return 0;
-    uint64_t left = deadline - now;
-    struct pollfd p = {.fd = fd, .events = events};
-    int rc = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+    uint64_t left = deadline > now ? deadline - now : 0;
+    int rc = poll(p, n, left > 1000 ? 1000 : (int)left);
     if (rc > 0) return 1;
     if (rc < 0 && errno != EINTR) return -1;
     if (ehal_engine_interrupt_pending(inst->eng)) {
       errno = EINTR;
       return -1;
     }
+    if (rc == 0 && left <= 1000) return 0;
   }
+}
+
+static int wait_fd(ehal_instance *inst, int fd, short events, uint64_t deadline) {
+  struct pollfd p = {.fd = fd, .events = events};
+  return wait_fds(inst, &p, 1, deadline);
 }
 
 /* The reason a wait ended without the socket being ready. */
@@ -162,7 +170,7 @@ typedef enum { OP_HANDSHAKE, OP_READ, OP_WRITE } tls_op;
 
 static int tls_drive(ehal_instance *inst, sock *s, tls_op op, void *buf, size_t len, size_t *n,
                      char *err, size_t errlen) {
-  uint64_t deadline = deadline_of(inst);
+  uint64_t deadline = deadline_of(inst, s);
   for (;;) {
     short ev = 0;
     int r = op == OP_HANDSHAKE ? ehal_tls_handshake(s->tls, &ev, err, errlen)
@@ -298,13 +306,14 @@ void ehal_impl_sockets_bind(ehal_instance *inst, uint64_t socket, ehal_sockets_a
 
 /* connect on a non-blocking descriptor, waiting for TCP's handshake: 0, or
  * -1 with the reason (-2: interrupted, try no other address). */
-static int connect_fd(ehal_instance *inst, int fd, const struct addrinfo *a, const char **why) {
+static int connect_fd(ehal_instance *inst, const sock *s, int fd, const struct addrinfo *a,
+                      const char **why) {
   if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) return 0;
   if (errno != EINPROGRESS) {
     *why = strerror(errno);
     return -1;
   }
-  int w = wait_fd(inst, fd, POLLOUT, deadline_of(inst));
+  int w = wait_fd(inst, fd, POLLOUT, deadline_of(inst, s));
   if (w != 1) {
     *why = wait_failure(inst, w);
     return w < 0 && errno == EINTR ? -2 : -1;
@@ -343,7 +352,7 @@ void ehal_impl_sockets_connect(ehal_instance *inst, uint64_t socket, ehal_socket
       fail = strerror(errno);
       continue;
     }
-    int rc = connect_fd(inst, fd, a, &fail);
+    int rc = connect_fd(inst, s, fd, a, &fail);
     if (rc == 0) {
       s->fd = fd;
       s->state = S_CONNECTED;
@@ -413,7 +422,7 @@ void ehal_impl_sockets_listen(ehal_instance *inst, uint64_t socket, uint32_t bac
 static int dtls_accept(ehal_instance *inst, sockets_state *st, sock *s, ehal_tls **conn, char *err,
                        size_t errlen) {
   if (!s->listener && !(s->listener = ehal_dtls_listener(st->tls, s->fd, err, errlen))) return -1;
-  uint64_t deadline = deadline_of(inst);
+  uint64_t deadline = deadline_of(inst, s);
   struct sockaddr_storage peer;
   for (;;) {
     short ev = POLLIN;
@@ -462,7 +471,11 @@ void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
       close(fd);
       EHAL_FAIL(ret, "out of memory");
     }
-    *c = (sock){.fd = fd, .proto = s->proto, .state = S_CONNECTED, .tls = conn};
+    *c = (sock){.fd = fd,
+                .proto = s->proto,
+                .state = S_CONNECTED,
+                .tls = conn,
+                .timeout_ms = s->timeout_ms};
     if (!(ret->val = ehal_handle_new(&st->socks, c))) {
       sock_destroy(c);
       EHAL_FAIL(ret, "limit exceeded: open sockets (at most %u per workload)", inst->max_sockets);
@@ -478,7 +491,7 @@ void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
   while ((fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
       EHAL_FAIL(ret, "accept: %s", strerror(errno));
-    int w = wait_fd(inst, s->fd, POLLIN, deadline_of(inst));
+    int w = wait_fd(inst, s->fd, POLLIN, deadline_of(inst, s));
     if (w != 1) EHAL_FAIL(ret, "accept: %s", wait_failure(inst, w));
   }
   sock *c = calloc(1, sizeof *c);
@@ -489,6 +502,7 @@ void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
   c->fd = fd;
   c->proto = s->proto;
   c->state = S_CONNECTED;
+  c->timeout_ms = s->timeout_ms; /* a connection waits as its listener does */
   ret->val = ehal_handle_new(&st->socks, c);
   if (!ret->val) {
     sock_destroy(c); /* the peer sees the connection closed */
@@ -523,7 +537,7 @@ void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes dat
     ret->val = (uint32_t)n;
     return;
   }
-  uint64_t deadline = deadline_of(inst);
+  uint64_t deadline = deadline_of(inst, s);
   for (;;) {
     ssize_t n = send(s->fd, data.ptr, data.len, MSG_NOSIGNAL);
     if (n >= 0) {
@@ -563,7 +577,7 @@ void ehal_impl_sockets_receive(ehal_instance *inst, uint64_t socket, uint32_t ma
     ret->val.len = n;
     return;
   }
-  uint64_t deadline = deadline_of(inst);
+  uint64_t deadline = deadline_of(inst, s);
   for (;;) {
     ssize_t n = recv(s->fd, buf, max_len, 0);
     if (n > 0 || (n == 0 && stream(s))) {
@@ -590,4 +604,163 @@ void ehal_impl_sockets_close(ehal_instance *inst, uint64_t socket,
   sock *s = st ? ehal_handle_take(&st->socks, socket) : NULL;
   if (!s) EHAL_FAIL(ret, "invalid socket handle");
   sock_destroy(s);
+}
+
+/* ---- 0.1.1: readiness, time bounds, datagrams to and from any peer,
+ * addresses ---- */
+
+/* An address as the guest's record: the IP literal (in the arena) and port. */
+static ehal_sockets_address_t address_of(ehal_instance *inst, const struct sockaddr *sa) {
+  char ip[INET6_ADDRSTRLEN] = "";
+  ehal_sockets_address_t a = {EHAL_STR(""), 0};
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+    inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+    a.port = ntohs(in->sin_port);
+  } else if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+    inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+    a.port = ntohs(in6->sin6_port);
+  }
+  a.ip = ehal_str_fmt(inst, "%s", ip);
+  return a;
+}
+
+void ehal_impl_sockets_poll(ehal_instance *inst, ehal_sockets_list_poll_entry_t entries,
+                            uint32_t timeout_ms,
+                            ehal_sockets_result_list_poll_entry_string_t *ret) {
+  if (entries.len > inst->max_sockets)
+    EHAL_FAIL(ret, "limit exceeded: poll of %zu sockets (at most %u)", entries.len,
+              inst->max_sockets);
+  size_t n = entries.len;
+  struct pollfd *p = ehal_stage(inst, n ? n : 1, sizeof *p);
+  ehal_sockets_poll_entry_t *out = ehal_stage(inst, n ? n : 1, sizeof *out);
+  EHAL_NEED(p);
+  EHAL_NEED(out);
+  bool ready_now = false;
+  for (size_t i = 0; i < n; i++) {
+    const ehal_sockets_poll_entry_t *e = &entries.ptr[i];
+    sock *s = get_sock(inst, e->socket);
+    if (!s) EHAL_FAIL(ret, "poll: entry %zu: invalid socket handle", i);
+    out[i] = (ehal_sockets_poll_entry_t){e->socket, false, false};
+    p[i] = (struct pollfd){
+        .fd = s->fd, .events = (short)((e->readable ? POLLIN : 0) | (e->writable ? POLLOUT : 0))};
+    /* what is readable without the descriptor: decrypted data TLS holds,
+     * an end already seen */
+    if (e->readable && (s->eof || (s->tls && ehal_tls_pending(s->tls)))) {
+      out[i].readable = true;
+      ready_now = true;
+    }
+  }
+  /* no call waits past the node's socket timeout: a longer wait is a
+   * shorter one that the guest repeats */
+  uint64_t wait = timeout_ms < inst->socket_timeout_ms ? timeout_ms : inst->socket_timeout_ms;
+  int w = wait_fds(inst, p, n, ready_now ? now_ms() : now_ms() + wait);
+  if (w < 0 && errno == EINTR) EHAL_FAIL(ret, "poll: interrupted");
+  if (w < 0) EHAL_FAIL(ret, "poll: %s", strerror(errno));
+  for (size_t i = 0; i < n && w == 1; i++) {
+    short r = p[i].revents;
+    if (r & (POLLIN | POLLHUP | POLLERR)) out[i].readable |= entries.ptr[i].readable;
+    if (r & (POLLOUT | POLLERR)) out[i].writable = entries.ptr[i].writable;
+  }
+  ret->val.ptr = out;
+  ret->val.len = n;
+}
+
+void ehal_impl_sockets_set_timeout(ehal_instance *inst, uint64_t socket, uint32_t timeout_ms,
+                                   ehal_sockets_result_void_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  s->timeout_ms = timeout_ms;
+}
+
+void ehal_impl_sockets_send_to(ehal_instance *inst, uint64_t socket, ehal_bytes data,
+                               ehal_sockets_address_t peer, ehal_sockets_result_u32_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (s->proto != EHAL_SOCKETS_PROTOCOL_UDP)
+    EHAL_FAIL(ret, "send-to: only for UDP sockets (a %s socket sends to its peer)",
+              proto_name(s->proto));
+  if (s->state == S_CONNECTED) EHAL_FAIL(ret, "send-to: the socket is connected: use send");
+  ehal_str why;
+  struct addrinfo *res = resolve(inst, s, peer, false, &why);
+  if (!res) EHAL_FAIL(ret, "send-to: %.*s", (int)why.len, why.ptr);
+  char shown[80] = "";
+  bool allowed_any = false;
+  int err = 0;
+  ssize_t sent = -1;
+  for (struct addrinfo *a = res; a && sent < 0; a = a->ai_next) {
+    ehal_net_format(a->ai_addr, shown, sizeof shown);
+    if (!ehal_net_allowed(inst->net, EHAL_NET_CONNECT, a->ai_addr)) continue;
+    allowed_any = true;
+    if (s->fd < 0) { /* the kernel binds an ephemeral port on the first send */
+      if ((s->fd = open_fd(s, a->ai_family)) < 0) {
+        err = errno;
+        continue;
+      }
+      s->state = S_BOUND;
+    }
+    sent =
+        sendto(s->fd, data.ptr, data.len, MSG_NOSIGNAL | MSG_DONTWAIT, a->ai_addr, a->ai_addrlen);
+    if (sent < 0) err = errno;
+  }
+  freeaddrinfo(res);
+  if (!allowed_any) {
+    ehal_str a = shown_addr(inst, peer, shown);
+    EHAL_FAIL(ret, "send-to %.*s refused: not allowed by --allow-connect", (int)a.len, a.ptr);
+  }
+  if (sent < 0) EHAL_FAIL(ret, "send-to %s: %s", shown, strerror(err));
+  ret->val = (uint32_t)sent;
+}
+
+void ehal_impl_sockets_receive_from(ehal_instance *inst, uint64_t socket, uint32_t max_len,
+                                    ehal_sockets_result_datagram_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (s->proto != EHAL_SOCKETS_PROTOCOL_UDP) EHAL_FAIL(ret, "receive-from: only for UDP sockets");
+  if (s->fd < 0) EHAL_FAIL(ret, "receive-from: bind the socket first (or send-to)");
+  if (max_len == 0) EHAL_FAIL(ret, "receive-from: max-len must be at least 1");
+  if (max_len > EHAL_SOCKET_MAX_RECEIVE)
+    EHAL_FAIL(ret, "limit exceeded: receive of %u bytes (at most %u per call)", max_len,
+              EHAL_SOCKET_MAX_RECEIVE);
+  uint8_t *buf = ehal_arena_alloc(inst, max_len);
+  EHAL_NEED(buf);
+  uint64_t deadline = deadline_of(inst, s);
+  for (;;) {
+    struct sockaddr_storage from;
+    socklen_t flen = sizeof from;
+    ssize_t n = recvfrom(s->fd, buf, max_len, 0, (struct sockaddr *)&from, &flen);
+    if (n >= 0) {
+      ret->val.data.ptr = buf;
+      ret->val.data.len = (size_t)n;
+      ret->val.peer = address_of(inst, (struct sockaddr *)&from);
+      return;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      EHAL_FAIL(ret, "receive-from: %s", strerror(errno));
+    int w = wait_fd(inst, s->fd, POLLIN, deadline);
+    if (w != 1) EHAL_FAIL(ret, "receive-from: %s", wait_failure(inst, w));
+  }
+}
+
+/* local-address and peer-address: getsockname or getpeername. */
+static void address_call(ehal_instance *inst, uint64_t socket, bool peer,
+                         ehal_sockets_result_address_string_t *ret) {
+  const char *what = peer ? "peer-address" : "local-address";
+  GET_SOCK(s, socket, ret);
+  struct sockaddr_storage a;
+  socklen_t len = sizeof a;
+  if (s->fd < 0) EHAL_FAIL(ret, "%s: the socket is not bound or connected", what);
+  if ((peer ? getpeername(s->fd, (struct sockaddr *)&a, &len)
+            : getsockname(s->fd, (struct sockaddr *)&a, &len)) != 0)
+    EHAL_FAIL(ret, "%s: %s", what,
+              errno == ENOTCONN ? "the socket is not connected" : strerror(errno));
+  ret->val = address_of(inst, (struct sockaddr *)&a);
+}
+
+void ehal_impl_sockets_local_address(ehal_instance *inst, uint64_t socket,
+                                     ehal_sockets_result_address_string_t *ret) {
+  address_call(inst, socket, false, ret);
+}
+
+void ehal_impl_sockets_peer_address(ehal_instance *inst, uint64_t socket,
+                                    ehal_sockets_result_address_string_t *ret) {
+  address_call(inst, socket, true, ret);
 }

@@ -303,6 +303,8 @@ int ehal_dtls_adopt(ehal_tls *l, int fd, char *err, size_t errlen) {
   return 0;
 }
 
+bool ehal_tls_pending(const ehal_tls *t) { return SSL_pending(t) > 0; }
+
 long ehal_tls_timer_ms(ehal_tls *t) {
   struct timeval tv;
   if (!SSL_is_dtls(t) || DTLSv1_get_timeout(t, &tv) != 1) return -1;

@@ -60,6 +60,9 @@ int ehal_dtls_listen(ehal_tls *l, struct sockaddr_storage *peer, short *events, 
                      size_t errlen);
 int ehal_dtls_adopt(ehal_tls *l, int fd, char *err, size_t errlen);
 
+/* Whether decrypted data waits in t (readable without the descriptor). */
+bool ehal_tls_pending(const ehal_tls *t);
+
 /* DTLS retransmission: ms until the timer runs out (-1: none running, or
  * TLS), and what to do then. */
 long ehal_tls_timer_ms(ehal_tls *t);

@@ -45,7 +45,8 @@ C=elastic:capabilities/capabilities@0.1.0
 R=elastic:random/random@0.1.0
 K=elastic:clock/clock@0.1.1
 S=elastic:storage/storage@0.1.0
-N=elastic:sockets/sockets@0.1.0
+N=elastic:sockets/sockets@0.1.0  # a 0.1.0 guest links against 0.1.1 unchanged
+N1=elastic:sockets/sockets@0.1.1
 # test-only (tests/wit/unimplemented.wit): only the test build of the CLI
 # (runt) has it, and no HAL implements it
 U=test:unimplemented/unimplemented@0.1.0
@@ -62,7 +63,9 @@ IMPL_storage=("$S#create-container#iii:" "$S#open-container#iii:" "$S#delete-con
   "$S#get-metadata#Iiii:" "$S#store-object-with-type#Iiiiiiii:" "$S#list-objects-with-metadata#Iiiii:"
   "$S#load-key-context#IIi:" "$S#get-container-version#Ii:")
 IMPL_sockets=("$N#create-socket#ii:" "$N#bind#Iiiii:" "$N#connect#Iiiii:" "$N#listen#Iii:"
-  "$N#accept#Ii:" "$N#send#Iiii:" "$N#receive#Iii:" "$N#close#Ii:")
+  "$N#accept#Ii:" "$N#send#Iiii:" "$N#receive#Iii:" "$N#close#Ii:"
+  "$N1#poll#iiii:" "$N1#set-timeout#Iii:" "$N1#send-to#Iiiiiii:" "$N1#receive-from#Iii:"
+  "$N1#local-address#Ii:" "$N1#peer-address#Ii:")
 IMPLEMENTED=(platform capabilities random clock storage sockets)
 
 # world -> its implemented interfaces (from wit/complete.wit)

@@ -182,6 +182,68 @@ check "a peer that connects and never speaks: receive times out (${ms} ms, bound
 kill "$PEER" 2>/dev/null
 wait "$PEER" 2>/dev/null
 
+# ---- 0.1.1: set-timeout, send-to/receive-from, poll, addresses ----
+P=$(free_port)
+peer "$SILENT" 127.0.0.1 "$P"
+start=$(date +%s%N)
+runh run --state-dir "$S" --allow-connect "127.0.0.1:$P" "$NET" silent-300 127.0.0.1 "$P"
+ms=$((($(date +%s%N) - start) / 1000000))
+check "set-timeout 300 ms bounds that one socket's receive (${ms} ms; node default 30 s)" \
+  eval 'rc_is 1 && out_has "receive: timed out" && ((ms < 5000))'
+kill "$PEER" 2>/dev/null
+wait "$PEER" 2>/dev/null
+
+P=$(free_port)
+"$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" --allow-connect "127.0.0.1:*" "$NET" \
+  udp-echo 127.0.0.1 "$P" 2 >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
+SRV=$!
+for _ in $(seq 400); do grep -q bound "$TMP/srv.out" 2>/dev/null && break; sleep 0.05; done
+python3 -c '
+import socket, sys
+for m in (b"one", b"two"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
+    s.sendto(m, ("127.0.0.1", int(sys.argv[1]))); print(s.recvfrom(100)[0].decode())' "$P" \
+  >"$TMP/udp.out" 2>&1
+srv_done
+check "UDP server with receive-from and send-to: two peers (two ports) each get their answer" \
+  eval '[[ $SRV_RC == 0 ]] && grep -qx "echo:one" "$TMP/udp.out" && grep -qx "echo:two" "$TMP/udp.out" &&
+    grep -q "bound: 127.0.0.1 port $P" "$TMP/srv.out" && [[ $(grep -c "answered: 127.0.0.1 port" "$TMP/srv.out") == 2 ]]'
+
+P=$(free_port)
+"$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" "$NET" udp-echo 127.0.0.1 "$P" 1 \
+  >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
+SRV=$!
+for _ in $(seq 400); do grep -q bound "$TMP/srv.out" 2>/dev/null && break; sleep 0.05; done
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b"x", ("127.0.0.1", int(sys.argv[1])))' "$P"
+srv_done
+check "send-to a peer --allow-connect does not allow is refused (receiving from it is not)" \
+  eval 'grep -q "send-to 127.0.0.1:[0-9]* refused: not allowed by --allow-connect" "$TMP/srv.out"'
+
+P=$(free_port)
+serve --allow-bind "127.0.0.1:$P" "$NET" poll-echo 127.0.0.1 "$P" 3
+# three clients connect first, then speak in reverse order: a server that
+# blocked on the first would never answer
+python3 -c '
+import socket, sys, time
+cs = [socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) for _ in range(3)]
+time.sleep(0.3)
+for i in (2, 1, 0):
+    cs[i].sendall(b"c%d" % i); print(cs[i].recv(100).decode())' "$P" >"$TMP/poll.out" 2>&1
+srv_done
+check "poll: one single-threaded guest serves three clients in the order they speak" \
+  eval '[[ $SRV_RC == 0 ]] && [[ $(tr "\n" " " <"$TMP/poll.out") == "echo:c2 echo:c1 echo:c0 " ]] &&
+    grep -q "served 3 with poll" "$TMP/srv.out"'
+
+P=$(free_port)
+peer "$TCP_ECHO" 127.0.0.1 "$P"
+runh run --state-dir "$S" --allow-connect "127.0.0.1:$P" "$NET" addresses 127.0.0.1 "$P"
+check "local-address and peer-address of a connected socket" \
+  eval 'rc_is 0 && out_has "peer: 127.0.0.1 port $P" && grep -qE "^local: 127.0.0.1 port [1-9]" "$TMP/out"'
+kill "$PEER" 2>/dev/null
+wait "$PEER" 2>/dev/null
+
 # ---- hostile arguments and limits ----
 runh run --state-dir "$S" --max-sockets 4 --allow-connect 192.0.2.1:9 \
   --allow-bind 127.0.0.1:0 "$NET" hostile
@@ -198,6 +260,9 @@ expect_line "bind refused by policy: bind 0.0.0.0:80 refused: not allowed by --a
 expect_line "host with a space: connect: invalid address"
 expect_line "host with a control byte: connect: invalid address"
 expect_line "empty host: connect: invalid address"
+expect_line "poll a stale handle: poll: entry 0: invalid socket handle"
+expect_line "peer-address of a stale handle: invalid socket handle"
+expect_line "set-timeout of a stale handle: invalid socket handle"
 expect_line "huge max-len: limit exceeded: receive of 4294967295 bytes"
 expect_line "max-len 0: receive: max-len must be at least 1"
 expect_line "sockets made: 4"

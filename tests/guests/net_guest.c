@@ -15,6 +15,10 @@
  *                               datagram, answer "pong: " and it
  *   udp-server ADDR PORT N      bind, print N datagrams as they come
  *   silent HOST PORT            connect and wait for a peer that never speaks
+ *   silent-300 HOST PORT        the same with set-timeout 300 ms (0.1.1)
+ *   udp-echo ADDR PORT N        bind; N times receive-from, send-to back (0.1.1)
+ *   poll-echo ADDR PORT N       serve N TCP clients at once with poll (0.1.1)
+ *   addresses HOST PORT         connect; print local-address and peer-address
  *   trap-listening ADDR PORT    listen, then trap with the socket open
  *   hostile                     bad handles, limits, refusals: a line each
  *   bad-utf8                    connect to a host string that is not UTF-8
@@ -201,13 +205,79 @@ static int dtls_server(const char *addr, const char *port, int n) {
   return 0;
 }
 
-static int silent(const char *host, const char *port) {
+static int silent(const char *host, const char *port, uint32_t timeout_ms) {
   sock_t s;
   TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TCP, &s, E));
   TRY("connect", elastic_sockets_connect(s, addr_of(host, port), E));
+  if (timeout_ms) TRY("set-timeout", elastic_sockets_set_timeout(s, timeout_ms, E));
   elastic_bytes_t got;
   TRY("receive", elastic_sockets_receive(s, 100, &got, E));
   printf("unexpected: %zu bytes\n", got.len);
+  return 0;
+}
+
+static void print_addr(const char *what, elastic_sockets_address_t *a) {
+  printf("%s: %.*s port %u\n", what, (int)a->ip.len, a->ip.ptr, a->port);
+  elastic_sockets_address_free(a);
+}
+
+static int udp_echo(const char *addr, const char *port, int n) {
+  sock_t s;
+  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_UDP, &s, E));
+  TRY("bind", elastic_sockets_bind(s, addr_of(addr, port), E));
+  elastic_sockets_address_t local;
+  TRY("local-address", elastic_sockets_local_address(s, &local, E));
+  print_addr("bound", &local);
+  for (int i = 0; i < n; i++) {
+    elastic_sockets_datagram_t d;
+    TRY("receive-from", elastic_sockets_receive_from(s, 65536, &d, E));
+    char out[600];
+    int len = snprintf(out, sizeof out, "echo:%.*s", (int)d.data.len, (char *)d.data.ptr);
+    uint32_t sent;
+    TRY("send-to", elastic_sockets_send_to(s, (elastic_bytes_t){(uint8_t *)out, (size_t)len},
+                                           d.peer, &sent, E));
+    print_addr("answered", &d.peer);
+    elastic_bytes_free(&d.data);
+  }
+  return 0;
+}
+
+/* A single-threaded TCP server for n clients at once: poll says which
+ * socket is ready; each client gets "echo:" and its first message. */
+static int poll_echo(const char *addr, const char *port, int n) {
+  sock_t l;
+  if (listen_on(addr, port, 64, &l)) return 1;
+  elastic_sockets_poll_entry_t e[65];
+  int clients = 0, served = 0, rounds = 0;
+  e[0] = (elastic_sockets_poll_entry_t){l, true, false};
+  while (served < n && rounds++ < 1000) {
+    elastic_sockets_list_poll_entry_t in = {e, (size_t)(1 + clients)}, out;
+    TRY("poll", elastic_sockets_poll(in, 5000, &out, E));
+    for (size_t i = 1; i < out.len; i++) {
+      if (!out.ptr[i].readable) continue;
+      elastic_bytes_t got;
+      TRY("receive", elastic_sockets_receive(out.ptr[i].socket, 1000, &got, E));
+      char msg[1100];
+      int len = snprintf(msg, sizeof msg, "echo:%.*s", (int)got.len, (char *)got.ptr);
+      printf("client %zu: %.*s\n", i, (int)got.len, (char *)got.ptr);
+      elastic_bytes_free(&got);
+      if (send_all(out.ptr[i].socket, msg, (size_t)len)) return 1;
+      TRY("close", elastic_sockets_close(out.ptr[i].socket, E));
+      e[i].socket = 0; /* closed: dropped from the list below */
+      served++;
+    }
+    int kept = 0;
+    for (int i = 1; i <= clients; i++)
+      if (e[i].socket) e[++kept] = e[i];
+    clients = kept;
+    if (out.ptr[0].readable && clients < 64) {
+      sock_t c;
+      TRY("accept", elastic_sockets_accept(l, &c, E));
+      e[++clients] = (elastic_sockets_poll_entry_t){c, true, false};
+    }
+    free(out.ptr);
+  }
+  printf("served %d with poll\n", served);
   return 0;
 }
 
@@ -254,6 +324,15 @@ static int hostile(void) {
        elastic_sockets_connect(s, (elastic_sockets_address_t){elastic_string(""), 1}, &err), &err);
   said("close", elastic_sockets_close(s, &err), &err);
   said("close again (stale handle)", elastic_sockets_close(s, &err), &err);
+  {
+    elastic_sockets_poll_entry_t pe[2] = {{s, true, false}, {0x77, true, true}};
+    elastic_sockets_list_poll_entry_t pl;
+    said("poll a stale handle",
+         elastic_sockets_poll((elastic_sockets_list_poll_entry_t){pe, 2}, 0, &pl, &err), &err);
+    elastic_sockets_address_t a;
+    said("peer-address of a stale handle", elastic_sockets_peer_address(s, &a, &err), &err);
+    said("set-timeout of a stale handle", elastic_sockets_set_timeout(s, 5, &err), &err);
+  }
   if (!elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_UDP, &s, &err) ||
       !elastic_sockets_bind(s, (elastic_sockets_address_t){elastic_string("127.0.0.1"), 0}, &err))
     return fail("a UDP socket on 127.0.0.1", &err);
@@ -285,7 +364,21 @@ int main(int argc, char **argv) {
     return udp_client(ELASTIC_SOCKETS_PROTOCOL_DTLS, argv[2], argv[3], argv[4]);
   if (!strcmp(cmd, "dtls-server") && argc == 5) return dtls_server(argv[2], argv[3], atoi(argv[4]));
   if (!strcmp(cmd, "udp-server") && argc == 5) return udp_server(argv[2], argv[3], atoi(argv[4]));
-  if (!strcmp(cmd, "silent") && argc == 4) return silent(argv[2], argv[3]);
+  if (!strcmp(cmd, "silent") && argc == 4) return silent(argv[2], argv[3], 0);
+  if (!strcmp(cmd, "silent-300") && argc == 4) return silent(argv[2], argv[3], 300);
+  if (!strcmp(cmd, "udp-echo") && argc == 5) return udp_echo(argv[2], argv[3], atoi(argv[4]));
+  if (!strcmp(cmd, "poll-echo") && argc == 5) return poll_echo(argv[2], argv[3], atoi(argv[4]));
+  if (!strcmp(cmd, "addresses") && argc == 4) {
+    sock_t s;
+    elastic_sockets_address_t a;
+    TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TCP, &s, E));
+    TRY("connect", elastic_sockets_connect(s, addr_of(argv[2], argv[3]), E));
+    TRY("local-address", elastic_sockets_local_address(s, &a, E));
+    print_addr("local", &a);
+    TRY("peer-address", elastic_sockets_peer_address(s, &a, E));
+    print_addr("peer", &a);
+    return 0;
+  }
   if (!strcmp(cmd, "trap-listening") && argc == 4) {
     sock_t s;
     if (listen_on(argv[2], argv[3], 4, &s)) return 1;
