@@ -155,6 +155,19 @@ runh run --state-dir "$S" --tls-ca "$C/nonexistent.pem" "$NET" tls-client localh
 check "trust anchors that do not load are a usage error" \
   eval 'rc_is 2 && err_has "cannot load trust anchors"'
 
+# ---- the example HTTPS server (examples/https) ----
+P=$(free_port)
+"$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" "${ID[@]}" "$GUESTS/https_server.wasm" \
+  127.0.0.1 "$P" 3 >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
+SRV=$!
+for _ in $(seq 400); do grep -q serving "$TMP/srv.out" 2>/dev/null && break; sleep 0.05; done
+curl -s --max-time 10 --cacert "$C/ca.pem" "https://localhost:$P/a" "https://localhost:$P/b" \
+  "https://localhost:$P/c" --parallel >"$TMP/ex" 2>&1
+srv_wait
+check "examples/https: curl gets three verified answers that name the platform" \
+  eval '[[ $SRV_RC == 0 && $(grep -c "^platform: simulated" "$TMP/ex") == 3 ]] &&
+    grep -q "answered 3 requests" "$TMP/srv.out"'
+
 # ---- DTLS 1.2 over UDP ----
 P=$(free_port)
 { printf 'pong-from-openssl\n'; sleep 15; } | timeout 20 openssl s_server -dtls1_2 \
