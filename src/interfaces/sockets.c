@@ -166,7 +166,7 @@ static int wait_tls(ehal_instance *inst, ehal_tls *t, int fd, short events, uint
 
 /* Drive a TLS handshake, read or write until it is done: 0, or -1 with the
  * reason in err (a TLS error, "timed out", "interrupted"). */
-typedef enum { OP_HANDSHAKE, OP_READ, OP_WRITE } tls_op;
+typedef enum { OP_HANDSHAKE, OP_READ, OP_WRITE, OP_WRITE_NOWAIT } tls_op;
 
 static int tls_drive(ehal_instance *inst, sock *s, tls_op op, void *buf, size_t len, size_t *n,
                      char *err, size_t errlen) {
@@ -177,6 +177,10 @@ static int tls_drive(ehal_instance *inst, sock *s, tls_op op, void *buf, size_t 
             : op == OP_READ    ? ehal_tls_read(s->tls, buf, len, n, &ev, err, errlen)
                                : ehal_tls_write(s->tls, buf, len, n, &ev, err, errlen);
     if (r != EHAL_TLS_WANT) return r == EHAL_TLS_DONE ? 0 : -1;
+    if (op == OP_WRITE_NOWAIT) { /* would wait: nothing written this time */
+      *n = 0;
+      return 0;
+    }
     if (wait_tls(inst, s->tls, s->fd, ev, deadline, err, errlen) != 0) return -1;
   }
 }
@@ -529,12 +533,22 @@ void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes dat
     EHAL_FAIL(ret, "send: the socket is not connected%s",
               stream(s) ? "" : " (connect fixes a UDP socket's peer)");
   if (s->tls) {
+    /* record after record until all is sent, or the peer stops taking
+     * data after some went: then what went is the answer, not a wait */
     char why[512];
-    size_t n = 0;
-    if (data.len &&
-        tls_drive(inst, s, OP_WRITE, (void *)data.ptr, data.len, &n, why, sizeof why) != 0)
-      EHAL_FAIL(ret, "send: %s", why);
-    ret->val = (uint32_t)n;
+    size_t total = 0;
+    while (total < data.len) {
+      size_t n = 0;
+      if (total && dtls(s)) break; /* a datagram is one record */
+      if (tls_drive(inst, s, total ? OP_WRITE_NOWAIT : OP_WRITE, (void *)(data.ptr + total),
+                    data.len - total, &n, why, sizeof why) != 0) {
+        if (total) break;
+        EHAL_FAIL(ret, "send: %s", why);
+      }
+      if (n == 0) break;
+      total += n;
+    }
+    ret->val = (uint32_t)total;
     return;
   }
   uint64_t deadline = deadline_of(inst, s);
