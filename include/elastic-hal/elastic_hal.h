@@ -281,6 +281,10 @@ typedef struct {
   const char *tls_ca_file;
   const char *tls_identity_p12;
   const char *tls_identity_password;
+  /* Instead of a PKCS#12 identity: a key made inside the HAL with a
+   * self-signed certificate that carries the platform's evidence for it
+   * (attested TLS, docs/sockets.md). */
+  bool tls_identity_attested;
 } elastic_hal_config;
 
 elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *module,

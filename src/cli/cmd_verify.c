@@ -25,7 +25,9 @@ static void usage(FILE *f) {
           "Usage: elastic-hal verify [OPTIONS] FILE\n"
           "\n"
           "Verify FILE: an elastic-hal evidence envelope (JSON), a raw AMD SEV-SNP\n"
-          "attestation report (1184 bytes) or a raw Intel TDX quote (version 4 or 5).\n"
+          "attestation report (1184 bytes), a raw Intel TDX quote (version 4 or 5), or\n"
+          "an attested TLS certificate (PEM or DER: the envelope it carries, and that\n"
+          "its report-data is the hash of the certificate's key; docs/sockets.md).\n"
           "FILE '-' reads standard input.  Exit status 0 only when every check passes;\n"
           "otherwise 1 and one line saying why (2 for usage errors).\n"
           "\n"
@@ -189,11 +191,13 @@ int ehal_cmd_verify(int argc, char **argv) {
   uint8_t *buf = read_all(argv[optind], &len, why, sizeof why);
   if (!buf) return early_fail(json, why);
   /* the binding's world and workload exist only in an envelope (a JSON
-   * object, as ehal_verify tells them apart) */
+   * object, as ehal_verify tells them apart) or in an attested TLS
+   * certificate's (PEM or DER) */
   size_t at = 0;
   while (at < len && (buf[at] == ' ' || buf[at] == '\t' || buf[at] == '\n' || buf[at] == '\r'))
     at++;
-  if ((o.expect_world || o.expect_workload) && at < len && buf[at] != '{') {
+  if ((o.expect_world || o.expect_workload) && at < len && buf[at] != '{' && buf[at] != '-' &&
+      buf[at] != 0x30) {
     free(buf);
     return early_fail(json, o.expect_world ? "world: --expect-world needs an envelope: raw "
                                              "evidence names no world"

@@ -86,7 +86,8 @@ static void usage_run(FILE *f) {
           "      --tls-ca FILE      trust anchors (PEM) for the guest's TLS clients (default:\n"
           "                         the system's); peers are always verified\n"
           "      --tls-identity FILE.p12  the certificate and key a guest's TLS server\n"
-          "                         presents (PKCS#12)\n"
+          "                         presents (PKCS#12); 'attested': a key made inside the\n"
+          "                         HAL, its certificate carrying the platform's evidence\n"
           "      --tls-identity-password-file FILE  its password (the file's first line)\n"
           "  -h, --help             show this help\n"
           "\n"
@@ -311,6 +312,7 @@ static int cmd_run(int argc, char **argv) {
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL;
   const char *tls_ca = NULL, *tls_identity = NULL, *tls_password_file = NULL;
+  bool tls_attested = false;
   int envc = 0, nconnect = 0, nbind = 0, c;
   unsigned long max_mib = 1024, max_sleep_ms = 10000, max_sockets = 1024;
   uint64_t timeout_ms = 0, socket_timeout_ms = 30000;
@@ -355,7 +357,12 @@ static int cmd_run(int argc, char **argv) {
         }
         break;
       case 'A': tls_ca = optarg; break;
-      case 'I': tls_identity = optarg; break;
+      case 'I':
+        if (!strcmp(optarg, "attested"))
+          tls_attested = true;
+        else
+          tls_identity = optarg;
+        break;
       case 'W': tls_password_file = optarg; break;
       case 'C': nconnect++; break;
       case 'B': nbind++; break;
@@ -411,7 +418,7 @@ static int cmd_run(int argc, char **argv) {
     return 2;
   }
   if (tls_ca || tls_identity) {
-    ehal_tls_config tc = {tls_ca, tls_identity, tls_password};
+    ehal_tls_config tc = {tls_ca, tls_identity, tls_password, NULL};
     ehal_tls_ctx *ctx = ehal_tls_ctx_new(&tc, why, sizeof why);
     if (!ctx) {
       fprintf(stderr, "%s: %s\n", prog, why);
@@ -463,7 +470,8 @@ static int cmd_run(int argc, char **argv) {
       .socket_timeout_ms = socket_timeout_ms,
       .tls_ca_file = tls_ca,
       .tls_identity_p12 = tls_identity,
-      .tls_identity_password = tls_password};
+      .tls_identity_password = tls_password,
+      .tls_identity_attested = tls_attested};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
     if (err.trapped) {

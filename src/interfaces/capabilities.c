@@ -45,9 +45,9 @@ static const struct {
   const char *iface, *name;
   bool built;
 } features[] = {
-    {"sockets", "sockets.tcp", true},           {"sockets", "sockets.udp", true},
+    {"sockets", "sockets.tcp", true},          {"sockets", "sockets.udp", true},
     {"sockets", "sockets.tls", true},          {"sockets", "sockets.dtls", true},
-    {"sockets", "sockets.attested-tls", false},
+    {"sockets", "sockets.attested-tls", true},
 };
 
 static cap_row g_rows[512];

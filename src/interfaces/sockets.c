@@ -38,7 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../attest/attest.h"
 #include "../net/policy.h"
+#include "../net/ratls.h"
 #include "../net/tls.h"
 #include "ehal_bindings.h"
 #include "interfaces.h"
@@ -49,10 +51,11 @@ typedef struct {
   int fd; /* -1 until bind or connect */
   ehal_sockets_protocol_t proto;
   sock_state state;
-  bool eof;            /* the peer shut down its side (TCP), or closed TLS */
-  ehal_tls *tls;       /* over fd, once connected or accepted (TLS, DTLS) */
-  ehal_tls *listener;  /* a listening DTLS socket's, for the next accept */
-  uint32_t timeout_ms; /* set-timeout's; 0: the instance's */
+  bool eof;                    /* the peer shut down its side (TCP), or closed TLS */
+  ehal_tls *tls;               /* over fd, once connected or accepted (TLS, DTLS) */
+  ehal_tls *listener;          /* a listening DTLS socket's, for the next accept */
+  uint32_t timeout_ms;         /* set-timeout's; 0: the instance's */
+  ehal_ratls_policy *attested; /* require-attested-peer's, for connect */
 } sock;
 
 typedef struct {
@@ -64,6 +67,7 @@ static void sock_destroy(void *obj) {
   sock *s = obj;
   ehal_tls_close(s->tls);
   ehal_tls_close(s->listener);
+  free(s->attested);
   if (s->fd >= 0) close(s->fd);
   free(s);
 }
@@ -189,7 +193,15 @@ static int tls_drive(ehal_instance *inst, sock *s, tls_op op, void *buf, size_t 
  * first use; NULL with the reason. */
 static ehal_tls_ctx *tls_ctx(ehal_instance *inst, sockets_state *st, char *err, size_t errlen) {
   if (!st->tls) {
-    ehal_tls_config cfg = {inst->tls_ca_file, inst->tls_identity, inst->tls_identity_password};
+    ehal_ratls_subject subj = {
+        .world = inst->world, .workload = inst->workload, .state_dir = inst->state_dir};
+    const char *hex = inst->module ? elastic_hal_module_sha384(inst->module) : NULL;
+    if (inst->tls_attested && ehal_attest_sha384_from_hex(hex, subj.module_sha384) != 0) {
+      snprintf(err, errlen, "attested TLS: the workload's module identity is unknown");
+      return NULL;
+    }
+    ehal_tls_config cfg = {inst->tls_ca_file, inst->tls_identity, inst->tls_identity_password,
+                           inst->tls_attested ? &subj : NULL};
     st->tls = ehal_tls_ctx_new(&cfg, err, errlen);
   }
   return st->tls;
@@ -332,6 +344,19 @@ static int connect_fd(ehal_instance *inst, const sock *s, int fd, const struct a
   return 0;
 }
 
+/* An attested peer: its certificate's evidence against the socket's policy. */
+static int check_attested(sock *s, char *why, size_t n) {
+  size_t len = 0;
+  uint8_t *der = ehal_tls_peer_der(s->tls, &len);
+  if (!der) {
+    snprintf(why, n, "attested peer refused: it presented no certificate");
+    return -1;
+  }
+  int rc = ehal_ratls_check_peer(der, len, s->attested, why, n);
+  free(der);
+  return rc;
+}
+
 void ehal_impl_sockets_connect(ehal_instance *inst, uint64_t socket, ehal_sockets_address_t addr,
                                ehal_sockets_result_void_string_t *ret) {
   GET_SOCK(s, socket, ret);
@@ -381,7 +406,9 @@ void ehal_impl_sockets_connect(ehal_instance *inst, uint64_t socket, ehal_socket
     sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
     snprintf(host, sizeof host, "%.*s", (int)addr.ip.len, addr.ip.ptr);
     s->tls = ehal_tls_client(st->tls, s->fd, host, dtls(s), why, sizeof why);
-    if (!s->tls || tls_drive(inst, s, OP_HANDSHAKE, NULL, 0, NULL, why, sizeof why) != 0) {
+    if (s->tls && s->attested) ehal_tls_expect_attested(s->tls);
+    if (!s->tls || tls_drive(inst, s, OP_HANDSHAKE, NULL, 0, NULL, why, sizeof why) != 0 ||
+        (s->attested && check_attested(s, why, sizeof why) != 0)) {
       /* no half-open TLS socket: it is fresh again, and may connect anew */
       ehal_tls_close(s->tls);
       s->tls = NULL;
@@ -777,4 +804,36 @@ void ehal_impl_sockets_local_address(ehal_instance *inst, uint64_t socket,
 void ehal_impl_sockets_peer_address(ehal_instance *inst, uint64_t socket,
                                     ehal_sockets_result_address_string_t *ret) {
   address_call(inst, socket, true, ret);
+}
+
+/* A policy string into buf: at most max bytes, no NUL inside. */
+static bool policy_field(ehal_str v, char *buf, size_t size) {
+  if (v.len >= size || memchr(v.ptr, 0, v.len)) return false;
+  memcpy(buf, v.ptr, v.len);
+  buf[v.len] = 0;
+  return true;
+}
+
+void ehal_impl_sockets_require_attested_peer(ehal_instance *inst, uint64_t socket,
+                                             ehal_sockets_attested_peer_policy_t policy,
+                                             ehal_sockets_result_void_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (!secure(s)) EHAL_FAIL(ret, "require-attested-peer: only for tls and dtls sockets");
+  if (s->state != S_FRESH && s->state != S_BOUND)
+    EHAL_FAIL(ret, "require-attested-peer: before connect");
+  ehal_ratls_policy *p = calloc(1, sizeof *p);
+  if (!p) EHAL_FAIL(ret, "out of memory");
+  p->allow_simulated = policy.allow_simulated;
+  uint8_t sha[48];
+  if (!policy_field(policy.module_sha384, p->module_sha384, sizeof p->module_sha384) ||
+      (p->module_sha384[0] && ehal_attest_sha384_from_hex(p->module_sha384, sha) != 0) ||
+      !policy_field(policy.world, p->world, sizeof p->world) ||
+      !policy_field(policy.workload, p->workload, sizeof p->workload)) {
+    free(p);
+    EHAL_FAIL(ret,
+              "require-attested-peer: module-sha384 must be 96 hex digits or empty, world and "
+              "workload under 256 bytes");
+  }
+  free(s->attested);
+  s->attested = p;
 }

@@ -19,15 +19,20 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 typedef struct ssl_st ehal_tls; /* an OpenSSL connection */
 typedef struct ehal_tls_ctx ehal_tls_ctx;
 
+struct ehal_ratls_subject;
+
 typedef struct {
   const char *ca_file;           /* trust anchors (PEM); NULL: the system's */
   const char *identity_p12;      /* server identity (PKCS#12); NULL: none */
   const char *identity_password; /* its password ("" when it has none) */
+  /* or an attested identity made now for this subject (src/net/ratls.h) */
+  const struct ehal_ratls_subject *attested;
 } ehal_tls_config;
 
 /* Outcome of a step. */
@@ -45,6 +50,13 @@ bool ehal_tls_ctx_has_identity(const ehal_tls_ctx *c);
  * match. */
 ehal_tls *ehal_tls_client(ehal_tls_ctx *c, int fd, const char *host, bool dtls, char *err,
                           size_t errlen);
+/* Attested TLS (src/net/ratls.h): the handshake takes the peer's
+ * certificate whatever its chain and name, and the caller must check its
+ * evidence (ehal_ratls_check_peer on ehal_tls_peer_der) before any data
+ * goes; the name is still sent as SNI. */
+void ehal_tls_expect_attested(ehal_tls *t);
+/* The peer's certificate, DER (malloc), or NULL. */
+uint8_t *ehal_tls_peer_der(const ehal_tls *t, size_t *len);
 ehal_tls *ehal_tls_server(ehal_tls_ctx *c, int fd, char *err, size_t errlen);
 
 /* A DTLS server, in three steps.  ehal_dtls_listener: a listener over the

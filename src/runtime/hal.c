@@ -902,6 +902,7 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   inst->tls_identity = cfg->tls_identity_p12 ? dupstr(cfg->tls_identity_p12) : NULL;
   inst->tls_identity_password =
       cfg->tls_identity_password ? dupstr(cfg->tls_identity_password) : NULL;
+  inst->tls_attested = cfg->tls_identity_attested && !cfg->tls_identity_p12;
   const ehal_iface_def *const *ifs;
   size_t nifs = ehal_linker_ifaces(l, &ifs);
   for (size_t i = 0; i < nifs && i < 64; i++) inst->linked[inst->n_linked++] = ifs[i];

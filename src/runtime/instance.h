@@ -57,6 +57,7 @@ struct ehal_instance {
   uint32_t max_sockets;
   uint64_t socket_timeout_ms;
   char *tls_ca_file, *tls_identity, *tls_identity_password; /* NULL: none */
+  bool tls_attested; /* the TLS identity is made here, attested (src/net/ratls.h) */
 
   /* set while the host calls the guest's cabi_realloc to lower a result:
    * the canonical ABI forbids the guest to call the host then */

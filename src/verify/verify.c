@@ -85,6 +85,17 @@ int ehal_binding_compute(const uint8_t *rd, size_t rd_len, const uint8_t module_
   return ok ? 0 : -1;
 }
 
+/* A certificate: PEM, or DER (a SEQUENCE with a long-form length that
+ * spans exactly the input, which no SNP report or TDX quote has). */
+static bool looks_like_certificate(const uint8_t *b, size_t n) {
+  static const char pem[] = "-----BEGIN CERTIFICATE-----";
+  if (n >= sizeof pem - 1 && memcmp(b, pem, sizeof pem - 1) == 0) return true;
+  if (n < 4 || b[0] != 0x30 || b[1] < 0x81 || b[1] > 0x83) return false;
+  size_t k = b[1] & 0x7f, body = 0;
+  for (size_t j = 0; j < k; j++) body = body << 8 | b[2 + j];
+  return 2 + k + body == n;
+}
+
 /* Raw evidence: what it is from its first bytes. */
 static int verify_raw(vctx *c, const uint8_t *buf, size_t len) {
   uint32_t v32 = len >= 4 ? ehal_get_u32(buf) : 0;
@@ -156,6 +167,8 @@ int ehal_verify(const uint8_t *buf, size_t len, const ehal_verify_opts *opts,
   } else if (i < len && buf[i] == '{') {
     res->envelope = true;
     ehal_verify_envelope(&c, buf, len);
+  } else if (looks_like_certificate(buf + i, len - i)) {
+    ehal_verify_attested_cert(&c, buf, len);
   } else {
     if (opts->has_expect_report_data && opts->expect_report_data_len > 64)
       vfail(&c, "report-data", "an expected REPORT_DATA of %zu bytes is longer than 64",

@@ -52,6 +52,8 @@ typedef struct {
 int ehal_verify_snp(vctx *c, const uint8_t *buf, size_t len, const snp_inputs *in);
 int ehal_verify_tdx(vctx *c, const uint8_t *buf, size_t len);
 int ehal_verify_envelope(vctx *c, const uint8_t *buf, size_t len);
+/* An attested TLS certificate (ratls.c, cmw.h), PEM or DER. */
+int ehal_verify_attested_cert(vctx *c, const uint8_t *buf, size_t len);
 
 /* TDX collateral (collateral.c).  The PCK facts it needs from tdx.c: */
 typedef struct {

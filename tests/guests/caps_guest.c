@@ -25,8 +25,7 @@ static const char *const names[] = {
     "crypto",
     "unimplemented", /* test-only (tests/wit/unimplemented.wit): never supported */
     "wasi-preview1",
-    "sockets.tcp",          /* a protocol of sockets: supported where sockets is linked */
-    "sockets.attested-tls", /* not built yet: never supported */
+    "sockets.tcp", /* a protocol of sockets: supported where sockets is linked */
 };
 
 int main(void) { return 0; }

@@ -19,6 +19,10 @@
  *   udp-echo ADDR PORT N        bind; N times receive-from, send-to back (0.1.1)
  *   poll-echo ADDR PORT N       serve N TCP clients at once with poll (0.1.1)
  *   addresses HOST PORT         connect; print local-address and peer-address
+ *   attested-client HOST PORT SIM MODULE WORKLOAD
+ *                               tls-client that requires an attested peer
+ *                               (SIM 1: simulated evidence allowed; MODULE
+ *                               hex or "-", WORKLOAD or "-": not checked)
  *   trap-listening ADDR PORT    listen, then trap with the socket open
  *   hostile                     bad handles, limits, refusals: a line each
  *   bad-utf8                    connect to a host string that is not UTF-8
@@ -368,6 +372,24 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "silent-300") && argc == 4) return silent(argv[2], argv[3], 300);
   if (!strcmp(cmd, "udp-echo") && argc == 5) return udp_echo(argv[2], argv[3], atoi(argv[4]));
   if (!strcmp(cmd, "poll-echo") && argc == 5) return poll_echo(argv[2], argv[3], atoi(argv[4]));
+  if (!strcmp(cmd, "attested-client") && argc == 7) {
+    sock_t s;
+    elastic_sockets_attested_peer_policy_t p = {
+        .allow_simulated = argv[4][0] == '1',
+        .module_sha384 = elastic_string(strcmp(argv[5], "-") ? argv[5] : ""),
+        .world = elastic_string(""),
+        .workload = elastic_string(strcmp(argv[6], "-") ? argv[6] : "")};
+    TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TLS, &s, E));
+    TRY("require-attested-peer", elastic_sockets_require_attested_peer(s, p, E));
+    TRY("connect", elastic_sockets_connect(s, addr_of(argv[2], argv[3]), E));
+    printf("attested peer accepted\n");
+    const char *get = "GET / HTTP/1.0\r\n\r\n";
+    if (send_all(s, get, strlen(get))) return 1;
+    elastic_bytes_t got;
+    TRY("receive", elastic_sockets_receive(s, 4096, &got, E));
+    printf("%.*s\n", (int)got.len, (char *)got.ptr);
+    return 0;
+  }
   if (!strcmp(cmd, "addresses") && argc == 4) {
     sock_t s;
     elastic_sockets_address_t a;
