@@ -43,5 +43,25 @@ else
   say "not ok" "fuzz_wasm: no crash and every rewriting invariant held"
   grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$OUT/fuzz.log" | head -20 | sed 's/^/# /'
 fi
+# the verifier's readers of untrusted evidence
+if clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -Iinclude tests/fuzz/fuzz_verify.c $(ls src/verify/*.c | grep -v '/api\.c$') src/util/*.c \
+  -lcrypto -ljson-c -o "$OUT/fuzz_verify" 2>"$OUT/build-verify.log"; then
+  say ok "build the fuzz_verify harness with clang -fsanitize=fuzzer"
+  mkdir -p "$OUT/corpus-verify"
+  find ../shared/testdata/attestation -type f -size -2M -exec cp {} "$OUT/corpus-verify/" \; 2>/dev/null
+  cp tests/fuzz/seeds/verify/* "$OUT/corpus-verify/" 2>/dev/null
+  if (cd "$OUT" && ./fuzz_verify -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 \
+    -print_final_stats=1 corpus-verify >fuzz-verify.log 2>&1); then
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/fuzz-verify.log" | grep -o '[0-9]*$')
+    say ok "fuzz_verify: ${SECS}s, ${runs:-?} inputs, no crash, every result has a reason"
+  else
+    say "not ok" "fuzz_verify: no crash, every result has a reason"
+    grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$OUT/fuzz-verify.log" | head -20 | sed 's/^/# /'
+  fi
+else
+  say "not ok" "build the fuzz_verify harness with clang -fsanitize=fuzzer"
+  sed 's/^/# /' "$OUT/build-verify.log" | head -20
+fi
 echo "1..$n"
 ((failed == 0))
