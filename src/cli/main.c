@@ -418,7 +418,8 @@ static int cmd_run(int argc, char **argv) {
     return 2;
   }
   if (tls_ca || tls_identity) {
-    ehal_tls_config tc = {tls_ca, tls_identity, tls_password, NULL};
+    ehal_tls_config tc = {
+        .ca_file = tls_ca, .identity_p12 = tls_identity, .identity_password = tls_password};
     ehal_tls_ctx *ctx = ehal_tls_ctx_new(&tc, why, sizeof why);
     if (!ctx) {
       fprintf(stderr, "%s: %s\n", prog, why);

@@ -31,6 +31,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ typedef struct {
   ehal_tls *listener;          /* a listening DTLS socket's, for the next accept */
   uint32_t timeout_ms;         /* set-timeout's; 0: the instance's */
   ehal_ratls_policy *attested; /* require-attested-peer's, for connect */
+  ehal_tls_ctx *own;           /* configure-tls's contexts (counted), or NULL */
 } sock;
 
 typedef struct {
@@ -68,6 +70,7 @@ static void sock_destroy(void *obj) {
   ehal_tls_close(s->tls);
   ehal_tls_close(s->listener);
   free(s->attested);
+  ehal_tls_ctx_free(s->own);
   if (s->fd >= 0) close(s->fd);
   free(s);
 }
@@ -189,22 +192,58 @@ static int tls_drive(ehal_instance *inst, sock *s, tls_op op, void *buf, size_t 
   }
 }
 
-/* The workload's TLS contexts, made from the operator's configuration on
- * first use; NULL with the reason. */
-static ehal_tls_ctx *tls_ctx(ehal_instance *inst, sockets_state *st, char *err, size_t errlen) {
-  if (!st->tls) {
-    ehal_ratls_subject subj = {
-        .world = inst->world, .workload = inst->workload, .state_dir = inst->state_dir};
-    const char *hex = inst->module ? elastic_hal_module_sha384(inst->module) : NULL;
-    if (inst->tls_attested && ehal_attest_sha384_from_hex(hex, subj.module_sha384) != 0) {
-      snprintf(err, errlen, "attested TLS: the workload's module identity is unknown");
+/* TLS contexts from the operator's configuration, with a guest's own
+ * settings (configure-tls) over them when guest is not NULL; NULL with the
+ * reason. */
+static ehal_tls_ctx *make_tls_ctx(ehal_instance *inst, const ehal_sockets_tls_config_t *guest,
+                                  char *err, size_t errlen) {
+  ehal_ratls_subject subj = {
+      .world = inst->world, .workload = inst->workload, .state_dir = inst->state_dir};
+  const char *hex = inst->module ? elastic_hal_module_sha384(inst->module) : NULL;
+  if (inst->tls_attested && ehal_attest_sha384_from_hex(hex, subj.module_sha384) != 0) {
+    snprintf(err, errlen, "attested TLS: the workload's module identity is unknown");
+    return NULL;
+  }
+  ehal_tls_config cfg = {.ca_file = inst->tls_ca_file,
+                         .identity_p12 = inst->tls_identity,
+                         .identity_password = inst->tls_identity_password,
+                         .attested = inst->tls_attested ? &subj : NULL};
+  char password[256], alpn[256];
+  if (guest) {
+    if (guest->identity_password.len >= sizeof password || guest->alpn.len >= sizeof alpn ||
+        memchr(guest->identity_password.ptr, 0, guest->identity_password.len) ||
+        memchr(guest->alpn.ptr, 0, guest->alpn.len)) {
+      snprintf(err, errlen, "the password and alpn must be under 256 bytes, without NUL");
       return NULL;
     }
-    ehal_tls_config cfg = {inst->tls_ca_file, inst->tls_identity, inst->tls_identity_password,
-                           inst->tls_attested ? &subj : NULL};
-    st->tls = ehal_tls_ctx_new(&cfg, err, errlen);
+    memcpy(password, guest->identity_password.ptr, guest->identity_password.len);
+    password[guest->identity_password.len] = 0;
+    memcpy(alpn, guest->alpn.ptr, guest->alpn.len);
+    alpn[guest->alpn.len] = 0;
+    cfg.ca_pem = guest->trust_anchors_pem.ptr;
+    cfg.ca_pem_len = guest->trust_anchors_pem.len;
+    cfg.identity_p12_bytes = guest->identity_pkcs12.ptr;
+    cfg.identity_p12_len = guest->identity_pkcs12.len;
+    if (cfg.identity_p12_len) cfg.identity_password = password;
+    cfg.require_peer_cert = guest->require_peer_certificate;
+    cfg.alpn = alpn;
   }
+  ehal_tls_ctx *c = ehal_tls_ctx_new(&cfg, err, errlen);
+  OPENSSL_cleanse(password, sizeof password);
+  return c;
+}
+
+/* The workload's TLS contexts, made on first use. */
+static ehal_tls_ctx *tls_ctx(ehal_instance *inst, sockets_state *st, char *err, size_t errlen) {
+  if (!st->tls) st->tls = make_tls_ctx(inst, NULL, err, errlen);
   return st->tls;
+}
+
+/* The contexts a socket uses: its own (configure-tls), else the workload's. */
+static ehal_tls_ctx *ctx_of(ehal_instance *inst, const sock *s) {
+  if (s->own) return s->own;
+  sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
+  return st ? st->tls : NULL;
 }
 
 /* Host strings a guest may ask to resolve: the characters of host names and
@@ -403,9 +442,8 @@ void ehal_impl_sockets_connect(ehal_instance *inst, uint64_t socket, ehal_socket
   if (secure(s)) {
     /* the certificate must be for the name the guest gave, as given */
     char host[254], why[512];
-    sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
     snprintf(host, sizeof host, "%.*s", (int)addr.ip.len, addr.ip.ptr);
-    s->tls = ehal_tls_client(st->tls, s->fd, host, dtls(s), why, sizeof why);
+    s->tls = ehal_tls_client(ctx_of(inst, s), s->fd, host, dtls(s), why, sizeof why);
     if (s->tls && s->attested) ehal_tls_expect_attested(s->tls);
     if (!s->tls || tls_drive(inst, s, OP_HANDSHAKE, NULL, 0, NULL, why, sizeof why) != 0 ||
         (s->attested && check_attested(s, why, sizeof why) != 0)) {
@@ -428,8 +466,7 @@ void ehal_impl_sockets_listen(ehal_instance *inst, uint64_t socket, uint32_t bac
   if (!stream(s) && !dtls(s))
     EHAL_FAIL(ret, "listen: a %s socket does not listen", proto_name(s->proto));
   if (s->state != S_BOUND) EHAL_FAIL(ret, "listen: bind the socket first");
-  sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
-  if (secure(s) && !ehal_tls_ctx_has_identity(st->tls))
+  if (secure(s) && !ehal_tls_ctx_has_identity(ctx_of(inst, s)))
     EHAL_FAIL(ret,
               "listen: a %s server needs an identity, and the operator gave none "
               "(--tls-identity FILE.p12)",
@@ -450,9 +487,9 @@ void ehal_impl_sockets_listen(ehal_instance *inst, uint64_t socket, uint32_t bac
  * then a UDP descriptor of its own, bound to the listening address and
  * connected to the client, where the handshake goes on.  The descriptor,
  * with *conn the connection over it; -1 with the reason. */
-static int dtls_accept(ehal_instance *inst, sockets_state *st, sock *s, ehal_tls **conn, char *err,
-                       size_t errlen) {
-  if (!s->listener && !(s->listener = ehal_dtls_listener(st->tls, s->fd, err, errlen))) return -1;
+static int dtls_accept(ehal_instance *inst, sock *s, ehal_tls **conn, char *err, size_t errlen) {
+  if (!s->listener && !(s->listener = ehal_dtls_listener(ctx_of(inst, s), s->fd, err, errlen)))
+    return -1;
   uint64_t deadline = deadline_of(inst, s);
   struct sockaddr_storage peer;
   for (;;) {
@@ -494,7 +531,7 @@ void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
   if (dtls(s)) {
     char why[512] = "";
     ehal_tls *conn = NULL;
-    int fd = dtls_accept(inst, st, s, &conn, why, sizeof why);
+    int fd = dtls_accept(inst, s, &conn, why, sizeof why);
     if (fd < 0) EHAL_FAIL(ret, "accept: %s", why);
     sock *c = calloc(1, sizeof *c);
     if (!c) {
@@ -506,7 +543,8 @@ void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
                 .proto = s->proto,
                 .state = S_CONNECTED,
                 .tls = conn,
-                .timeout_ms = s->timeout_ms};
+                .timeout_ms = s->timeout_ms,
+                .own = ehal_tls_ctx_ref(s->own)};
     if (!(ret->val = ehal_handle_new(&st->socks, c))) {
       sock_destroy(c);
       EHAL_FAIL(ret, "limit exceeded: open sockets (at most %u per workload)", inst->max_sockets);
@@ -543,7 +581,8 @@ void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (s->proto == EHAL_SOCKETS_PROTOCOL_TLS) {
     char why[512];
-    c->tls = ehal_tls_server(st->tls, fd, why, sizeof why);
+    c->own = ehal_tls_ctx_ref(s->own);
+    c->tls = ehal_tls_server(ctx_of(inst, c), fd, why, sizeof why);
     if (!c->tls || tls_drive(inst, c, OP_HANDSHAKE, NULL, 0, NULL, why, sizeof why) != 0) {
       /* the connection goes; the listening socket stays */
       sock_destroy(ehal_handle_take(&st->socks, ret->val));
@@ -836,4 +875,45 @@ void ehal_impl_sockets_require_attested_peer(ehal_instance *inst, uint64_t socke
   }
   free(s->attested);
   s->attested = p;
+}
+
+void ehal_impl_sockets_configure_tls(ehal_instance *inst, uint64_t socket,
+                                     ehal_sockets_tls_config_t config,
+                                     ehal_sockets_result_void_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (!secure(s)) EHAL_FAIL(ret, "configure-tls: only for tls and dtls sockets");
+  if (s->state != S_FRESH && s->state != S_BOUND)
+    EHAL_FAIL(ret, "configure-tls: before connect or listen");
+  char why[512];
+  ehal_tls_ctx *c = make_tls_ctx(inst, &config, why, sizeof why);
+  if (!c) EHAL_FAIL(ret, "configure-tls: %s", why);
+  ehal_tls_ctx_free(s->own);
+  s->own = c;
+}
+
+void ehal_impl_sockets_peer_certificate(ehal_instance *inst, uint64_t socket,
+                                        ehal_sockets_result_list_u8_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (!s->tls) EHAL_FAIL(ret, "peer-certificate: not a connected tls or dtls socket");
+  size_t len = 0;
+  uint8_t *der = ehal_tls_peer_der(s->tls, &len);
+  if (!der) return; /* none: the empty list */
+  uint8_t *out = ehal_arena_alloc(inst, len);
+  if (out) memcpy(out, der, len);
+  free(der);
+  EHAL_NEED(out);
+  ret->val.ptr = out;
+  ret->val.len = len;
+}
+
+void ehal_impl_sockets_alpn_protocol(ehal_instance *inst, uint64_t socket,
+                                     ehal_sockets_result_string_string_t *ret) {
+  GET_SOCK(s, socket, ret);
+  if (!s->tls) EHAL_FAIL(ret, "alpn-protocol: not a connected tls or dtls socket");
+  size_t len = 0;
+  const uint8_t *p = ehal_tls_alpn(s->tls, &len);
+  /* a protocol name is the peer's bytes: only printable ASCII goes on */
+  for (size_t i = 0; i < len; i++)
+    if (p[i] < 0x21 || p[i] > 0x7e) EHAL_FAIL(ret, "alpn-protocol: the agreed name is not text");
+  ret->val = ehal_str_fmt(inst, "%.*s", (int)len, (const char *)p);
 }

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -20,7 +21,10 @@
 
 /* [0] TLS, [1] DTLS; server NULL without an identity. */
 struct ehal_tls_ctx {
+  int refs; /* a guest's socket and the connections its listener made */
   SSL_CTX *client[2], *server[2];
+  unsigned char alpn[256]; /* ALPN protocols, wire format (length-prefixed) */
+  unsigned alpn_len;
 };
 
 /* DTLS cookies: HMAC-SHA-256 of the client's address under a key made
@@ -90,6 +94,31 @@ static SSL_CTX *new_ctx(const SSL_METHOD *m, bool dtls) {
 
 /* Trust anchors: the operator's file, else the system's, found where
  * OpenSSL was built to look (not where the environment says). */
+/* Encrypted PEM is refused rather than prompted for: a library never reads
+ * a terminal. */
+static int no_password(char *buf, int size, int rwflag, void *u) {
+  (void)buf, (void)size, (void)rwflag, (void)u;
+  return -1;
+}
+
+/* Anchors from PEM text in memory (a guest's). */
+static int load_trust_pem(SSL_CTX *c, const uint8_t *pem, size_t len, char *err, size_t errlen) {
+  BIO *bio = BIO_new_mem_buf(pem, (int)len);
+  STACK_OF(X509_INFO) *infos = bio ? PEM_X509_INFO_read_bio(bio, NULL, no_password, NULL) : NULL;
+  X509_STORE *store = SSL_CTX_get_cert_store(c);
+  int added = 0;
+  for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
+    X509_INFO *xi = sk_X509_INFO_value(infos, i);
+    if (xi->x509 && X509_STORE_add_cert(store, xi->x509) == 1) added++;
+  }
+  sk_X509_INFO_pop_free(infos, X509_INFO_free);
+  BIO_free(bio);
+  ERR_clear_error();
+  if (added) return 0;
+  snprintf(err, errlen, "the trust anchors hold no PEM certificate");
+  return -1;
+}
+
 static int load_trust(SSL_CTX *c, const char *ca_file, char *err, size_t errlen) {
   if (ca_file) {
     if (SSL_CTX_load_verify_file(c, ca_file) == 1) return 0;
@@ -110,9 +139,11 @@ static int load_trust(SSL_CTX *c, const char *ca_file, char *err, size_t errlen)
   return 0;
 }
 
-static int load_identity(SSL_CTX *c, const char *p12_path, const char *password, char *err,
-                         size_t errlen) {
-  BIO *bio = BIO_new_file(p12_path, "rb");
+/* An identity from PKCS#12: a file (p12_path), else bytes in memory. */
+static int load_identity(SSL_CTX *c, const char *p12_path, const uint8_t *bytes, size_t len,
+                         const char *password, char *err, size_t errlen) {
+  BIO *bio = bytes ? BIO_new_mem_buf(bytes, (int)len) : BIO_new_file(p12_path, "rb");
+  if (bytes) p12_path = "given by the guest";
   PKCS12 *p12 = bio ? d2i_PKCS12_bio(bio, NULL) : NULL;
   BIO_free(bio);
   if (!p12) {
@@ -143,6 +174,35 @@ static int load_identity(SSL_CTX *c, const char *p12_path, const char *password,
   return rc;
 }
 
+/* "h2,http/1.1" into ALPN's wire format (each name after its length). */
+static int alpn_wire(const char *list, ehal_tls_ctx *c, char *err, size_t errlen) {
+  c->alpn_len = 0;
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n == 0 || n > 255 || c->alpn_len + 1 + n > sizeof c->alpn) {
+      snprintf(err, errlen, "alpn: not a list of protocol names (at most 255 bytes in all)");
+      return -1;
+    }
+    c->alpn[c->alpn_len++] = (unsigned char)n;
+    memcpy(c->alpn + c->alpn_len, p, n);
+    c->alpn_len += (unsigned)n;
+    p += n + (p[n] == ',');
+  }
+  return 0;
+}
+
+/* A server picks its first protocol that the client offers too. */
+static int alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg) {
+  (void)s;
+  ehal_tls_ctx *c = arg;
+  unsigned char *o = NULL;
+  if (SSL_select_next_proto(&o, outlen, c->alpn, c->alpn_len, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_ALERT_FATAL; /* no protocol in common */
+  *out = o;
+  return SSL_TLSEXT_ERR_OK;
+}
+
 /* The attested identity, made once (*key, *cert) and used by each context. */
 static int use_attested(SSL_CTX *c, const ehal_ratls_subject *subj, EVP_PKEY **key, X509 **cert,
                         char *err, size_t errlen) {
@@ -158,20 +218,44 @@ ehal_tls_ctx *ehal_tls_ctx_new(const ehal_tls_config *cfg, char *err, size_t err
   EVP_PKEY *attested_key = NULL;
   X509 *attested_cert = NULL;
   ehal_tls_ctx *c = calloc(1, sizeof *c);
+  if (c) c->refs = 1;
   const SSL_METHOD *(*client_m[2])(void) = {TLS_client_method, DTLS_client_method};
   const SSL_METHOD *(*server_m[2])(void) = {TLS_server_method, DTLS_server_method};
   if (!c) goto oom;
+  if (cfg->alpn && cfg->alpn[0] && alpn_wire(cfg->alpn, c, err, errlen) != 0) goto fail;
+  const uint8_t *p12 = cfg->identity_p12_len ? cfg->identity_p12_bytes : NULL;
   for (int d = 0; d < 2; d++) {
     if (!(c->client[d] = new_ctx(client_m[d](), d))) goto oom;
     SSL_CTX_set_verify(c->client[d], SSL_VERIFY_PEER, note_mismatch);
-    if (load_trust(c->client[d], cfg->ca_file, err, errlen) != 0) goto fail;
-    if (!cfg->identity_p12 && !cfg->attested) continue;
-    if (!(c->server[d] = new_ctx(server_m[d](), d))) goto oom;
-    if (cfg->attested ? use_attested(c->server[d], cfg->attested, &attested_key, &attested_cert,
-                                     err, errlen) != 0
-                      : load_identity(c->server[d], cfg->identity_p12, cfg->identity_password, err,
-                                      errlen) != 0)
+    if ((cfg->ca_pem_len ? load_trust_pem(c->client[d], cfg->ca_pem, cfg->ca_pem_len, err, errlen)
+                         : load_trust(c->client[d], cfg->ca_file, err, errlen)) != 0)
       goto fail;
+    /* a client's own certificate, for servers that ask (mutual TLS) */
+    if (p12 && load_identity(c->client[d], NULL, p12, cfg->identity_p12_len, cfg->identity_password,
+                             err, errlen) != 0)
+      goto fail;
+    if (c->alpn_len && SSL_CTX_set_alpn_protos(c->client[d], c->alpn, c->alpn_len) != 0) goto oom;
+    if (!cfg->identity_p12 && !cfg->attested && !p12) continue;
+    if (!(c->server[d] = new_ctx(server_m[d](), d))) goto oom;
+    if (p12 ? load_identity(c->server[d], NULL, p12, cfg->identity_p12_len, cfg->identity_password,
+                            err, errlen) != 0
+        : cfg->attested ? use_attested(c->server[d], cfg->attested, &attested_key, &attested_cert,
+                                       err, errlen) != 0
+                        : load_identity(c->server[d], cfg->identity_p12, NULL, 0,
+                                        cfg->identity_password, err, errlen) != 0)
+      goto fail;
+    if (c->alpn_len) SSL_CTX_set_alpn_select_cb(c->server[d], alpn_select, c);
+    if (cfg->require_peer_cert) {
+      /* clients must show a certificate the anchors verify */
+      if (!cfg->ca_pem_len && !cfg->ca_file) {
+        snprintf(err, errlen, "require-peer-certificate needs trust anchors for the clients");
+        goto fail;
+      }
+      if ((cfg->ca_pem_len ? load_trust_pem(c->server[d], cfg->ca_pem, cfg->ca_pem_len, err, errlen)
+                           : load_trust(c->server[d], cfg->ca_file, err, errlen)) != 0)
+        goto fail;
+      SSL_CTX_set_verify(c->server[d], SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
     if (d) {
       SSL_CTX_set_cookie_generate_cb(c->server[d], cookie_generate);
       SSL_CTX_set_cookie_verify_cb(c->server[d], cookie_verify);
@@ -189,8 +273,13 @@ fail:
   return NULL;
 }
 
+ehal_tls_ctx *ehal_tls_ctx_ref(ehal_tls_ctx *c) {
+  if (c) c->refs++;
+  return c;
+}
+
 void ehal_tls_ctx_free(ehal_tls_ctx *c) {
-  if (!c) return;
+  if (!c || --c->refs > 0) return;
   for (int d = 0; d < 2; d++) {
     SSL_CTX_free(c->client[d]);
     SSL_CTX_free(c->server[d]);
@@ -350,6 +439,14 @@ uint8_t *ehal_tls_peer_der(const ehal_tls *t, size_t *len) {
   OPENSSL_free(der);
   *len = (size_t)n;
   return out;
+}
+
+const uint8_t *ehal_tls_alpn(const ehal_tls *t, size_t *len) {
+  const unsigned char *p = NULL;
+  unsigned int n = 0;
+  SSL_get0_alpn_selected(t, &p, &n);
+  *len = n;
+  return p;
 }
 
 bool ehal_tls_pending(const ehal_tls *t) { return SSL_pending(t) > 0; }

@@ -33,6 +33,16 @@ typedef struct {
   const char *identity_password; /* its password ("" when it has none) */
   /* or an attested identity made now for this subject (src/net/ratls.h) */
   const struct ehal_ratls_subject *attested;
+  /* A guest's own settings (configure-tls), in memory, in place of the
+   * above where given: anchors (PEM), an identity (PKCS#12 bytes, with
+   * identity_password) for a server and for a client's mutual TLS, a
+   * server's demand for a client certificate, ALPN ("h2,http/1.1"). */
+  const uint8_t *ca_pem;
+  size_t ca_pem_len;
+  const uint8_t *identity_p12_bytes;
+  size_t identity_p12_len;
+  bool require_peer_cert;
+  const char *alpn;
 } ehal_tls_config;
 
 /* Outcome of a step. */
@@ -41,6 +51,9 @@ enum { EHAL_TLS_ERROR = -1, EHAL_TLS_WANT = 0, EHAL_TLS_DONE = 1 };
 /* Client and server contexts from the operator's configuration: NULL with
  * the reason (a file that does not load, a wrong password) in err. */
 ehal_tls_ctx *ehal_tls_ctx_new(const ehal_tls_config *cfg, char *err, size_t errlen);
+/* Contexts are counted: _ref adds a holder, _free drops one (one thread
+ * at a time: a workload's). */
+ehal_tls_ctx *ehal_tls_ctx_ref(ehal_tls_ctx *c);
 void ehal_tls_ctx_free(ehal_tls_ctx *c);
 bool ehal_tls_ctx_has_identity(const ehal_tls_ctx *c);
 
@@ -57,6 +70,8 @@ ehal_tls *ehal_tls_client(ehal_tls_ctx *c, int fd, const char *host, bool dtls, 
 void ehal_tls_expect_attested(ehal_tls *t);
 /* The peer's certificate, DER (malloc), or NULL. */
 uint8_t *ehal_tls_peer_der(const ehal_tls *t, size_t *len);
+/* The ALPN protocol agreed on: a view into t, *len 0 when none. */
+const uint8_t *ehal_tls_alpn(const ehal_tls *t, size_t *len);
 ehal_tls *ehal_tls_server(ehal_tls_ctx *c, int fd, char *err, size_t errlen);
 
 /* A DTLS server, in three steps.  ehal_dtls_listener: a listener over the

@@ -11,6 +11,7 @@ S=$TMP/ratls-state
 mkdir -m 700 "$S"
 P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
+: >"$TMP/srv.out" # before the launch: no stale line is read
 "$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" --tls-identity attested "$NET" \
   https-server 127.0.0.1 "$P" 1 >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
 SRV=$!
@@ -82,6 +83,7 @@ MOD=$(sha384sum "$NET" | cut -d" " -f1)
 # serve_attested N: the attested HTTPS server for N clients
 serve_attested() {
   P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  : >"$TMP/srv.out" # before the launch: no stale line is read
   "$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" --tls-identity attested "$NET" \
     https-server 127.0.0.1 "$P" "$1" >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
   SRV=$!
@@ -115,6 +117,7 @@ mkdir -p "$C"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/k" -out "$C/c" \
   -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
 P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+: >"$TMP/s_server.out" # before the launch: no stale ACCEPT is read
 timeout 30 openssl s_server -accept "127.0.0.1:$P" -www -naccept 1 -cert "$C/c" -key "$C/k" \
   >"$TMP/s_server.out" 2>&1 &
 PEER=$!

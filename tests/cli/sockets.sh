@@ -83,6 +83,7 @@ check "a malformed rule is a usage error, before anything runs" \
 # serve ARGS... : the guest as a server in the background; waits for its
 # "listening" line
 serve() {
+  : >"$TMP/srv.out" # before the launch: no stale line is read
   "$EHAL" run --state-dir "$S" "$@" >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
   SRV=$!
   for _ in $(seq 400); do grep -q listening "$TMP/srv.out" 2>/dev/null && return 0; sleep 0.05; done
@@ -155,6 +156,7 @@ wait "$PEER"
 
 P=$(free_port)
 serve_udp() {
+  : >"$TMP/srv.out" # before the launch: no stale line is read
   "$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" "$NET" udp-server 127.0.0.1 "$P" 2 \
     >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
   SRV=$!
@@ -194,6 +196,7 @@ kill "$PEER" 2>/dev/null
 wait "$PEER" 2>/dev/null
 
 P=$(free_port)
+: >"$TMP/srv.out" # before the launch: no stale line is read
 "$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" --allow-connect "127.0.0.1:*" "$NET" \
   udp-echo 127.0.0.1 "$P" 2 >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
 SRV=$!
@@ -210,6 +213,7 @@ check "UDP server with receive-from and send-to: two peers (two ports) each get 
     grep -q "bound: 127.0.0.1 port $P" "$TMP/srv.out" && [[ $(grep -c "answered: 127.0.0.1 port" "$TMP/srv.out") == 2 ]]'
 
 P=$(free_port)
+: >"$TMP/srv.out" # before the launch: no stale line is read
 "$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" "$NET" udp-echo 127.0.0.1 "$P" 1 \
   >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
 SRV=$!

@@ -35,6 +35,7 @@ sleep 1 # the -days 0 certificate is now past its notAfter
 # s_server ARGS... : OpenSSL's test server (-www: it answers GET / with a
 # page that names the protocol and cipher) in the background, until ACCEPT
 s_server() {
+  : >"$TMP/s_server.out" # before the launch: no stale ACCEPT is read
   timeout 60 openssl s_server -accept "127.0.0.1:$P" -www -naccept 1 "$@" \
     >"$TMP/s_server.out" 2>&1 &
   PEER=$!
@@ -103,6 +104,7 @@ stop_peer
 serve() { # serve N [run options...]: the guest's HTTPS server on $P
   local n=$1
   shift
+  : >"$TMP/srv.out" # before the launch: no stale line is read
   "$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" "$@" "$NET" https-server 127.0.0.1 \
     "$P" "$n" >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
   SRV=$!
@@ -155,8 +157,50 @@ runh run --state-dir "$S" --tls-ca "$C/nonexistent.pem" "$NET" tls-client localh
 check "trust anchors that do not load are a usage error" \
   eval 'rc_is 2 && err_has "cannot load trust anchors"'
 
+# ---- the guest's own TLS settings (sockets 0.1.1 configure-tls) ----
+hexof() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+ec -keyout "$C/cli.key" -out "$C/cli.csr" -subj /CN=a-client
+openssl x509 -req -in "$C/cli.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial -days 30 \
+  -out "$C/cli.pem" 2>/dev/null
+P=$(free_port)
+: >"$TMP/srv.out" # before the launch: no stale line is read
+"$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" "$NET" mtls-server 127.0.0.1 "$P" 2 \
+  "$(hexof "$C/ca.pem")" "$(hexof "$C/srv.p12")" "correct horse" >"$TMP/srv.out" 2>"$TMP/srv.err" \
+  </dev/null &
+SRV=$!
+for _ in $(seq 400); do grep -q listening "$TMP/srv.out" 2>/dev/null && break; sleep 0.05; done
+curl -sS --max-time 10 --cacert "$C/ca.pem" "https://localhost:$P/" >"$TMP/m1" 2>&1
+curl -sS --max-time 10 --cacert "$C/ca.pem" --cert "$C/cli.pem" --key "$C/cli.key" \
+  "https://localhost:$P/" >"$TMP/m2" 2>&1
+srv_wait
+check "configure-tls: a server with the guest's own PKCS#12 identity (no --tls-identity)" \
+  eval 'grep -q "mutual TLS" "$TMP/m2" || { cat "$TMP/m2" "$TMP/srv.out" "$TMP/srv.err" | sed "s/^/# /"; false; }'
+check "mutual TLS: a client without a certificate is refused in the handshake" \
+  eval 'grep -q "accept: TLS handshake failed" "$TMP/srv.out" && ! grep -q "mutual TLS" "$TMP/m1"'
+check "mutual TLS: curl's client certificate reaches the guest (peer-certificate), ALPN http/1.1" \
+  eval 'n=$(openssl x509 -in "$C/cli.pem" -outform DER | wc -c); grep -q "client certificate of $n bytes, alpn http/1.1" "$TMP/m2"'
+
+P=$(free_port)
+s_server -cert "$C/srv.pem" -key "$C/srv.key" -alpn "h2,http/1.1"
+runh run --state-dir "$S" --allow-connect "localhost:$P" "$NET" config-client localhost "$P" \
+  "$(hexof "$C/ca.pem")" "spdy/1,http/1.1"
+check "configure-tls: a client with the guest's own anchors; ALPN agreed; peer-certificate" \
+  eval 'n=$(openssl x509 -in "$C/srv.pem" -outform DER | wc -c); rc_is 0 && out_has "peer certificate: $n bytes, alpn: http/1.1"'
+stop_peer
+P=$(free_port)
+s_server -cert "$C/srv.pem" -key "$C/srv.key"
+runh run --state-dir "$S" --allow-connect "localhost:$P" "$NET" config-client localhost "$P" \
+  "$(hexof "$C/other.pem")" ""
+check "configure-tls: the guest's anchors replace the system's (another CA: refused)" \
+  eval 'rc_is 1 && out_has "certificate verify failed"'
+stop_peer
+runh run --state-dir "$S" "$NET" config-client localhost 1 "$(printf 'not pem' | od -An -v -tx1 | tr -d ' \n')" ""
+check "configure-tls: anchors that hold no certificate are an error" \
+  eval 'rc_is 1 && out_has "configure-tls: the trust anchors hold no PEM certificate"'
+
 # ---- the example HTTPS server (examples/https) ----
 P=$(free_port)
+: >"$TMP/srv.out" # before the launch: no stale line is read
 "$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" "${ID[@]}" "$GUESTS/https_server.wasm" \
   127.0.0.1 "$P" 3 >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
 SRV=$!
@@ -170,6 +214,7 @@ check "examples/https: curl gets three verified answers that name the platform" 
 
 # ---- DTLS 1.2 over UDP ----
 P=$(free_port)
+: >"$TMP/s_server.out" # before the launch: no stale ACCEPT is read
 { printf 'pong-from-openssl\n'; sleep 15; } | timeout 20 openssl s_server -dtls1_2 \
   -accept "127.0.0.1:$P" -cert "$C/srv.pem" -key "$C/srv.key" -naccept 1 >"$TMP/s_server.out" 2>&1 &
 PEER=$!
@@ -181,6 +226,7 @@ check "DTLS client: s_server -dtls1_2 gets the datagram, the guest its answer" \
 stop_peer
 
 P=$(free_port)
+: >"$TMP/s_server.out" # before the launch: no stale ACCEPT is read
 { printf 'x\n'; sleep 15; } | timeout 20 openssl s_server -dtls1_2 -accept "127.0.0.1:$P" \
   -cert "$C/srv.pem" -key "$C/srv.key" -naccept 1 >"$TMP/s_server.out" 2>&1 &
 PEER=$!
@@ -191,6 +237,7 @@ check "DTLS client: an untrusted CA fails verification as over TLS" \
 stop_peer
 
 P=$(free_port)
+: >"$TMP/srv.out" # before the launch: no stale line is read
 "$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" "${ID[@]}" "$NET" dtls-server 127.0.0.1 \
   "$P" 2 >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
 SRV=$!

@@ -19,6 +19,13 @@
  *   udp-echo ADDR PORT N        bind; N times receive-from, send-to back (0.1.1)
  *   poll-echo ADDR PORT N       serve N TCP clients at once with poll (0.1.1)
  *   addresses HOST PORT         connect; print local-address and peer-address
+ *   mtls-server ADDR PORT N CA P12 PASSWORD
+ *                               an HTTPS server with the guest's own TLS
+ *                               settings (CA and P12 in hex): it requires
+ *                               client certificates, offers ALPN http/1.1
+ *   config-client HOST PORT CA ALPN
+ *                               tls-client with the guest's own anchors (hex)
+ *                               and ALPN list; prints what was agreed
  *   attested-client HOST PORT SIM MODULE WORKLOAD
  *                               tls-client that requires an attested peer
  *                               (SIM 1: simulated evidence allowed; MODULE
@@ -285,6 +292,84 @@ static int poll_echo(const char *addr, const char *port, int n) {
   return 0;
 }
 
+/* Hex text into bytes (malloc'd; the caller frees .ptr). */
+static elastic_bytes_t unhex(const char *h) {
+  size_t n = strlen(h) / 2;
+  elastic_bytes_t b = {malloc(n ? n : 1), n};
+  for (size_t i = 0; i < n; i++) {
+    unsigned v = 0;
+    sscanf(h + 2 * i, "%2x", &v);
+    b.ptr[i] = (uint8_t)v;
+  }
+  return b;
+}
+
+static int mtls_server(char **argv) {
+  sock_t s;
+  elastic_bytes_t ca = unhex(argv[5]), p12 = unhex(argv[6]);
+  elastic_sockets_tls_config_t cfg = {.trust_anchors_pem = ca,
+                                      .identity_pkcs12 = p12,
+                                      .identity_password = elastic_string(argv[7]),
+                                      .require_peer_certificate = true,
+                                      .alpn = elastic_string("http/1.1")};
+  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TLS, &s, E));
+  TRY("configure-tls", elastic_sockets_configure_tls(s, cfg, E));
+  free(ca.ptr);
+  free(p12.ptr);
+  TRY("bind", elastic_sockets_bind(s, addr_of(argv[2], argv[3]), E));
+  TRY("listen", elastic_sockets_listen(s, 8, E));
+  printf("listening\n");
+  for (int i = 0, n = atoi(argv[4]); i < n; i++) {
+    sock_t c;
+    elastic_string_t err;
+    if (!elastic_sockets_accept(s, &c, &err)) {
+      printf("%.*s\n", (int)err.len, err.ptr);
+      elastic_string_free(&err);
+      continue;
+    }
+    elastic_bytes_t cert;
+    elastic_string_t alpn;
+    TRY("peer-certificate", elastic_sockets_peer_certificate(c, &cert, E));
+    TRY("alpn-protocol", elastic_sockets_alpn_protocol(c, &alpn, E));
+    char body[200], resp[400];
+    int blen =
+        snprintf(body, sizeof body, "mutual TLS: client certificate of %zu bytes, alpn %.*s\n",
+                 cert.len, (int)alpn.len, alpn.ptr);
+    int rlen = snprintf(resp, sizeof resp,
+                        "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+                        blen, body);
+    printf("%s", body);
+    elastic_bytes_free(&cert);
+    elastic_string_free(&alpn);
+    elastic_bytes_t req;
+    TRY("receive", elastic_sockets_receive(c, 4096, &req, E));
+    elastic_bytes_free(&req);
+    if (send_all(c, resp, (size_t)rlen)) return 1;
+    TRY("close", elastic_sockets_close(c, E));
+  }
+  return 0;
+}
+
+static int config_client(char **argv) {
+  sock_t s;
+  elastic_bytes_t ca = unhex(argv[4]);
+  elastic_sockets_tls_config_t cfg = {.trust_anchors_pem = ca,
+                                      .identity_pkcs12 = {NULL, 0},
+                                      .identity_password = elastic_string(""),
+                                      .require_peer_certificate = false,
+                                      .alpn = elastic_string(argv[5])};
+  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TLS, &s, E));
+  TRY("configure-tls", elastic_sockets_configure_tls(s, cfg, E));
+  free(ca.ptr);
+  TRY("connect", elastic_sockets_connect(s, addr_of(argv[2], argv[3]), E));
+  elastic_bytes_t cert;
+  elastic_string_t alpn;
+  TRY("peer-certificate", elastic_sockets_peer_certificate(s, &cert, E));
+  TRY("alpn-protocol", elastic_sockets_alpn_protocol(s, &alpn, E));
+  printf("peer certificate: %zu bytes, alpn: %.*s\n", cert.len, (int)alpn.len, alpn.ptr);
+  return 0;
+}
+
 /* One hostile call: print its outcome as a line. */
 static void said(const char *what, bool ok, elastic_string_t *err) {
   if (ok)
@@ -372,6 +457,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "silent-300") && argc == 4) return silent(argv[2], argv[3], 300);
   if (!strcmp(cmd, "udp-echo") && argc == 5) return udp_echo(argv[2], argv[3], atoi(argv[4]));
   if (!strcmp(cmd, "poll-echo") && argc == 5) return poll_echo(argv[2], argv[3], atoi(argv[4]));
+  if (!strcmp(cmd, "mtls-server") && argc == 8) return mtls_server(argv);
+  if (!strcmp(cmd, "config-client") && argc == 6) return config_client(argv);
   if (!strcmp(cmd, "attested-client") && argc == 7) {
     sock_t s;
     elastic_sockets_attested_peer_policy_t p = {
