@@ -131,6 +131,20 @@ runh run --state-dir "$S" "$NET" attested-client 127.0.0.1 1 1 nothex -
 check "client: a malformed policy is an error before connecting" \
   eval 'rc_is 1 && out_has "require-attested-peer: module-sha384 must be 96 hex digits"'
 
+# ---- the attested pair of examples/ ----
+P=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+: >"$TMP/srv.out" # before the launch: no stale line is read
+"$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" --tls-identity attested \
+  "$GUESTS/https_server.wasm" 127.0.0.1 "$P" 1 >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
+SRV=$!
+for _ in $(seq 400); do grep -q serving "$TMP/srv.out" 2>/dev/null && break; sleep 0.05; done
+runh run --state-dir "$TMP/client-state" --allow-connect "127.0.0.1:$P" \
+  "$GUESTS/attested_client.wasm" 127.0.0.1 "$P" "$(sha384sum "$GUESTS/https_server.wasm" | cut -d" " -f1)" \
+  allow-simulated
+wait "$SRV"
+check "examples/attested: the client accepts the https_server example by its module hash" \
+  eval 'rc_is 0 && out_has "the peer proved its code and platform" && out_has "hello over TLS"'
+
 runh info
 check "capabilities: sockets.attested-tls supported" \
   eval 'grep -qE "^sockets.attested-tls +supported" "$TMP/out"'
