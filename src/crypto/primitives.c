@@ -294,6 +294,10 @@ struct ehal_asym_key {
   EVP_PKEY *pkey;
 };
 
+struct evp_pkey_st *ehal_asym_pkey_ref(const ehal_asym_key *k) {
+  return k && EVP_PKEY_up_ref(k->pkey) == 1 ? k->pkey : NULL;
+}
+
 static bool is_ec(ehal_asym_alg a) { return a == EHAL_ASYM_P256 || a == EHAL_ASYM_P384; }
 static size_t ec_field_len(ehal_asym_alg a) { return a == EHAL_ASYM_P256 ? 32 : 48; }
 static const char *ec_group_name(ehal_asym_alg a) {

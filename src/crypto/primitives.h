@@ -111,6 +111,9 @@ ehal_asym_key *ehal_asym_generate(ehal_asym_alg alg);
 /* NULL if the encoding is malformed or the scalar is out of range. */
 ehal_asym_key *ehal_asym_from_private(ehal_asym_alg alg, const uint8_t *priv, size_t len);
 void ehal_asym_free(ehal_asym_key *k);
+/* The OpenSSL key behind k, with a reference of the caller's own
+ * (EVP_PKEY_free it): for TLS, which signs with it in place. */
+struct evp_pkey_st *ehal_asym_pkey_ref(const ehal_asym_key *k);
 ehal_asym_alg ehal_asym_alg_of(const ehal_asym_key *k);
 /* out gets ehal_asym_private_len / ehal_asym_public_len bytes. */
 int ehal_asym_private(const ehal_asym_key *k, uint8_t *out);

@@ -67,8 +67,8 @@
 #include <string.h>
 
 #include "../attest/sealing.h"
-#include "crypto_contexts.h"
 #include "../crypto/primitives.h"
+#include "crypto_contexts.h"
 #include "ehal_bindings.h"
 #include "interfaces.h"
 
@@ -535,6 +535,21 @@ int ehal_crypto_context_aead_key(ehal_instance *inst, uint64_t handle, ehal_aead
   *alg = (ehal_aead_alg)a;
   memcpy(key, c->secret, 32);
   return 0;
+}
+
+struct evp_pkey_st *ehal_crypto_context_signing_key(ehal_instance *inst, uint64_t handle,
+                                                    const char **why) {
+  crypto_ctx *c = get_ctx(inst, handle);
+  bool signing = c && c->has_key && c->asym && ehal_asym_alg_of(c->asym) != EHAL_ASYM_X25519;
+  if (!signing) {
+    *why = !c            ? "invalid crypto context handle"
+           : !c->has_key ? "the crypto context holds no key"
+                         : "the crypto context holds no signing key (ed25519 or ecdsa)";
+    return NULL;
+  }
+  struct evp_pkey_st *k = ehal_asym_pkey_ref(c->asym);
+  if (!k) *why = "out of memory";
+  return k;
 }
 
 void ehal_impl_crypto_context_encrypt(ehal_instance *inst, uint64_t context, ehal_bytes data,

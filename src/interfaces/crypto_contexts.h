@@ -21,4 +21,11 @@
 int ehal_crypto_context_aead_key(ehal_instance *inst, uint64_t handle, ehal_aead_alg *alg,
                                  uint8_t key[32], const char **why);
 
+/* The signing key of one of this workload's contexts (ed25519, ecdsa-p256,
+ * ecdsa-p384), as an OpenSSL key with a reference of the caller's (for a
+ * TLS identity: the key stays in the HAL, exportable or not).  NULL with
+ * *why set. */
+struct evp_pkey_st *ehal_crypto_context_signing_key(ehal_instance *inst, uint64_t handle,
+                                                    const char **why);
+
 #endif

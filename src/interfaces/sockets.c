@@ -32,6 +32,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@
 #include "../net/policy.h"
 #include "../net/ratls.h"
 #include "../net/tls.h"
+#include "crypto_contexts.h"
 #include "ehal_bindings.h"
 #include "interfaces.h"
 
@@ -224,12 +226,27 @@ static ehal_tls_ctx *make_tls_ctx(ehal_instance *inst, const ehal_sockets_tls_co
     cfg.ca_pem_len = guest->trust_anchors_pem.len;
     cfg.identity_p12_bytes = guest->identity_pkcs12.ptr;
     cfg.identity_p12_len = guest->identity_pkcs12.len;
+    if (guest->identity_key_context) {
+      const char *why = NULL;
+      if (cfg.identity_p12_len) {
+        snprintf(err, errlen, "give an identity as PKCS#12 or as a key context, not both");
+        return NULL;
+      }
+      if (!(cfg.identity_key =
+                ehal_crypto_context_signing_key(inst, guest->identity_key_context, &why))) {
+        snprintf(err, errlen, "identity-key-context: %s", why);
+        return NULL;
+      }
+      cfg.identity_chain_pem = guest->identity_chain_pem.ptr;
+      cfg.identity_chain_len = guest->identity_chain_pem.len;
+    }
     if (cfg.identity_p12_len) cfg.identity_password = password;
     cfg.require_peer_cert = guest->require_peer_certificate;
     cfg.alpn = alpn;
   }
   ehal_tls_ctx *c = ehal_tls_ctx_new(&cfg, err, errlen);
   OPENSSL_cleanse(password, sizeof password);
+  EVP_PKEY_free(cfg.identity_key); /* the contexts hold their own reference */
   return c;
 }
 

@@ -174,6 +174,45 @@ static int load_identity(SSL_CTX *c, const char *p12_path, const uint8_t *bytes,
   return rc;
 }
 
+/* A key held elsewhere in the HAL with its certificate chain (PEM, the
+ * key's certificate first). */
+static int use_key_and_chain(SSL_CTX *c, EVP_PKEY *key, const uint8_t *pem, size_t len, char *err,
+                             size_t errlen) {
+  BIO *bio = BIO_new_mem_buf(pem, (int)len);
+  STACK_OF(X509_INFO) *infos = bio ? PEM_X509_INFO_read_bio(bio, NULL, no_password, NULL) : NULL;
+  int certs = 0, rc = 0;
+  for (int i = 0; infos && i < sk_X509_INFO_num(infos) && rc == 0; i++) {
+    X509 *x = sk_X509_INFO_value(infos, i)->x509;
+    if (!x) continue;
+    if (certs++ == 0)
+      rc = SSL_CTX_use_certificate(c, x) == 1 ? 0 : -1;
+    else
+      rc = SSL_CTX_add1_chain_cert(c, x) == 1 ? 0 : -1;
+  }
+  sk_X509_INFO_pop_free(infos, X509_INFO_free);
+  BIO_free(bio);
+  if (certs == 0) {
+    snprintf(err, errlen, "the identity's certificate chain holds no PEM certificate");
+    return -1;
+  }
+  if (rc != 0 || SSL_CTX_use_PrivateKey(c, key) != 1 || SSL_CTX_check_private_key(c) != 1) {
+    snprintf(err, errlen, "the key context's key does not match the chain's first certificate");
+    ERR_clear_error();
+    return -1;
+  }
+  return 0;
+}
+
+/* A guest's identity (configure-tls): a key context's key and chain, or
+ * PKCS#12 bytes. */
+static int guest_identity(SSL_CTX *c, const ehal_tls_config *cfg, char *err, size_t errlen) {
+  if (cfg->identity_key)
+    return use_key_and_chain(c, cfg->identity_key, cfg->identity_chain_pem, cfg->identity_chain_len,
+                             err, errlen);
+  return load_identity(c, NULL, cfg->identity_p12_bytes, cfg->identity_p12_len,
+                       cfg->identity_password, err, errlen);
+}
+
 /* "h2,http/1.1" into ALPN's wire format (each name after its length). */
 static int alpn_wire(const char *list, ehal_tls_ctx *c, char *err, size_t errlen) {
   c->alpn_len = 0;
@@ -223,7 +262,7 @@ ehal_tls_ctx *ehal_tls_ctx_new(const ehal_tls_config *cfg, char *err, size_t err
   const SSL_METHOD *(*server_m[2])(void) = {TLS_server_method, DTLS_server_method};
   if (!c) goto oom;
   if (cfg->alpn && cfg->alpn[0] && alpn_wire(cfg->alpn, c, err, errlen) != 0) goto fail;
-  const uint8_t *p12 = cfg->identity_p12_len ? cfg->identity_p12_bytes : NULL;
+  bool own = cfg->identity_key || cfg->identity_p12_len; /* a guest's identity */
   for (int d = 0; d < 2; d++) {
     if (!(c->client[d] = new_ctx(client_m[d](), d))) goto oom;
     SSL_CTX_set_verify(c->client[d], SSL_VERIFY_PEER, note_mismatch);
@@ -231,14 +270,11 @@ ehal_tls_ctx *ehal_tls_ctx_new(const ehal_tls_config *cfg, char *err, size_t err
                          : load_trust(c->client[d], cfg->ca_file, err, errlen)) != 0)
       goto fail;
     /* a client's own certificate, for servers that ask (mutual TLS) */
-    if (p12 && load_identity(c->client[d], NULL, p12, cfg->identity_p12_len, cfg->identity_password,
-                             err, errlen) != 0)
-      goto fail;
+    if (own && guest_identity(c->client[d], cfg, err, errlen) != 0) goto fail;
     if (c->alpn_len && SSL_CTX_set_alpn_protos(c->client[d], c->alpn, c->alpn_len) != 0) goto oom;
-    if (!cfg->identity_p12 && !cfg->attested && !p12) continue;
+    if (!cfg->identity_p12 && !cfg->attested && !own) continue;
     if (!(c->server[d] = new_ctx(server_m[d](), d))) goto oom;
-    if (p12 ? load_identity(c->server[d], NULL, p12, cfg->identity_p12_len, cfg->identity_password,
-                            err, errlen) != 0
+    if (own             ? guest_identity(c->server[d], cfg, err, errlen) != 0
         : cfg->attested ? use_attested(c->server[d], cfg->attested, &attested_key, &attested_cert,
                                        err, errlen) != 0
                         : load_identity(c->server[d], cfg->identity_p12, NULL, 0,

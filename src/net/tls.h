@@ -41,6 +41,11 @@ typedef struct {
   size_t ca_pem_len;
   const uint8_t *identity_p12_bytes;
   size_t identity_p12_len;
+  /* or a key kept elsewhere in the HAL (a crypto context's) and its
+   * certificate chain, PEM (the key's certificate first) */
+  struct evp_pkey_st *identity_key;
+  const uint8_t *identity_chain_pem;
+  size_t identity_chain_len;
   bool require_peer_cert;
   const char *alpn;
 } ehal_tls_config;

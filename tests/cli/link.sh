@@ -66,7 +66,7 @@ IMPL_sockets=("$N#create-socket#ii:" "$N#bind#Iiiii:" "$N#connect#Iiiii:" "$N#li
   "$N#accept#Ii:" "$N#send#Iiii:" "$N#receive#Iii:" "$N#close#Ii:"
   "$N1#poll#iiii:" "$N1#set-timeout#Iii:" "$N1#send-to#Iiiiiii:" "$N1#receive-from#Iii:"
   "$N1#local-address#Ii:" "$N1#peer-address#Ii:" "$N1#require-attested-peer#Iiiiiiiii:"
-  "$N1#configure-tls#Iiiiiiiiiii:" "$N1#peer-certificate#Ii:" "$N1#alpn-protocol#Ii:")
+  "$N1#configure-tls#IiiiiiiIiiiiii:" "$N1#peer-certificate#Ii:" "$N1#alpn-protocol#Ii:")
 IMPLEMENTED=(platform capabilities random clock storage sockets)
 
 # world -> its implemented interfaces (from wit/complete.wit)

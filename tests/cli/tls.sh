@@ -198,6 +198,27 @@ runh run --state-dir "$S" "$NET" config-client localhost 1 "$(printf 'not pem' |
 check "configure-tls: anchors that hold no certificate are an error" \
   eval 'rc_is 1 && out_has "configure-tls: the trust anchors hold no PEM certificate"'
 
+# an identity whose key lives in a crypto context (imported, not exportable)
+ec -keyout "$C/kc.key" -out "$C/kc.csr" -subj /CN=localhost
+openssl x509 -req -in "$C/kc.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" -CAcreateserial -days 30 \
+  -extfile "$C/ext" -out "$C/kc.pem" 2>/dev/null
+scalar=$(openssl pkey -in "$C/kc.key" -outform DER | python3 -c '
+import sys
+d = sys.stdin.buffer.read()
+i = d.index(bytes.fromhex("0420"))  # the private key OCTET STRING of 32 bytes
+print(d[i + 2:i + 34].hex())')
+P=$(free_port)
+: >"$TMP/srv.out" # before the launch: no stale line is read
+"$EHAL" run --state-dir "$S" --allow-bind "127.0.0.1:$P" "$NET" keyctx-server 127.0.0.1 "$P" \
+  "$scalar" "$(cat "$C/kc.pem" "$C/ca.pem" | od -An -v -tx1 | tr -d ' \n')" \
+  >"$TMP/srv.out" 2>"$TMP/srv.err" </dev/null &
+SRV=$!
+for _ in $(seq 400); do grep -q listening "$TMP/srv.out" 2>/dev/null && break; sleep 0.05; done
+curl -sS --max-time 10 --cacert "$C/ca.pem" "https://localhost:$P/" >"$TMP/kc" 2>&1
+srv_wait
+check "configure-tls: a server identity from a crypto key context and a chain; curl verifies it" \
+  eval 'grep -q "request 0 over TLS" "$TMP/kc" || { cat "$TMP/kc" "$TMP/srv.out" | sed "s/^/# /"; false; }'
+
 # ---- the example HTTPS server (examples/https) ----
 P=$(free_port)
 : >"$TMP/srv.out" # before the launch: no stale line is read

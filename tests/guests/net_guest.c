@@ -23,6 +23,10 @@
  *                               an HTTPS server with the guest's own TLS
  *                               settings (CA and P12 in hex): it requires
  *                               client certificates, offers ALPN http/1.1
+ *   keyctx-server ADDR PORT KEY CHAIN
+ *                               an HTTPS server whose key is imported into
+ *                               a non-exportable crypto context (KEY: the
+ *                               P-256 scalar, CHAIN: PEM, both hex)
  *   config-client HOST PORT CA ALPN
  *                               tls-client with the guest's own anchors (hex)
  *                               and ALPN list; prints what was agreed
@@ -350,6 +354,30 @@ static int mtls_server(char **argv) {
   return 0;
 }
 
+static int keyctx_server(char **argv) {
+  sock_t s, c;
+  elastic_crypto_crypto_context_handle_t ctx;
+  elastic_bytes_t key = unhex(argv[4]), chain = unhex(argv[5]);
+  TRY("create-context", elastic_crypto_create_context(&ctx, E));
+  TRY("import-key",
+      elastic_crypto_import_key(ctx, ELASTIC_CRYPTO_KEY_ALGORITHM_ECDSA_P256, key, false, E));
+  memset(key.ptr, 0, key.len); /* from here on the key is the HAL's alone */
+  free(key.ptr);
+  elastic_sockets_tls_config_t cfg = {.identity_password = elastic_string(""),
+                                      .identity_key_context = ctx,
+                                      .identity_chain_pem = chain,
+                                      .alpn = elastic_string("")};
+  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TLS, &s, E));
+  TRY("configure-tls", elastic_sockets_configure_tls(s, cfg, E));
+  free(chain.ptr);
+  TRY("bind", elastic_sockets_bind(s, addr_of(argv[2], argv[3]), E));
+  TRY("listen", elastic_sockets_listen(s, 8, E));
+  printf("listening\n");
+  TRY("accept", elastic_sockets_accept(s, &c, E));
+  g_proto = ELASTIC_SOCKETS_PROTOCOL_TLS;
+  return answer(c, 0);
+}
+
 static int config_client(char **argv) {
   sock_t s;
   elastic_bytes_t ca = unhex(argv[4]);
@@ -459,6 +487,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "poll-echo") && argc == 5) return poll_echo(argv[2], argv[3], atoi(argv[4]));
   if (!strcmp(cmd, "mtls-server") && argc == 8) return mtls_server(argv);
   if (!strcmp(cmd, "config-client") && argc == 6) return config_client(argv);
+  if (!strcmp(cmd, "keyctx-server") && argc == 6) return keyctx_server(argv);
   if (!strcmp(cmd, "attested-client") && argc == 7) {
     sock_t s;
     elastic_sockets_attested_peer_policy_t p = {
