@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
   elastic_sockets_attested_peer_policy_t policy = {
       .allow_simulated = argc > 4 && !strcmp(argv[4], "allow-simulated"),
       .module_sha384 = elastic_string(strcmp(argv[3], "-") ? argv[3] : ""),
-      .world = elastic_string(""),
+      .world_name = elastic_string(""),
       .workload = elastic_string("")};
   elastic_sockets_address_t server = {elastic_string(argv[1]), (uint16_t)atoi(argv[2])};
   if (!elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TLS, &s, &err))

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../verify/cmw.h" /* EHAL_RATLS_REPORT_DATA_PREFIX */
+
 #define EHAL_REPORT_DATA_MAX 1024 /* bytes of guest report-data */
 #define EHAL_BINDING_LEN 64       /* SNP REPORT_DATA / TDX REPORTDATA */
 #define EHAL_MODULE_SHA384_LEN 48
@@ -46,6 +48,18 @@ int ehal_attest_binding(const uint8_t *report_data, size_t report_data_len,
                         const uint8_t module_sha384[EHAL_MODULE_SHA384_LEN], const char *world,
                         const char *workload, uint8_t out[EHAL_BINDING_LEN], char *err,
                         size_t errlen);
+
+/* Report-data that starts with this is the HAL's own: the evidence in an
+ * attested TLS certificate (src/net/ratls.h) has report-data = this prefix
+ * || SHA-256(the certificate's SubjectPublicKeyInfo).  ehal_attest_binding
+ * (every path a guest or the CLI can reach) refuses it, so evidence a
+ * workload asks for can never be passed off as a certificate's. */
+bool ehal_attest_reserved(const uint8_t *report_data, size_t len);
+/* The binding without that refusal: for ehal_attest_tls_key only. */
+int ehal_attest_binding_any(const uint8_t *report_data, size_t report_data_len,
+                            const uint8_t module_sha384[EHAL_MODULE_SHA384_LEN], const char *world,
+                            const char *workload, uint8_t out[EHAL_BINDING_LEN], char *err,
+                            size_t errlen);
 
 /* 96 lowercase hex characters -> 48 bytes; -1 if malformed. */
 int ehal_attest_sha384_from_hex(const char *hex, uint8_t out[EHAL_MODULE_SHA384_LEN]);
@@ -110,6 +124,13 @@ int ehal_attest(const uint8_t *report_data, size_t report_data_len,
                 const uint8_t module_sha384[EHAL_MODULE_SHA384_LEN], const char *world,
                 const char *workload, const char *state_dir, char **json, size_t *len, char *err,
                 size_t errlen);
+
+/* Evidence for a TLS key of the HAL's own (attested TLS): report-data =
+ * EHAL_RATLS_REPORT_DATA_PREFIX || spki_sha256; otherwise as ehal_attest. */
+int ehal_attest_tls_key(const uint8_t spki_sha256[32],
+                        const uint8_t module_sha384[EHAL_MODULE_SHA384_LEN], const char *world,
+                        const char *workload, const char *state_dir, char **json, size_t *len,
+                        char *err, size_t errlen);
 
 /* ---- configuration (tests, development) ---- */
 

@@ -174,6 +174,19 @@ int ehal_attest_evidence(const uint8_t binding[EHAL_BINDING_LEN],
   }
 }
 
+/* Evidence and envelope for a binding already computed. */
+static int attest_bound(const uint8_t binding[EHAL_BINDING_LEN], const uint8_t *report_data,
+                        size_t report_data_len, const uint8_t module_sha384[EHAL_MODULE_SHA384_LEN],
+                        const char *world, const char *workload, const char *state_dir, char **json,
+                        size_t *len, char *err, size_t errlen) {
+  ehal_evidence ev;
+  if (ehal_attest_evidence(binding, module_sha384, state_dir, &ev, err, errlen) != 0) return -1;
+  int rc = ehal_attest_envelope_json(&ev, report_data, report_data_len, module_sha384, world,
+                                     workload, json, len, err, errlen);
+  ehal_evidence_free(&ev);
+  return rc;
+}
+
 int ehal_attest(const uint8_t *report_data, size_t report_data_len,
                 const uint8_t module_sha384[EHAL_MODULE_SHA384_LEN], const char *world,
                 const char *workload, const char *state_dir, char **json, size_t *len, char *err,
@@ -184,10 +197,22 @@ int ehal_attest(const uint8_t *report_data, size_t report_data_len,
   if (ehal_attest_binding(report_data, report_data_len, module_sha384, world, workload, binding,
                           err, errlen) != 0)
     return -1;
-  ehal_evidence ev;
-  if (ehal_attest_evidence(binding, module_sha384, state_dir, &ev, err, errlen) != 0) return -1;
-  int rc = ehal_attest_envelope_json(&ev, report_data, report_data_len, module_sha384, world,
-                                     workload, json, len, err, errlen);
-  ehal_evidence_free(&ev);
-  return rc;
+  return attest_bound(binding, report_data, report_data_len, module_sha384, world, workload,
+                      state_dir, json, len, err, errlen);
+}
+
+int ehal_attest_tls_key(const uint8_t spki_sha256[32],
+                        const uint8_t module_sha384[EHAL_MODULE_SHA384_LEN], const char *world,
+                        const char *workload, const char *state_dir, char **json, size_t *len,
+                        char *err, size_t errlen) {
+  *json = NULL;
+  *len = 0;
+  uint8_t rd[sizeof EHAL_RATLS_REPORT_DATA_PREFIX - 1 + 32], binding[EHAL_BINDING_LEN];
+  memcpy(rd, EHAL_RATLS_REPORT_DATA_PREFIX, sizeof EHAL_RATLS_REPORT_DATA_PREFIX - 1);
+  memcpy(rd + sizeof EHAL_RATLS_REPORT_DATA_PREFIX - 1, spki_sha256, 32);
+  if (ehal_attest_binding_any(rd, sizeof rd, module_sha384, world, workload, binding, err,
+                              errlen) != 0)
+    return -1;
+  return attest_bound(binding, rd, sizeof rd, module_sha384, world, workload, state_dir, json, len,
+                      err, errlen);
 }

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../util/fsutil.h"
 #include "../util/fileio.h"
+#include "../util/fsutil.h"
 #include "attest.h"
 
 static const char *g_sev_device = "/dev/sev-guest";

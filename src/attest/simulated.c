@@ -45,9 +45,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../util/fsutil.h"
 #include "../util/byteorder.h"
 #include "../util/fileio.h"
+#include "../util/fsutil.h"
 #include "attest.h"
 
 /* The simulated platform's TCB (CURRENT, REPORTED, COMMITTED and LAUNCH):

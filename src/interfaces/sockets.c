@@ -60,7 +60,13 @@ typedef struct {
   uint32_t timeout_ms;         /* set-timeout's; 0: the instance's */
   ehal_ratls_policy *attested; /* require-attested-peer's, for connect */
   ehal_tls_ctx *own;           /* configure-tls's contexts (counted), or NULL */
+  /* a TLS record OpenSSL began and could not finish sending; its bytes
+   * were reported sent, and the next send finishes it first */
+  uint8_t *wpend; /* TLS_RECORD bytes, made when first needed */
+  size_t wpend_len;
 } sock;
+
+#define TLS_RECORD 16384 /* the most a record carries; wpend holds one */
 
 typedef struct {
   ehal_handle_table socks;
@@ -69,10 +75,20 @@ typedef struct {
 
 static void sock_destroy(void *obj) {
   sock *s = obj;
-  ehal_tls_close(s->tls);
+  ehal_tls_close(s->tls); /* sends close_notify */
   ehal_tls_close(s->listener);
   free(s->attested);
+  free(s->wpend);
   ehal_tls_ctx_free(s->own);
+  if (s->fd >= 0 && s->state == S_CONNECTED && s->proto != EHAL_SOCKETS_PROTOCOL_UDP) {
+    /* what the peer sent and the guest never read (TLS 1.3 session
+     * tickets, say) would make close(2) reset the connection, and the
+     * peer would lose data it has not read yet: read it away first */
+    static char sink[4096];
+    int n = 0;
+    while (n++ < 64 && recv(s->fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {
+    }
+  }
   if (s->fd >= 0) close(s->fd);
   free(s);
 }
@@ -194,6 +210,8 @@ static int tls_drive(ehal_instance *inst, sock *s, tls_op op, void *buf, size_t 
   }
 }
 
+#define EHAL_TLS_CONFIG_MAX (1u << 20)
+
 /* TLS contexts from the operator's configuration, with a guest's own
  * settings (configure-tls) over them when guest is not NULL; NULL with the
  * reason. */
@@ -212,6 +230,14 @@ static ehal_tls_ctx *make_tls_ctx(ehal_instance *inst, const ehal_sockets_tls_co
                          .attested = inst->tls_attested ? &subj : NULL};
   char password[256], alpn[256];
   if (guest) {
+    /* the guest's bytes go to OpenSSL whole: bound them first */
+    if (guest->trust_anchors_pem.len > EHAL_TLS_CONFIG_MAX ||
+        guest->identity_pkcs12.len > EHAL_TLS_CONFIG_MAX ||
+        guest->identity_chain_pem.len > EHAL_TLS_CONFIG_MAX) {
+      snprintf(err, errlen, "limit exceeded: anchors, PKCS#12 and chain of at most %u bytes each",
+               EHAL_TLS_CONFIG_MAX);
+      return NULL;
+    }
     if (guest->identity_password.len >= sizeof password || guest->alpn.len >= sizeof alpn ||
         memchr(guest->identity_password.ptr, 0, guest->identity_password.len) ||
         memchr(guest->alpn.ptr, 0, guest->alpn.len)) {
@@ -359,7 +385,10 @@ void ehal_impl_sockets_bind(ehal_instance *inst, uint64_t socket, ehal_sockets_a
     }
     int one = 1;
     /* a port a workload left (it ended, or trapped) is free at once */
-    if (stream(s) || dtls(s)) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (stream(s)) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* a DTLS server gives each client a socket on its own port: sharing
+     * it needs SO_REUSEPORT, which Linux allows only within one user */
+    if (dtls(s)) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (bind(fd, a->ai_addr, a->ai_addrlen) == 0) {
       s->fd = fd;
       s->state = S_BOUND;
@@ -483,6 +512,7 @@ void ehal_impl_sockets_listen(ehal_instance *inst, uint64_t socket, uint32_t bac
   if (!stream(s) && !dtls(s))
     EHAL_FAIL(ret, "listen: a %s socket does not listen", proto_name(s->proto));
   if (s->state != S_BOUND) EHAL_FAIL(ret, "listen: bind the socket first");
+  if (s->attested) EHAL_FAIL(ret, "listen: require-attested-peer is for a socket that connects");
   if (secure(s) && !ehal_tls_ctx_has_identity(ctx_of(inst, s)))
     EHAL_FAIL(ret,
               "listen: a %s server needs an identity, and the operator gave none "
@@ -527,7 +557,7 @@ static int dtls_accept(ehal_instance *inst, sock *s, ehal_tls **conn, char *err,
       peer.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
   if (getsockname(s->fd, (struct sockaddr *)&local, &llen) != 0 ||
       (fd = open_fd(s, local.ss_family)) < 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
       bind(fd, (struct sockaddr *)&local, llen) != 0 ||
       connect(fd, (struct sockaddr *)&peer, plen) != 0 ||
       ehal_dtls_adopt(s->listener, fd, err, errlen) != 0) {
@@ -616,19 +646,39 @@ void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes dat
     EHAL_FAIL(ret, "send: the socket is not connected%s",
               stream(s) ? "" : " (connect fixes a UDP socket's peer)");
   if (s->tls) {
-    /* record after record until all is sent, or the peer stops taking
-     * data after some went: then what went is the answer, not a wait */
     char why[512];
     size_t total = 0;
-    while (total < data.len) {
+    /* what an earlier send left half-written goes first */
+    if (s->wpend_len) {
       size_t n = 0;
+      while (s->wpend_len &&
+             tls_drive(inst, s, OP_WRITE, s->wpend, s->wpend_len, &n, why, sizeof why) == 0) {
+        memmove(s->wpend, s->wpend + n, s->wpend_len - n);
+        s->wpend_len -= n;
+      }
+      if (s->wpend_len) EHAL_FAIL(ret, "send: %s", why);
+    }
+    /* record after record until all is sent, or the peer stops taking
+     * data after some went: then what went is the answer, not a wait */
+    while (total < data.len) {
+      size_t n = 0, chunk = data.len - total;
       if (total && dtls(s)) break; /* a datagram is one record */
-      if (tls_drive(inst, s, total ? OP_WRITE_NOWAIT : OP_WRITE, (void *)(data.ptr + total),
-                    data.len - total, &n, why, sizeof why) != 0) {
+      if (total && chunk > TLS_RECORD) chunk = TLS_RECORD;
+      if (tls_drive(inst, s, total ? OP_WRITE_NOWAIT : OP_WRITE, (void *)(data.ptr + total), chunk,
+                    &n, why, sizeof why) != 0) {
         if (total) break;
         EHAL_FAIL(ret, "send: %s", why);
       }
-      if (n == 0) break;
+      if (n == 0) {
+        /* OpenSSL made the record and could not send it all: it must be
+         * offered the same bytes again, so they are kept, counted as sent,
+         * and finished first by the next send */
+        if (!s->wpend && !(s->wpend = malloc(TLS_RECORD))) EHAL_FAIL(ret, "out of memory");
+        memcpy(s->wpend, data.ptr + total, chunk);
+        s->wpend_len = chunk;
+        total += chunk;
+        break;
+      }
       total += n;
     }
     ret->val = (uint32_t)total;
@@ -700,7 +750,18 @@ void ehal_impl_sockets_close(ehal_instance *inst, uint64_t socket,
   sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
   sock *s = st ? ehal_handle_take(&st->socks, socket) : NULL;
   if (!s) EHAL_FAIL(ret, "invalid socket handle");
+  /* a record send reported sent and OpenSSL could not finish yet goes
+   * out before the connection ends (within the socket's time bound) */
+  char why[512] = "";
+  while (s->wpend_len) {
+    size_t n = 0;
+    if (tls_drive(inst, s, OP_WRITE, s->wpend, s->wpend_len, &n, why, sizeof why) != 0) break;
+    memmove(s->wpend, s->wpend + n, s->wpend_len - n);
+    s->wpend_len -= n;
+  }
+  size_t lost = s->wpend_len;
   sock_destroy(s);
+  if (lost) EHAL_FAIL(ret, "close: %zu bytes sent earlier could not be delivered: %s", lost, why);
 }
 
 /* ---- 0.1.1: readiness, time bounds, datagrams to and from any peer,
@@ -767,7 +828,8 @@ void ehal_impl_sockets_poll(ehal_instance *inst, ehal_sockets_list_poll_entry_t 
 void ehal_impl_sockets_set_timeout(ehal_instance *inst, uint64_t socket, uint32_t timeout_ms,
                                    ehal_sockets_result_void_string_t *ret) {
   GET_SOCK(s, socket, ret);
-  s->timeout_ms = timeout_ms;
+  /* within the operator's bound: no call waits past --socket-timeout */
+  s->timeout_ms = timeout_ms < inst->socket_timeout_ms ? timeout_ms : inst->socket_timeout_ms;
 }
 
 void ehal_impl_sockets_send_to(ehal_instance *inst, uint64_t socket, ehal_bytes data,
@@ -883,7 +945,7 @@ void ehal_impl_sockets_require_attested_peer(ehal_instance *inst, uint64_t socke
   uint8_t sha[48];
   if (!policy_field(policy.module_sha384, p->module_sha384, sizeof p->module_sha384) ||
       (p->module_sha384[0] && ehal_attest_sha384_from_hex(p->module_sha384, sha) != 0) ||
-      !policy_field(policy.world, p->world, sizeof p->world) ||
+      !policy_field(policy.world_name, p->world, sizeof p->world) ||
       !policy_field(policy.workload, p->workload, sizeof p->workload)) {
     free(p);
     EHAL_FAIL(ret,

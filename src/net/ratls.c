@@ -65,8 +65,8 @@ int ehal_ratls_identity(const ehal_ratls_subject *subj, EVP_PKEY **key_out, X509
   }
   /* the evidence names this key: report-data = SHA-256(SubjectPublicKeyInfo) */
   char why[512];
-  if (ehal_attest(rd, sizeof rd, subj->module_sha384, subj->world, subj->workload, subj->state_dir,
-                  &envelope, &env_len, why, sizeof why) != 0) {
+  if (ehal_attest_tls_key(rd, subj->module_sha384, subj->world, subj->workload, subj->state_dir,
+                          &envelope, &env_len, why, sizeof why) != 0) {
     snprintf(err, errlen, "attested TLS: no evidence on this platform: %s", why);
     goto out;
   }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ratls.h"
 
@@ -37,31 +38,38 @@ static void cookie_key_init(void) {
   if (RAND_bytes(g_cookie_key, sizeof g_cookie_key) != 1) abort(); /* no randomness: no HAL */
 }
 
-static int cookie_of(SSL *s, unsigned char *out, unsigned int *len) {
+/* A cookie for the client's address in a time window of 30 s (windows_ago
+ * back), so a cookie is good for 30 to 60 s and cannot be replayed later. */
+static int cookie_of(SSL *s, int windows_ago, unsigned char *out, unsigned int *len) {
   BIO_ADDR *peer = BIO_ADDR_new();
-  unsigned char raw[sizeof(struct sockaddr_in6) + 2];
+  unsigned char raw[16 + 2 + 8];
   size_t n = 0;
   int ok = peer && BIO_dgram_get_peer(SSL_get_rbio(s), peer) > 0 &&
            BIO_ADDR_rawaddress(peer, NULL, &n) == 1 && n <= 16 &&
            BIO_ADDR_rawaddress(peer, raw, &n) == 1;
   if (ok) {
     unsigned short port = BIO_ADDR_rawport(peer);
+    uint64_t window = (uint64_t)time(NULL) / 30 - (uint64_t)windows_ago;
     memcpy(raw + n, &port, 2);
+    memcpy(raw + n + 2, &window, 8);
     pthread_once(&g_cookie_once, cookie_key_init);
-    ok = HMAC(EVP_sha256(), g_cookie_key, sizeof g_cookie_key, raw, n + 2, out, len) != NULL;
+    ok = HMAC(EVP_sha256(), g_cookie_key, sizeof g_cookie_key, raw, n + 10, out, len) != NULL;
   }
   BIO_ADDR_free(peer);
   return ok;
 }
 
 static int cookie_generate(SSL *s, unsigned char *cookie, unsigned int *len) {
-  return cookie_of(s, cookie, len);
+  return cookie_of(s, 0, cookie, len);
 }
 
 static int cookie_verify(SSL *s, const unsigned char *cookie, unsigned int len) {
-  unsigned char want[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  return cookie_of(s, want, &n) && n == len && CRYPTO_memcmp(want, cookie, n) == 0;
+  for (int ago = 0; ago < 2; ago++) { /* this window or the one before */
+    unsigned char want[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (cookie_of(s, ago, want, &n) && n == len && CRYPTO_memcmp(want, cookie, n) == 0) return 1;
+  }
+  return 0;
 }
 
 static int note_mismatch(int ok, X509_STORE_CTX *ctx);
@@ -281,6 +289,8 @@ ehal_tls_ctx *ehal_tls_ctx_new(const ehal_tls_config *cfg, char *err, size_t err
                                         cfg->identity_password, err, errlen) != 0)
       goto fail;
     if (c->alpn_len) SSL_CTX_set_alpn_select_cb(c->server[d], alpn_select, c);
+    /* resumed sessions of verified clients need it (mutual TLS) */
+    SSL_CTX_set_session_id_context(c->server[d], (const unsigned char *)"elastic-hal", 11);
     if (cfg->require_peer_cert) {
       /* clients must show a certificate the anchors verify */
       if (!cfg->ca_pem_len && !cfg->ca_file) {

@@ -9,7 +9,10 @@
  *    evidence envelope, unpadded>", 4]
  *
  * (4: the indicator bit for evidence).  The envelope is docs/evidence.md's,
- * with report-data = SHA-256 of the certificate's SubjectPublicKeyInfo.
+ * with report-data = "ELASTIC-HAL-RATLS-V1:" || SHA-256 of the
+ * certificate's SubjectPublicKeyInfo (DER).  The HAL makes no evidence
+ * with that prefix for anyone else (src/attest/attest.h), so evidence a
+ * workload asked for cannot be wrapped in a certificate for another key.
  */
 #ifndef EHAL_VERIFY_CMW_H
 #define EHAL_VERIFY_CMW_H
@@ -19,5 +22,6 @@
 #define EHAL_CMW_LN "RATS Conceptual Message Wrapper"
 #define EHAL_CMW_MEDIA_TYPE "application/vnd.elastic-hal.evidence+json"
 #define EHAL_CMW_IND_EVIDENCE 4
+#define EHAL_RATLS_REPORT_DATA_PREFIX "ELASTIC-HAL-RATLS-V1:"
 
 #endif

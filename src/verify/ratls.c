@@ -79,10 +79,13 @@ int ehal_verify_attested_cert(vctx *c, const uint8_t *buf, size_t len) {
   /* the key the evidence must name */
   unsigned char *spki = NULL;
   int spki_len = key ? i2d_PUBKEY(key, &spki) : -1;
-  uint8_t want[32];
+  /* report-data = the reserved prefix || SHA-256(SubjectPublicKeyInfo) */
+  const size_t plen = sizeof EHAL_RATLS_REPORT_DATA_PREFIX - 1;
+  uint8_t want[sizeof EHAL_RATLS_REPORT_DATA_PREFIX - 1 + 32];
   unsigned int want_len = 0;
-  bool hashed =
-      spki_len > 0 && EVP_Digest(spki, (size_t)spki_len, want, &want_len, EVP_sha256(), NULL) == 1;
+  memcpy(want, EHAL_RATLS_REPORT_DATA_PREFIX, plen);
+  bool hashed = spki_len > 0 &&
+                EVP_Digest(spki, (size_t)spki_len, want + plen, &want_len, EVP_sha256(), NULL) == 1;
   OPENSSL_free(spki);
   size_t env_len = 0;
   uint8_t *env = hashed ? cmw_envelope(c, x, &env_len) : NULL;
@@ -105,7 +108,9 @@ int ehal_verify_attested_cert(vctx *c, const uint8_t *buf, size_t len) {
     rc = ehal_verify_envelope(c, env, env_len);
     c->opts = saved;
     if (rc == 0)
-      vpass(c, "key-binding", "the evidence's report-data is SHA-256 of the certificate's key");
+      vpass(c, "key-binding",
+            "the evidence's report-data is %s and SHA-256 of the certificate's key",
+            EHAL_RATLS_REPORT_DATA_PREFIX);
   }
   free(env);
   X509_free(x);

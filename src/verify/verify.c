@@ -92,6 +92,7 @@ static bool looks_like_certificate(const uint8_t *b, size_t n) {
   if (n >= sizeof pem - 1 && memcmp(b, pem, sizeof pem - 1) == 0) return true;
   if (n < 4 || b[0] != 0x30 || b[1] < 0x81 || b[1] > 0x83) return false;
   size_t k = b[1] & 0x7f, body = 0;
+  if (n < 2 + k) return false;
   for (size_t j = 0; j < k; j++) body = body << 8 | b[2 + j];
   return 2 + k + body == n;
 }

@@ -219,6 +219,37 @@ srv_wait
 check "configure-tls: a server identity from a crypto key context and a chain; curl verifies it" \
   eval 'grep -q "request 0 over TLS" "$TMP/kc" || { cat "$TMP/kc" "$TMP/srv.out" | sed "s/^/# /"; false; }'
 
+# a peer that takes nothing for a second: sends come back partial, and
+# every byte still arrives once, in order (what OpenSSL half-wrote is
+# finished by the next send)
+P=$(free_port)
+rm -f "$TMP/peer.ready"
+timeout 60 python3 -c '
+import hashlib, socket, ssl, sys, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); open(sys.argv[4], "w").close()
+c, _ = s.accept()
+t = ctx.wrap_socket(c, server_side=True)
+time.sleep(1.5)
+h, n = hashlib.sha256(), 0
+while True:
+    d = t.recv(65536)
+    if not d: break
+    h.update(d); n += len(d)
+print(n, h.hexdigest())' "$P" "$C/srv.pem" "$C/srv.key" "$TMP/peer.ready" >"$TMP/sink.out" 2>&1 &
+PEER=$!
+for _ in $(seq 200); do [[ -e $TMP/peer.ready ]] && break; sleep 0.05; done
+runh run --state-dir "$S" --allow-connect "localhost:$P" --tls-ca "$C/ca.pem" "$NET" tls-stream \
+  localhost "$P" 16
+wait "$PEER"
+want=$(python3 -c '
+import hashlib
+print(16 << 20, hashlib.sha256(bytes(i * 13 % 251 for i in range(16 << 20))).hexdigest())')
+check "a slow TLS peer: partial sends, and all 16 MiB arrive once, in order" \
+  eval 'rc_is 0 && grep -qE " [1-9][0-9]* partial sends" "$TMP/out" && [[ $(cat "$TMP/sink.out") == "$want" ]] ||
+    { cat "$TMP/sink.out" | sed "s/^/# /"; false; }'
+
 # ---- the example HTTPS server (examples/https) ----
 P=$(free_port)
 : >"$TMP/srv.out" # before the launch: no stale line is read

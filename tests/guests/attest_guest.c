@@ -56,6 +56,20 @@ EXPORT("attest") int attest(int n) {
   return 0;
 }
 
+/* attestation of report-data that poses as an attested TLS key's
+ * ("ELASTIC-HAL-RATLS-V1:" and 32 bytes): 1 and "ERR:message" expected. */
+EXPORT("attest_reserved") int attest_reserved(void) {
+  uint8_t rd[21 + 32] = "ELASTIC-HAL-RATLS-V1:";
+  elastic_bytes_t env;
+  elastic_string_t err;
+  if (elastic_platform_attestation((elastic_bytes_t){rd, sizeof rd}, &env, &err)) {
+    elastic_bytes_free(&env);
+    return 0;
+  }
+  put_err(&err);
+  return 1;
+}
+
 /* get-platform-info: 1 when attestation-support is true; the platform type
  * on stdout. */
 EXPORT("support") int support(void) {

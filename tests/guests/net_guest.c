@@ -27,6 +27,9 @@
  *                               an HTTPS server whose key is imported into
  *                               a non-exportable crypto context (KEY: the
  *                               P-256 scalar, CHAIN: PEM, both hex)
+ *   tls-stream HOST PORT MIB    send MIB MiB of a pattern (byte i = i*13 % 251)
+ *                               over TLS in 1 MiB sends, each resumed where
+ *                               send said it stopped; then close
  *   config-client HOST PORT CA ALPN
  *                               tls-client with the guest's own anchors (hex)
  *                               and ALPN list; prints what was agreed
@@ -378,6 +381,27 @@ static int keyctx_server(char **argv) {
   return answer(c, 0);
 }
 
+static int tls_stream(char **argv) {
+  sock_t s;
+  size_t total = (size_t)atoi(argv[4]) << 20, chunk = 1 << 20, off = 0;
+  uint8_t *buf = malloc(chunk);
+  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TLS, &s, E));
+  TRY("connect", elastic_sockets_connect(s, addr_of(argv[2], argv[3]), E));
+  int partial = 0;
+  while (off < total) {
+    size_t n = total - off < chunk ? total - off : chunk;
+    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)((off + i) * 13 % 251);
+    uint32_t sent;
+    TRY("send", elastic_sockets_send(s, (elastic_bytes_t){buf, n}, &sent, E));
+    if (sent < n) partial++;
+    off += sent;
+  }
+  TRY("close", elastic_sockets_close(s, E));
+  printf("sent %zu bytes, %d partial sends\n", off, partial);
+  free(buf);
+  return 0;
+}
+
 static int config_client(char **argv) {
   sock_t s;
   elastic_bytes_t ca = unhex(argv[4]);
@@ -488,12 +512,13 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "mtls-server") && argc == 8) return mtls_server(argv);
   if (!strcmp(cmd, "config-client") && argc == 6) return config_client(argv);
   if (!strcmp(cmd, "keyctx-server") && argc == 6) return keyctx_server(argv);
+  if (!strcmp(cmd, "tls-stream") && argc == 5) return tls_stream(argv);
   if (!strcmp(cmd, "attested-client") && argc == 7) {
     sock_t s;
     elastic_sockets_attested_peer_policy_t p = {
         .allow_simulated = argv[4][0] == '1',
         .module_sha384 = elastic_string(strcmp(argv[5], "-") ? argv[5] : ""),
-        .world = elastic_string(""),
+        .world_name = elastic_string(""),
         .workload = elastic_string(strcmp(argv[6], "-") ? argv[6] : "")};
     TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TLS, &s, E));
     TRY("require-attested-peer", elastic_sockets_require_attested_peer(s, p, E));

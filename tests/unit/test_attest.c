@@ -1163,6 +1163,10 @@ static void test_guest(void) {
   take_out(out, sizeof out);
   TAP_OK(r == 1 && !strncmp(out, "ERR:", 4) && strstr(out, "1024"),
          "guest: attestation(1025 bytes) is an error result (%s)", out);
+  r = call0(i, "attest_reserved");
+  take_out(out, sizeof out);
+  TAP_OK(r == 1 && strstr(out, "reserved for attested TLS"),
+         "guest: attestation of report-data posing as an attested TLS key's is refused (%s)", out);
 
   /* attestation contexts */
   int64_t h = call1(i, "ctx_create", 16);
