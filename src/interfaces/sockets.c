@@ -282,10 +282,20 @@ static ehal_tls_ctx *tls_ctx(ehal_instance *inst, sockets_state *st, char *err, 
   return st->tls;
 }
 
-/* The contexts a socket uses: its own (configure-tls), else the workload's. */
+/* The contexts a socket uses: its own (configure-tls), else the
+ * workload's, made again when an attested identity has aged (connections
+ * made before keep theirs: OpenSSL counts its own references). */
 static ehal_tls_ctx *ctx_of(ehal_instance *inst, const sock *s) {
   if (s->own) return s->own;
   sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
+  if (st && ehal_tls_ctx_stale(st->tls)) {
+    char why[512];
+    ehal_tls_ctx *fresh = make_tls_ctx(inst, NULL, why, sizeof why);
+    if (fresh) { /* else the old one serves on until a later try works */
+      ehal_tls_ctx_free(st->tls);
+      st->tls = fresh;
+    }
+  }
   return st ? st->tls : NULL;
 }
 

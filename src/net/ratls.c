@@ -63,7 +63,8 @@ int ehal_ratls_identity(const ehal_ratls_subject *subj, EVP_PKEY **key_out, X509
     snprintf(err, errlen, "attested TLS: cannot make a key");
     goto out;
   }
-  /* the evidence names this key: report-data = SHA-256(SubjectPublicKeyInfo) */
+  /* the evidence names this key: report-data = the reserved prefix ||
+   * SHA-256(SubjectPublicKeyInfo) (ehal_attest_tls_key) */
   char why[512];
   if (ehal_attest_tls_key(rd, subj->module_sha384, subj->world, subj->workload, subj->state_dir,
                           &envelope, &env_len, why, sizeof why) != 0) {
@@ -83,8 +84,8 @@ int ehal_ratls_identity(const ehal_ratls_subject *subj, EVP_PKEY **key_out, X509
             X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
                                        0) == 1 &&
             X509_set_issuer_name(cert, name) == 1 &&
-            /* valid from a minute ago (clock skew) for a day; a workload
-             * that runs longer gets a new one when it is made again */
+            /* valid from a minute ago (clock skew) for a day; the
+             * contexts are made again after 12 hours (ehal_tls_ctx_stale) */
             X509_gmtime_adj(X509_getm_notBefore(cert), -60) &&
             X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600) &&
             X509_set_pubkey(cert, key) == 1 && X509_add_ext(cert, ext, -1) == 1 &&

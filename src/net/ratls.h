@@ -5,7 +5,8 @@
  * A fresh P-256 key is made inside the HAL for each workload that asks.
  * Its certificate is self-signed and carries, in a RATS conceptual message
  * wrapper (CMW) extension, the evidence envelope of docs/evidence.md whose
- * report-data is SHA-256 of the certificate's SubjectPublicKeyInfo (DER):
+ * report-data is "ELASTIC-HAL-RATLS-V1:" || SHA-256 of the certificate's
+ * SubjectPublicKeyInfo (DER), a prefix no guest can have evidence made for:
  * the evidence names the key, and the binding names the module, world and
  * workload.  A peer that verifies the evidence (src/verify/, also
  * `elastic-hal verify CERT`) knows which code on which platform holds the

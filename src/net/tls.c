@@ -22,7 +22,9 @@
 
 /* [0] TLS, [1] DTLS; server NULL without an identity. */
 struct ehal_tls_ctx {
-  int refs; /* a guest's socket and the connections its listener made */
+  int refs;    /* a guest's socket and the connections its listener made */
+  time_t made; /* when: an attested identity ages (ehal_tls_ctx_stale) */
+  bool attested;
   SSL_CTX *client[2], *server[2];
   unsigned char alpn[256]; /* ALPN protocols, wire format (length-prefixed) */
   unsigned alpn_len;
@@ -265,7 +267,11 @@ ehal_tls_ctx *ehal_tls_ctx_new(const ehal_tls_config *cfg, char *err, size_t err
   EVP_PKEY *attested_key = NULL;
   X509 *attested_cert = NULL;
   ehal_tls_ctx *c = calloc(1, sizeof *c);
-  if (c) c->refs = 1;
+  if (c) {
+    c->refs = 1;
+    c->made = time(NULL);
+    c->attested = cfg->attested != NULL;
+  }
   const SSL_METHOD *(*client_m[2])(void) = {TLS_client_method, DTLS_client_method};
   const SSL_METHOD *(*server_m[2])(void) = {TLS_server_method, DTLS_server_method};
   if (!c) goto oom;
@@ -331,6 +337,10 @@ void ehal_tls_ctx_free(ehal_tls_ctx *c) {
     SSL_CTX_free(c->server[d]);
   }
   free(c);
+}
+
+bool ehal_tls_ctx_stale(const ehal_tls_ctx *c) {
+  return c && c->attested && time(NULL) - c->made > EHAL_RATLS_REFRESH_S;
 }
 
 bool ehal_tls_ctx_has_identity(const ehal_tls_ctx *c) { return c && c->server[0]; }

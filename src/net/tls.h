@@ -61,6 +61,10 @@ ehal_tls_ctx *ehal_tls_ctx_new(const ehal_tls_config *cfg, char *err, size_t err
 ehal_tls_ctx *ehal_tls_ctx_ref(ehal_tls_ctx *c);
 void ehal_tls_ctx_free(ehal_tls_ctx *c);
 bool ehal_tls_ctx_has_identity(const ehal_tls_ctx *c);
+/* Whether contexts with an attested identity are old enough to be made
+ * again (its certificate is valid for a day): after 12 hours. */
+#define EHAL_RATLS_REFRESH_S (12 * 3600)
+bool ehal_tls_ctx_stale(const ehal_tls_ctx *c);
 
 /* A connection over the connected descriptor fd (not owned): TLS over a
  * TCP socket, or (dtls) DTLS 1.2 over a connected UDP socket.  host: the
