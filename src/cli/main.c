@@ -41,7 +41,7 @@ static void usage_main(FILE *f) {
           "Commands:\n"
           "  run       run a guest (.wasm or compiled artifact)\n"
           "  compile   compile a .wasm ahead of time into a loadable artifact\n"
-          "  import    make a signed artifact from a build machine one of this machine\n"
+          "  import    take in artifacts signed on a build machine (compile --sign)\n"
           "  check     resolve a guest's imports against a world without running it\n"
           "  info      show the platform and the HAL's capabilities\n"
           "  attest    produce attestation evidence with the CLI itself as the workload\n"

@@ -82,11 +82,18 @@ static int send_all(sock_t s, const char *data, size_t len) {
   return 0;
 }
 
+/* A socket of proto connected to host:port, or 1 with the error printed. */
+static int connected(elastic_sockets_protocol_t proto, const char *host, const char *port,
+                     sock_t *s) {
+  TRY("create-socket", elastic_sockets_create_socket(proto, s, E));
+  TRY("connect", elastic_sockets_connect(*s, addr_of(host, port), E));
+  return 0;
+}
+
 static int tcp_client(elastic_sockets_protocol_t proto, const char *host, const char *port,
                       const char *msg) {
   sock_t s;
-  TRY("create-socket", elastic_sockets_create_socket(proto, &s, E));
-  TRY("connect", elastic_sockets_connect(s, addr_of(host, port), E));
+  if (connected(proto, host, port, &s)) return 1;
   if (send_all(s, msg, strlen(msg))) return 1;
   for (;;) {
     elastic_bytes_t got;
@@ -168,8 +175,7 @@ static int hold_server(const char *addr, const char *port, int n) {
 static int udp_client(elastic_sockets_protocol_t proto, const char *host, const char *port,
                       const char *msg) {
   sock_t s;
-  TRY("create-socket", elastic_sockets_create_socket(proto, &s, E));
-  TRY("connect", elastic_sockets_connect(s, addr_of(host, port), E));
+  if (connected(proto, host, port, &s)) return 1;
   uint32_t sent;
   TRY("send", elastic_sockets_send(s, (elastic_bytes_t){(uint8_t *)msg, strlen(msg)}, &sent, E));
   elastic_bytes_t got;
@@ -225,8 +231,7 @@ static int dtls_server(const char *addr, const char *port, int n) {
 
 static int silent(const char *host, const char *port, uint32_t timeout_ms) {
   sock_t s;
-  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TCP, &s, E));
-  TRY("connect", elastic_sockets_connect(s, addr_of(host, port), E));
+  if (connected(ELASTIC_SOCKETS_PROTOCOL_TCP, host, port, &s)) return 1;
   if (timeout_ms) TRY("set-timeout", elastic_sockets_set_timeout(s, timeout_ms, E));
   elastic_bytes_t got;
   TRY("receive", elastic_sockets_receive(s, 100, &got, E));
@@ -385,8 +390,7 @@ static int tls_stream(char **argv) {
   sock_t s;
   size_t total = (size_t)atoi(argv[4]) << 20, chunk = 1 << 20, off = 0;
   uint8_t *buf = malloc(chunk);
-  TRY("create-socket", elastic_sockets_create_socket(ELASTIC_SOCKETS_PROTOCOL_TLS, &s, E));
-  TRY("connect", elastic_sockets_connect(s, addr_of(argv[2], argv[3]), E));
+  if (connected(ELASTIC_SOCKETS_PROTOCOL_TLS, argv[2], argv[3], &s)) return 1;
   int partial = 0;
   while (off < total) {
     size_t n = total - off < chunk ? total - off : chunk;
