@@ -7,6 +7,12 @@ ehal_guest(caps_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/caps_guest.c)
 ehal_guest(deep_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/deep_guest.c)
 # a workload on elastic:sockets, driven by its arguments (tests/cli/sockets.sh)
 ehal_guest(net_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/net_guest.c)
+# a workload on elastic:gpu, driven by its arguments (tests/cli/gpu.sh)
+set(EHAL_TEST_SHADERS vecadd reduce saxpy scale spin image oob)
+list(TRANSFORM EHAL_TEST_SHADERS PREPEND ${CMAKE_SOURCE_DIR}/tests/guests/shaders/)
+list(TRANSFORM EHAL_TEST_SHADERS APPEND .comp)
+list(APPEND EHAL_TEST_SHADERS ${CMAKE_SOURCE_DIR}/examples/gpu-matmul/matmul.comp)
+ehal_guest(gpu_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/gpu_guest.c SHADERS ${EHAL_TEST_SHADERS})
 
 # unit tests of the runtime's internal pieces
 ehal_c_test(test_units SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_units.c)
@@ -16,5 +22,7 @@ ehal_c_test(test_abi SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_abi.c GUESTS ab
 ehal_c_test(test_stack SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_stack.c GUESTS deep_guest)
 # the embedding API: host functions, memory, values, reflection, interrupts
 ehal_c_test(test_embed SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_embed.c)
+# GPU workloads side by side in one process: isolation, runaway shaders
+ehal_c_test(test_gpu SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_gpu.c GUESTS gpu_guest)
 # what a workload's sockets leave in the host process (nothing)
 ehal_c_test(test_sockets SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_sockets.c GUESTS net_guest)

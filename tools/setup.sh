@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PKGS=(build-essential cmake python3 pkg-config libssl-dev libjson-c-dev libsqlite3-dev wabt clang lld wasi-libc
-      libclang-rt-14-dev-wasm32 libclang-rt-14-dev librust-blake3-dev nodejs npm openssl sqlite3 curl)
+      libclang-rt-14-dev-wasm32 libclang-rt-14-dev librust-blake3-dev nodejs npm openssl sqlite3 curl
+      libvulkan-dev mesa-vulkan-drivers glslang-tools spirv-tools)
 
 missing=()
 for p in "${PKGS[@]}"; do

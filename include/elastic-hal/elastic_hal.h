@@ -285,6 +285,16 @@ typedef struct {
    * self-signed certificate that carries the platform's evidence for it
    * (attested TLS, docs/sockets.md). */
   bool tls_identity_attested;
+  /* GPU compute (docs/gpu.md): submitted work that runs longer than
+   * gpu_timeout_ms loses its device (0 = 5000); the workload's buffers
+   * together hold at most gpu_max_memory bytes (0 = 1 GiB) and number at
+   * most gpu_max_buffers (0 = 1024); one pass runs at most
+   * gpu_max_workgroups workgroups (0 = 1048576: what bounds the time a
+   * stopped pass takes to end on a CPU driver). */
+  uint64_t gpu_timeout_ms;
+  uint64_t gpu_max_memory;
+  uint32_t gpu_max_buffers;
+  uint64_t gpu_max_workgroups;
 } elastic_hal_config;
 
 elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *module,

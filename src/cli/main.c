@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../gpu/vulkan.h"
 #include "../interfaces/interfaces.h"
 #include "../net/policy.h"
 #include "../net/tls.h"
@@ -58,41 +59,49 @@ static void usage_main(FILE *f) {
 }
 
 static void usage_run(FILE *f) {
-  fprintf(f,
-          "Usage: %s run [OPTIONS] GUEST [ARGS...]\n"
-          "\n"
-          "Run GUEST (a .wasm, compiled on first use into the state directory's cache,\n"
-          "or an artifact from 'elastic-hal compile').  ARGS become the guest's argv.\n"
-          "\n"
-          "Options:\n"
-          "  -w, --world NAME       world to link (default elastic-tee-hal)\n"
-          "  -n, --workload NAME    workload name (default: GUEST's file name without extension)\n"
-          "  -s, --state-dir DIR    state directory (default $XDG_STATE_HOME/elastic-hal,\n"
-          "                         else ~/.local/state/elastic-hal)\n"
-          "  -e, --env K=V          set a guest environment variable (repeatable); the\n"
-          "                         host's environment is never passed on\n"
-          "  -m, --max-memory MIB   bound on the guest's linear memory (default 1024)\n"
-          "      --max-sleep-ms MS  bound on one clock.sleep (default 10000)\n"
-          "      --timeout SECONDS  end the guest with the trap 'interrupted' (exit 134) when it\n"
-          "                         runs longer (fractions allowed; default: no bound)\n"
-          "      --progress         report the steps of a first-run compile on stderr even\n"
-          "                         when it is not a terminal (on one it always shows)\n"
-          "      --allow-connect RULE  let the guest connect to ADDR:PORT (repeatable);\n"
-          "                         ADDR: IPv4, [IPv6], a CIDR block, a host name or *;\n"
-          "                         PORT: a number, LO-HI or *.  Without a rule, nothing\n"
-          "      --allow-bind RULE  let the guest bind ADDR:PORT (repeatable; as above)\n"
-          "      --socket-timeout SECONDS  bound on a socket call that waits (default 30)\n"
-          "      --max-sockets N    sockets the guest may hold open (default 1024)\n"
-          "      --tls-ca FILE      trust anchors (PEM) for the guest's TLS clients (default:\n"
-          "                         the system's); peers are always verified\n"
-          "      --tls-identity FILE.p12  the certificate and key a guest's TLS server\n"
-          "                         presents (PKCS#12); 'attested': a key made inside the\n"
-          "                         HAL, its certificate carrying the platform's evidence\n"
-          "      --tls-identity-password-file FILE  its password (the file's first line)\n"
-          "  -h, --help             show this help\n"
-          "\n"
-          "Exit status: the guest's exit status; 134 if the guest trapped; 1 on errors.\n",
-          prog);
+  fprintf(
+      f,
+      "Usage: %s run [OPTIONS] GUEST [ARGS...]\n"
+      "\n"
+      "Run GUEST (a .wasm, compiled on first use into the state directory's cache,\n"
+      "or an artifact from 'elastic-hal compile').  ARGS become the guest's argv.\n"
+      "\n"
+      "Options:\n"
+      "  -w, --world NAME       world to link (default elastic-tee-hal)\n"
+      "  -n, --workload NAME    workload name (default: GUEST's file name without extension)\n"
+      "  -s, --state-dir DIR    state directory (default $XDG_STATE_HOME/elastic-hal,\n"
+      "                         else ~/.local/state/elastic-hal)\n"
+      "  -e, --env K=V          set a guest environment variable (repeatable); the\n"
+      "                         host's environment is never passed on\n"
+      "  -m, --max-memory MIB   bound on the guest's linear memory (default 1024)\n"
+      "      --max-sleep-ms MS  bound on one clock.sleep (default 10000)\n"
+      "      --timeout SECONDS  end the guest with the trap 'interrupted' (exit 134) when it\n"
+      "                         runs longer (fractions allowed; default: no bound)\n"
+      "      --progress         report the steps of a first-run compile on stderr even\n"
+      "                         when it is not a terminal (on one it always shows)\n"
+      "      --allow-connect RULE  let the guest connect to ADDR:PORT (repeatable);\n"
+      "                         ADDR: IPv4, [IPv6], a CIDR block, a host name or *;\n"
+      "                         PORT: a number, LO-HI or *.  Without a rule, nothing\n"
+      "      --allow-bind RULE  let the guest bind ADDR:PORT (repeatable; as above)\n"
+      "      --socket-timeout SECONDS  bound on a socket call that waits (default 30)\n"
+      "      --max-sockets N    sockets the guest may hold open (default 1024)\n"
+      "      --gpu-driver FILE  the Vulkan driver to use: its ICD manifest (for example\n"
+      "                         /usr/share/vulkan/icd.d/lvp_icd.x86_64.json, lavapipe);\n"
+      "                         default: the drivers installed.  Vulkan layers are never loaded\n"
+      "      --gpu-timeout SECONDS  GPU work that runs longer loses its device (default 5)\n"
+      "      --gpu-max-memory MIB  the guest's GPU buffers together (default 1024)\n"
+      "      --gpu-max-buffers N  GPU buffers the guest may hold (default 1024)\n"
+      "      --gpu-max-workgroups N  workgroups in one compute pass (default 1048576)\n"
+      "      --tls-ca FILE      trust anchors (PEM) for the guest's TLS clients (default:\n"
+      "                         the system's); peers are always verified\n"
+      "      --tls-identity FILE.p12  the certificate and key a guest's TLS server\n"
+      "                         presents (PKCS#12); 'attested': a key made inside the\n"
+      "                         HAL, its certificate carrying the platform's evidence\n"
+      "      --tls-identity-password-file FILE  its password (the file's first line)\n"
+      "  -h, --help             show this help\n"
+      "\n"
+      "Exit status: the guest's exit status; 134 if the guest trapped; 1 on errors.\n",
+      prog);
 }
 
 static void usage_compile(FILE *f) {
@@ -163,11 +172,26 @@ static void usage_check(FILE *f) {
 
 static void usage_info(FILE *f) {
   fprintf(f,
-          "Usage: %s info [--json]\n"
+          "Usage: %s info [--json] [--gpu-driver FILE]\n"
           "\n"
-          "Show the detected platform, the interfaces this build implements and every\n"
-          "capability with its status.\n",
+          "Show the detected platform, the GPU adapters, the interfaces this build\n"
+          "implements and every capability with its status.  --gpu-driver: as for run.\n",
           prog);
+}
+
+/* What the Vulkan loader reads from the environment, set before it first
+ * runs: the driver the operator chose, and no layers at all (a layer is a
+ * library the loader would put between the HAL and the driver). */
+static void gpu_environment(const char *driver) {
+  if (driver) {
+    setenv("VK_DRIVER_FILES", driver, 1);
+    setenv("VK_ICD_FILENAMES", driver, 1); /* loaders before 1.3.207 */
+  }
+  setenv("VK_LOADER_LAYERS_DISABLE", "~all~", 1);
+  unsetenv("VK_INSTANCE_LAYERS");
+  unsetenv("VK_LOADER_LAYERS_ENABLE");
+  unsetenv("VK_LAYER_PATH");
+  unsetenv("VK_ADD_LAYER_PATH");
 }
 
 /* A decimal number in [min, max], the whole string; false otherwise. */
@@ -308,14 +332,20 @@ static int cmd_run(int argc, char **argv) {
                                        {"tls-ca", required_argument, 0, 'A'},
                                        {"tls-identity", required_argument, 0, 'I'},
                                        {"tls-identity-password-file", required_argument, 0, 'W'},
+                                       {"gpu-driver", required_argument, 0, 'D'},
+                                       {"gpu-timeout", required_argument, 0, 'G'},
+                                       {"gpu-max-memory", required_argument, 0, 'M'},
+                                       {"gpu-max-buffers", required_argument, 0, 'U'},
+                                       {"gpu-max-workgroups", required_argument, 0, 'X'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL;
+  const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL, *gpu_driver = NULL;
   const char *tls_ca = NULL, *tls_identity = NULL, *tls_password_file = NULL;
   bool tls_attested = false;
   int envc = 0, nconnect = 0, nbind = 0, c;
   unsigned long max_mib = 1024, max_sleep_ms = 10000, max_sockets = 1024;
-  uint64_t timeout_ms = 0, socket_timeout_ms = 30000;
+  unsigned long gpu_mib = 1024, gpu_buffers = 1024, gpu_workgroups = 1ul << 20;
+  uint64_t timeout_ms = 0, socket_timeout_ms = 30000, gpu_timeout_ms = 5000;
   /* first pass: options only, so every early return happens before allocating */
   while ((c = getopt_long(argc, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
     switch (c) {
@@ -344,11 +374,39 @@ static int cmd_run(int argc, char **argv) {
         break;
       case 'T':
       case 'O':
-        if (!parse_seconds(optarg, c == 'T' ? &timeout_ms : &socket_timeout_ms)) {
+      case 'G':
+        if (!parse_seconds(optarg, c == 'T'   ? &timeout_ms
+                                   : c == 'O' ? &socket_timeout_ms
+                                              : &gpu_timeout_ms)) {
           fprintf(stderr, "%s: %s takes a number of seconds (0.001 to 31536000)\n", prog,
-                  c == 'T' ? "--timeout" : "--socket-timeout");
+                  c == 'T'   ? "--timeout"
+                  : c == 'O' ? "--socket-timeout"
+                             : "--gpu-timeout");
           return 2;
         }
+        break;
+      case 'M':
+        if (!parse_num(optarg, 1, 1048576, &gpu_mib)) {
+          fprintf(stderr, "%s: --gpu-max-memory takes a number of MiB from 1 to 1048576\n", prog);
+          return 2;
+        }
+        break;
+      case 'U':
+      case 'X':
+        if (!parse_num(optarg, 1, c == 'U' ? 1000000 : 4294967295ul,
+                       c == 'U' ? &gpu_buffers : &gpu_workgroups)) {
+          fprintf(stderr, "%s: %s takes a number from 1 to %s\n", prog,
+                  c == 'U' ? "--gpu-max-buffers" : "--gpu-max-workgroups",
+                  c == 'U' ? "1000000" : "4294967295");
+          return 2;
+        }
+        break;
+      case 'D':
+        if (access(optarg, R_OK) != 0) {
+          fprintf(stderr, "%s: --gpu-driver %s: %s\n", prog, optarg, strerror(errno));
+          return 2;
+        }
+        gpu_driver = optarg;
         break;
       case 'K':
         if (!parse_num(optarg, 1, 1000000, &max_sockets)) {
@@ -375,6 +433,7 @@ static int cmd_run(int argc, char **argv) {
     usage_run(stderr);
     return 2;
   }
+  gpu_environment(gpu_driver);
   int guest_index = optind;
   const char *guest = argv[guest_index];
   elastic_hal_linker *l = elastic_hal_linker_new();
@@ -472,7 +531,11 @@ static int cmd_run(int argc, char **argv) {
       .tls_ca_file = tls_ca,
       .tls_identity_p12 = tls_identity,
       .tls_identity_password = tls_password,
-      .tls_identity_attested = tls_attested};
+      .tls_identity_attested = tls_attested,
+      .gpu_timeout_ms = gpu_timeout_ms,
+      .gpu_max_memory = (uint64_t)gpu_mib << 20,
+      .gpu_max_buffers = (uint32_t)gpu_buffers,
+      .gpu_max_workgroups = gpu_workgroups};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
     if (err.trapped) {
@@ -767,9 +830,12 @@ static void json_str(const char *s) {
 
 static int cmd_info(int argc, char **argv) {
   bool json = false;
+  const char *gpu_driver = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--json"))
       json = true;
+    else if (!strcmp(argv[i], "--gpu-driver") && i + 1 < argc)
+      gpu_driver = argv[++i];
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage_info(stdout);
       return 0;
@@ -778,6 +844,11 @@ static int cmd_info(int argc, char **argv) {
       return 2;
     }
   }
+  gpu_environment(gpu_driver);
+  const ehal_gpu_adapter *ads = NULL;
+  size_t nads = 0;
+  char gpu_why[256] = "";
+  if (ehal_gpu_adapters(&ads, &nads, gpu_why, sizeof gpu_why) != 0) nads = 0;
   ehal_capability caps[512];
   size_t n = ehal_capabilities(NULL, caps, 512);
   if (json) {
@@ -787,7 +858,17 @@ static int cmd_info(int argc, char **argv) {
     json_str(ehal_platform_version());
     printf(", \"engine\": ");
     json_str(ehal_engine_build_id());
-    printf(", \"capabilities\": [");
+    printf(", \"gpu_adapters\": [");
+    for (size_t i = 0; i < nads; i++) {
+      printf("%s{\"name\": ", i ? ", " : "");
+      json_str(ads[i].name);
+      printf(", \"vendor\": ");
+      json_str(ads[i].vendor);
+      printf(", \"type\": ");
+      json_str(ads[i].type);
+      printf("}");
+    }
+    printf("], \"capabilities\": [");
     for (size_t i = 0; i < n; i++) {
       printf("%s{\"name\": ", i ? ", " : "");
       json_str(caps[i].name);
@@ -798,8 +879,12 @@ static int cmd_info(int argc, char **argv) {
     printf("]}\n");
     return 0;
   }
-  printf("elastic-hal %s\nplatform:  %s\n           %s\nengine:    %s\n\n", ELASTIC_HAL_VERSION,
+  printf("elastic-hal %s\nplatform:  %s\n           %s\nengine:    %s\n", ELASTIC_HAL_VERSION,
          elastic_hal_platform_type(), ehal_platform_version(), ehal_engine_build_id());
+  for (size_t i = 0; i < nads; i++)
+    printf("gpu:       %s (%s, %s)\n", ads[i].name, ads[i].type, ads[i].vendor);
+  if (!nads) printf("gpu:       none%s%s\n", *gpu_why ? ": " : "", gpu_why);
+  printf("\n");
   printf("%-40s %-10s %s\n", "CAPABILITY", "STATUS", "VERSION");
   for (size_t i = 0; i < n; i++)
     printf("%-40s %-10s %s\n", caps[i].name, caps[i].supported ? "supported" : "unsupported",

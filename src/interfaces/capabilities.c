@@ -13,6 +13,7 @@
 
 #include "../attest/attest.h"
 #include "../attest/sealing.h"
+#include "../gpu/vulkan.h"
 #include "../runtime/linker.h"
 #include "ehal_bindings.h"
 #include "interfaces.h"
@@ -40,14 +41,21 @@ typedef struct {
 } cap_row;
 
 /* Features within an interface that its functions do not name: the
- * protocols of sockets.  Keep in step with sockets.c. */
+ * protocols of sockets (keep in step with sockets.c); GPU compute on Vulkan
+ * with SPIR-V shaders, and gpu.adapter: whether this node has an adapter
+ * (a Vulkan driver with a compute queue) at all. */
 static const struct {
   const char *iface, *name;
   bool built;
 } features[] = {
-    {"sockets", "sockets.tcp", true},          {"sockets", "sockets.udp", true},
-    {"sockets", "sockets.tls", true},          {"sockets", "sockets.dtls", true},
+    {"sockets", "sockets.tcp", true},
+    {"sockets", "sockets.udp", true},
+    {"sockets", "sockets.tls", true},
+    {"sockets", "sockets.dtls", true},
     {"sockets", "sockets.attested-tls", true},
+    {"gpu", "gpu.vulkan", true},
+    {"gpu", "gpu.spirv", true},
+    {"gpu", "gpu.adapter", true},
 };
 
 static cap_row g_rows[512];
@@ -113,6 +121,13 @@ static void build_rows(void) {
   }
 }
 
+static bool gpu_adapter_present(void) {
+  const ehal_gpu_adapter *a;
+  size_t n = 0;
+  char why[256];
+  return ehal_gpu_adapters(&a, &n, why, sizeof why) == 0 && n > 0;
+}
+
 static bool row_supported(const ehal_instance *inst, size_t i) {
   const cap_row *r = &g_rows[i];
   if (r->iface) {
@@ -122,6 +137,7 @@ static bool row_supported(const ehal_instance *inst, size_t i) {
      * without a key provider) */
     if (r->needs_evidence && !ehal_attestation_available()) return false;
     if (r->needs_sealing && !ehal_sealing_supported()) return false;
+    if (r->feature && !strcmp(r->name, "gpu.adapter") && !gpu_adapter_present()) return false;
     if (r->feature) return r->feature_built && ehal_iface_implemented(r->iface);
     return r->func ? r->func->fn != NULL : ehal_iface_implemented(r->iface);
   }

@@ -898,6 +898,10 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   inst->stderr_fd = cfg->stderr_fd ? cfg->stderr_fd : 2;
   inst->max_sockets = cfg->max_sockets ? cfg->max_sockets : 1024;
   inst->socket_timeout_ms = cfg->socket_timeout_ms ? cfg->socket_timeout_ms : 30000;
+  inst->gpu_timeout_ms = cfg->gpu_timeout_ms ? cfg->gpu_timeout_ms : 5000;
+  inst->gpu_max_memory = cfg->gpu_max_memory ? cfg->gpu_max_memory : 1ull << 30;
+  inst->gpu_max_buffers = cfg->gpu_max_buffers ? cfg->gpu_max_buffers : 1024;
+  inst->gpu_max_workgroups = cfg->gpu_max_workgroups ? cfg->gpu_max_workgroups : 1u << 20;
   inst->tls_ca_file = cfg->tls_ca_file ? dupstr(cfg->tls_ca_file) : NULL;
   inst->tls_identity = cfg->tls_identity_p12 ? dupstr(cfg->tls_identity_p12) : NULL;
   inst->tls_identity_password =

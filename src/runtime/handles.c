@@ -8,11 +8,17 @@ void ehal_handles_init(ehal_handle_table *t, uint32_t max_live, void (*destroy)(
   t->len = t->cap = t->live = 0;
   t->max_live = max_live;
   t->destroy = destroy;
+  t->kind = 0;
 }
 
+void ehal_handles_set_kind(ehal_handle_table *t, uint8_t kind) { t->kind = kind; }
+
 /* Handle layout: generation in the high 32 bits, slot index + 1 in the low
- * 32, so 0 is never a valid handle. */
-static uint64_t make(uint32_t idx, uint32_t gen) { return ((uint64_t)gen << 32) | (idx + 1u); }
+ * 32, so 0 is never a valid handle; the table's kind is xored into the top
+ * byte. */
+static uint64_t make(const ehal_handle_table *t, uint32_t idx, uint32_t gen) {
+  return (((uint64_t)gen << 32) | (idx + 1u)) ^ ((uint64_t)t->kind << 56);
+}
 
 uint64_t ehal_handle_new(ehal_handle_table *t, void *obj) {
   if (!obj || t->live >= t->max_live) return 0;
@@ -20,7 +26,7 @@ uint64_t ehal_handle_new(ehal_handle_table *t, void *obj) {
     if (!t->slots[i].obj) {
       t->slots[i].obj = obj;
       t->live++;
-      return make(i, t->slots[i].gen);
+      return make(t, i, t->slots[i].gen);
     }
   }
   if (t->len == t->cap) {
@@ -33,10 +39,11 @@ uint64_t ehal_handle_new(ehal_handle_table *t, void *obj) {
   t->slots[t->len].obj = obj;
   t->slots[t->len].gen = 1;
   t->live++;
-  return make(t->len++, 1);
+  return make(t, t->len++, 1);
 }
 
 static ehal_handle_slot *find(const ehal_handle_table *t, uint64_t h) {
+  h ^= (uint64_t)t->kind << 56;
   uint32_t low = (uint32_t)h;
   if (low == 0 || low > t->len) return NULL;
   ehal_handle_slot *s = &t->slots[low - 1];
@@ -57,6 +64,19 @@ void *ehal_handle_take(ehal_handle_table *t, uint64_t h) {
   s->gen++;
   t->live--;
   return obj;
+}
+
+void ehal_handles_drop_if(ehal_handle_table *t, int (*pred)(void *obj, void *arg), void *arg) {
+  for (uint32_t i = 0; i < t->len; i++) {
+    ehal_handle_slot *s = &t->slots[i];
+    if (s->obj && pred(s->obj, arg)) {
+      void *obj = s->obj;
+      s->obj = NULL;
+      s->gen++;
+      t->live--;
+      if (t->destroy) t->destroy(obj);
+    }
+  }
 }
 
 void ehal_handles_free(ehal_handle_table *t) {

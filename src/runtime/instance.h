@@ -58,6 +58,8 @@ struct ehal_instance {
   uint64_t socket_timeout_ms;
   char *tls_ca_file, *tls_identity, *tls_identity_password; /* NULL: none */
   bool tls_attested; /* the TLS identity is made here, attested (src/net/ratls.h) */
+  uint64_t gpu_timeout_ms, gpu_max_memory, gpu_max_workgroups;
+  uint32_t gpu_max_buffers;
 
   /* set while the host calls the guest's cabi_realloc to lower a result:
    * the canonical ABI forbids the guest to call the host then */

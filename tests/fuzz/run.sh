@@ -2,7 +2,8 @@
 # tests/fuzz/run.sh [SECONDS] - build the libFuzzer harnesses with Debian's
 # clang (AddressSanitizer + UBSan) and run each for SECONDS (default 10:
 # the short slice the test suite runs; 'make fuzz' runs longer).  Seeds:
-# every module the build made and every .wat test module.  Prints TAP.
+# every module the build made and every .wat test module; for the SPIR-V
+# checker, every shader the build compiled.  Prints TAP.
 # Needs a configured build tree for the generated header (BUILD, default
 # build).  A crash leaves its input in build/fuzz/ for replay:
 #   build/fuzz/fuzz_wasm build/fuzz/crash-...
@@ -62,6 +63,25 @@ if clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefi
 else
   say "not ok" "build the fuzz_verify harness with clang -fsanitize=fuzzer"
   sed 's/^/# /' "$OUT/build-verify.log" | head -20
+fi
+# the checks a guest's SPIR-V passes before a GPU driver sees it
+if clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  tests/fuzz/fuzz_spirv.c src/gpu/spirv.c src/gpu/bound.c -lSPIRV-Tools -lstdc++ -lm \
+  -o "$OUT/fuzz_spirv" 2>"$OUT/build-spirv.log"; then
+  say ok "build the fuzz_spirv harness with clang -fsanitize=fuzzer"
+  mkdir -p "$OUT/corpus-spirv"
+  cp "$BUILD"/shaders/*.spv "$OUT/corpus-spirv/" 2>/dev/null
+  if (cd "$OUT" && ./fuzz_spirv -max_total_time="$SECS" -max_len=16384 -rss_limit_mb=2048 \
+    -print_final_stats=1 corpus-spirv >fuzz-spirv.log 2>&1); then
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/fuzz-spirv.log" | grep -o '[0-9]*$')
+    say ok "fuzz_spirv: ${SECS}s, ${runs:-?} inputs, no crash, refusals say why, what passes is rewritten whole"
+  else
+    say "not ok" "fuzz_spirv: no crash, refusals say why, what passes is rewritten whole"
+    grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$OUT/fuzz-spirv.log" | head -20 | sed 's/^/# /'
+  fi
+else
+  say "not ok" "build the fuzz_spirv harness with clang -fsanitize=fuzzer"
+  sed 's/^/# /' "$OUT/build-spirv.log" | head -20
 fi
 echo "1..$n"
 ((failed == 0))

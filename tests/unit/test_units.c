@@ -923,7 +923,7 @@ static const struct {
     {"communication", "elastic:communication/communication@0.1.0", "list-workloads",
      "i:", IMPL_CATALOG},
     {"sockets", "elastic:sockets/sockets@0.1.0", "close", "Ii:", IMPL_YES},
-    {"gpu", "elastic:gpu/gpu@0.1.0", "list-adapters", "i:", IMPL_CATALOG},
+    {"gpu", "elastic:gpu/gpu@0.1.0", "list-adapters", "i:", IMPL_YES},
     {"resources", "elastic:resources/resources@0.1.0", "query-available", "ii:", IMPL_CATALOG},
     {"events", "elastic:events/events@0.1.0", "subscribe", "ii:", IMPL_CATALOG},
     {"clock", "elastic:clock/clock@0.1.0", "get-system-time", "i:", IMPL_YES},

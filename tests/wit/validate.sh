@@ -105,7 +105,7 @@ neg "result<unit, string> (no such type)" deps/clock.wit 'result<_, string>' 're
   'name `unit` does not exist'
 neg "function named like its record (get-platform-info -> platform-info)" deps/platform.wit \
   'get-platform-info:' 'platform-info:' 'name `platform-info` is defined more than once'
-neg "world exporting an unknown interface" complete.wit 'elastic:gpu/gpu@0.1.0' 'elastic:gpu/gpu@9.9.9' \
+neg "world exporting an unknown interface" complete.wit 'elastic:gpu/gpu@0.1.1' 'elastic:gpu/gpu@9.9.9' \
   "package 'elastic:gpu@9.9.9' not found"
 expect_fail "unknown world name is rejected" 'World `no-such-world` not found' \
   jco guest-types "$WIT_DIR" --world-name elastic:tee-hal/no-such-world -q -o "$tmp/out-none"
