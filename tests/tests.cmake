@@ -8,7 +8,7 @@ ehal_guest(deep_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/deep_guest.c)
 # a workload on elastic:sockets, driven by its arguments (tests/cli/sockets.sh)
 ehal_guest(net_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/net_guest.c)
 # a workload on elastic:gpu, driven by its arguments (tests/cli/gpu.sh)
-set(EHAL_TEST_SHADERS vecadd reduce saxpy scale spin image oob)
+set(EHAL_TEST_SHADERS vecadd reduce saxpy scale spin image oob oob_local)
 list(TRANSFORM EHAL_TEST_SHADERS PREPEND ${CMAKE_SOURCE_DIR}/tests/guests/shaders/)
 list(TRANSFORM EHAL_TEST_SHADERS APPEND .comp)
 list(APPEND EHAL_TEST_SHADERS ${CMAKE_SOURCE_DIR}/examples/gpu-matmul/matmul.comp)
@@ -23,6 +23,6 @@ ehal_c_test(test_stack SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_stack.c GUEST
 # the embedding API: host functions, memory, values, reflection, interrupts
 ehal_c_test(test_embed SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_embed.c)
 # GPU workloads side by side in one process: isolation, runaway shaders
-ehal_c_test(test_gpu SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_gpu.c GUESTS gpu_guest)
+ehal_c_test(test_gpu SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_gpu.c GUESTS gpu_guest gpu_matmul)
 # what a workload's sockets leave in the host process (nothing)
 ehal_c_test(test_sockets SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_sockets.c GUESTS net_guest)

@@ -56,6 +56,7 @@ enum {
   OP_LABEL = 248,
   OP_BRANCH = 249,
   OP_BRANCH_CONDITIONAL = 250,
+  OP_SWITCH = 251,
   OP_RETURN = 253,
   OP_NO_LINE = 317
 };
@@ -114,7 +115,8 @@ static bool is_debug_line(uint32_t op) { return op == OP_LINE || op == OP_NO_LIN
 
 typedef struct {
   uint32_t header, merge;
-  size_t at; /* the header block's position */
+  size_t at;       /* the header block's position */
+  bool merge_phis; /* the merge block starts with OpPhi */
 } loop;
 
 /* A back edge's block: lift a merge instruction just emitted (it must stay
@@ -134,6 +136,14 @@ static int bound_back_edge(bounder *b, vec *v, const uint32_t *in, const loop *l
   size_t np = take_merge(v, last_at, pending);
   uint32_t go = emit_go(b, v), cond = go;
   bool header_first = true;
+  if ((in[0] & 0xffff) == OP_BRANCH && l->merge_phis) {
+    /* a new edge into the merge block would need a value in each of its
+     * phis; refused rather than guessed */
+    snprintf(b->err, b->errlen,
+             "a loop with no exit branch before its merge block's phi instructions (not "
+             "supported yet: compile without that optimization)");
+    return -1;
+  }
   if ((in[0] & 0xffff) == OP_BRANCH_CONDITIONAL) {
     if (in[2] == h && in[3] == m) { /* do-while: go on while c and go */
       cond = b->next_id++;
@@ -183,6 +193,10 @@ static int bound_function(bounder *b, const uint32_t *w, size_t f, size_t end, b
     if (op == OP_LOOP_MERGE)
       loops[nloops++] = (loop){.header = w[label_at + 1], .merge = w[i + 1], .at = label_at};
   }
+  for (size_t i = f; i < end; i += w[i] >> 16) /* which merge blocks have phis */
+    if ((w[i] & 0xffff) == OP_LABEL && i + (w[i] >> 16) < end &&
+        (w[i + (w[i] >> 16)] & 0xffff) == OP_PHI)
+      for (size_t k = 0; k < nloops; k++) loops[k].merge_phis |= loops[k].merge == w[i + 1];
   uint32_t first = 0, cont = 0; /* the entry block, and the block it goes on in */
   bool split = !entry;
   size_t last_at = v->n;
@@ -204,6 +218,14 @@ static int bound_function(bounder *b, const uint32_t *w, size_t f, size_t end, b
       ins(v, OP_RETURN, 0);
       ins(v, OP_LABEL, 1, cont);
       split = true;
+    }
+    if (op == OP_SWITCH && label_at) { /* no back edge by switch: refused, never missed */
+      for (uint32_t k = 2; k < n; k++)
+        for (size_t j = 0; j < nloops; j++)
+          if (in[k] == loops[j].header && loops[j].at <= label_at) {
+            snprintf(b->err, b->errlen, "a loop's back edge by OpSwitch (not supported)");
+            rc = -1;
+          }
     }
     const loop *l = NULL;
     if ((op == OP_BRANCH || op == OP_BRANCH_CONDITIONAL) && label_at &&

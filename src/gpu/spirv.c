@@ -34,9 +34,20 @@ enum {
   OP_SPEC_CONSTANT_COMPOSITE = 51,
   OP_VARIABLE = 59,
   OP_DECORATE = 71,
+  OP_MEMBER_DECORATE = 72,
+  OP_DECORATION_GROUP = 73,
+  OP_GROUP_DECORATE = 74,
+  OP_GROUP_MEMBER_DECORATE = 75,
   OP_EXECUTION_MODE_ID = 331
 };
-enum { DEC_BLOCK = 2, DEC_BUFFER_BLOCK = 3, DEC_BUILTIN = 11, DEC_BINDING = 33, DEC_SET = 34 };
+enum {
+  DEC_BLOCK = 2,
+  DEC_BUFFER_BLOCK = 3,
+  DEC_BUILTIN = 11,
+  DEC_BINDING = 33,
+  DEC_SET = 34,
+  DEC_OFFSET = 35
+};
 enum {
   SC_UNIFORM_CONSTANT = 0,
   SC_INPUT = 1,
@@ -56,6 +67,8 @@ typedef struct {
   int64_t set, binding;     /* -1: not decorated */
   bool block, buffer_block; /* struct decorations */
   bool wg_size;             /* BuiltIn WorkgroupSize */
+  uint32_t align;           /* type_size's memo (size 0: not computed) */
+  uint64_t size;
 } id_info;
 
 typedef struct {
@@ -93,15 +106,13 @@ static bool capability_allowed(const ehal_spirv_limits *l, uint32_t cap) {
   switch (cap) {
     case 0: /* Matrix */
     case 1: /* Shader */ return true;
-    case 9: return l->f16;    /* Float16 */
-    case 10: return l->f64;   /* Float64 */
-    case 11: return l->int64; /* Int64 */
-    case 22: return l->int16; /* Int16 */
-    case 39: return l->int8;  /* Int8 */
-    case 4433:                /* StorageBuffer16BitAccess */
-    case 4434: /* UniformAndStorageBuffer16BitAccess */ return l->storage16;
-    case 4448: /* StorageBuffer8BitAccess */
-    case 4449: /* UniformAndStorageBuffer8BitAccess */ return l->storage8;
+    case 9: return l->f16;                  /* Float16 */
+    case 10: return l->f64;                 /* Float64 */
+    case 11: return l->int64;               /* Int64 */
+    case 22: return l->int16;               /* Int16 */
+    case 39: return l->int8;                /* Int8 */
+    case 4433: return l->storage16;         /* StorageBuffer16BitAccess (not in uniform blocks) */
+    case 4448: return l->storage8;          /* StorageBuffer8BitAccess (not in uniform blocks) */
     case 61: return l->subgroup_ops & 0x01; /* GroupNonUniform: basic */
     case 62: return l->subgroup_ops & 0x02; /* vote */
     case 63: return l->subgroup_ops & 0x04; /* arithmetic */
@@ -131,40 +142,79 @@ static bool const_value(const walk *k, uint32_t id, uint64_t *v) {
   return true;
 }
 
-/* Bytes a value of type id takes in workgroup memory, with natural
- * alignment (an estimate: drivers lay out alike or tighter).  Saturates. */
+static uint64_t sat_mul(uint64_t a, uint64_t b) {
+  return a && b > UINT64_MAX / a ? UINT64_MAX : a * b;
+}
+static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+/* Bytes a value of type id takes in workgroup or push-constant memory,
+ * with natural alignment (an estimate: drivers lay out alike or tighter),
+ * saturating at UINT64_MAX (also: a type this cannot size).  Each type's
+ * size is computed once (k->ids[id].size), so a module of deeply shared
+ * types costs no more than its length. */
 static uint64_t type_size(const walk *k, uint32_t id, int depth, uint64_t *align) {
   const uint32_t *d = def_of(k, id);
   *align = 4;
   if (!d || depth > MAX_DEPTH) return UINT64_MAX;
-  uint64_t a, n, s;
+  id_info *memo = &k->ids[id];
+  if (memo->size) {
+    *align = memo->align;
+    return memo->size;
+  }
+  uint64_t a = 4, n, s;
   switch (opcode(d)) {
-    case OP_TYPE_BOOL: return 4;
+    case OP_TYPE_BOOL: s = 4; break;
     case OP_TYPE_INT:
-    case OP_TYPE_FLOAT: *align = d[2] / 8 ? d[2] / 8 : 1; return *align;
+    case OP_TYPE_FLOAT:
+      a = d[2] / 8 ? d[2] / 8 : 1;
+      s = a;
+      break;
     case OP_TYPE_VECTOR:
     case OP_TYPE_MATRIX:
       s = type_size(k, d[2], depth + 1, &a);
       n = d[3] == 3 ? 4 : d[3];
-      *align = a * (opcode(d) == OP_TYPE_VECTOR ? n : 1);
-      return s > UINT32_MAX ? UINT64_MAX : s * n;
+      if (opcode(d) == OP_TYPE_VECTOR) a *= n;
+      s = sat_mul(s, n);
+      break;
     case OP_TYPE_ARRAY:
-      s = type_size(k, d[2], depth + 1, align);
-      if (!const_value(k, d[3], &n) || s > UINT32_MAX || n > UINT32_MAX) return UINT64_MAX;
-      return s * n;
+      s = type_size(k, d[2], depth + 1, &a);
+      s = const_value(k, d[3], &n) ? sat_mul(s, n) : UINT64_MAX;
+      break;
     case OP_TYPE_STRUCT: {
-      uint64_t off = 0;
-      for (uint32_t i = 2; i < nwords(d); i++) {
-        s = type_size(k, d[i], depth + 1, &a);
-        if (s == UINT64_MAX) return s;
-        off = (off + a - 1) / a * a + s;
-        if (a > *align) *align = a;
-        if (off > UINT32_MAX) return UINT64_MAX;
+      uint64_t off = 0, ma;
+      for (uint32_t i = 2; i < nwords(d) && off != UINT64_MAX; i++) {
+        uint64_t ms = type_size(k, d[i], depth + 1, &ma);
+        off = sat_add((off + ma - 1) / ma * ma, ms);
+        if (ma > a) a = ma;
       }
-      return off;
+      s = off;
+      break;
     }
-    default: return UINT64_MAX; /* pointers, images, runtime arrays: not in shared memory */
+    default: s = UINT64_MAX; /* pointers, images, runtime arrays: not sized here */
   }
+  if (a == 0 || a > 64) a = 64;
+  memo->size = s ? s : 1;
+  memo->align = (uint32_t)a;
+  *align = a;
+  return s;
+}
+
+/* Bytes a push-constant block takes: past its furthest member, by the
+ * members' Offset decorations (what the driver reads), else its size. */
+static uint64_t block_end(const walk *k, uint32_t st) {
+  const uint32_t *d = def_of(k, st);
+  uint64_t a, end = type_size(k, st, 0, &a);
+  for (size_t i = 5; d && opcode(d) == OP_TYPE_STRUCT && i < k->nw; i += nwords(k->w + i)) {
+    const uint32_t *ins = k->w + i;
+    /* OpMemberDecorate %st member Offset off */
+    if (opcode(ins) == OP_MEMBER_DECORATE && nwords(ins) >= 5 && ins[1] == st &&
+        ins[3] == DEC_OFFSET && ins[2] + 2u < nwords(d)) {
+      uint64_t ms = type_size(k, d[2 + ins[2]], 0, &a);
+      uint64_t e = sat_add(ins[4], ms);
+      if (e > end || end == UINT64_MAX) end = e;
+    }
+  }
+  return end;
 }
 
 /* First pass: where each id is defined, and its decorations. */
@@ -188,6 +238,8 @@ static int index_ids(walk *k) {
       id_info *t = &k->ids[ins[1]];
       if (ins[2] == DEC_BLOCK) t->block = true;
       if (ins[2] == DEC_BUFFER_BLOCK) t->buffer_block = true;
+      if ((ins[2] == DEC_SET && t->set >= 0) || (ins[2] == DEC_BINDING && t->binding >= 0))
+        return fail(k, "a variable is decorated with two descriptor sets or bindings");
       if (ins[2] == DEC_SET && n >= 4) t->set = ins[3];
       if (ins[2] == DEC_BINDING && n >= 4) t->binding = ins[3];
       if (ins[2] == DEC_BUILTIN && n >= 4 && ins[3] == BUILTIN_WORKGROUP_SIZE) t->wg_size = true;
@@ -232,12 +284,15 @@ static int check_variable(walk *k, const uint32_t *ins, ehal_spirv_info *info, u
     case SC_WORKGROUP:
       s = type_size(k, pointee, 0, &a);
       if (s == UINT64_MAX) return fail(k, "a workgroup variable has a type this HAL cannot size");
-      *shared += s;
+      *shared = sat_add(*shared, s);
+      if (*shared > k->lim->max_shared)
+        return fail(k, "the shader asks for more than the adapter's %u bytes of workgroup memory",
+                    k->lim->max_shared);
       return 0;
     case SC_PUSH_CONSTANT:
       if (info->push_constants) return fail(k, "more than one push-constant block");
       info->push_constants = true;
-      s = type_size(k, pointee, 0, &a);
+      s = block_end(k, pointee);
       if (s > k->lim->max_push)
         return fail(k, "the push-constant block is larger than the %u bytes allowed",
                     k->lim->max_push);
@@ -305,6 +360,11 @@ static int walk_module(walk *k, ehal_spirv_info *info) {
         break;
       case OP_EXECUTION_MODE_ID:
         return fail(k, "execution modes with id operands are not supported");
+      case OP_DECORATION_GROUP:
+      case OP_GROUP_DECORATE:
+      case OP_GROUP_MEMBER_DECORATE:
+        /* what a group decorates would be out of this walk's sight */
+        return fail(k, "decoration groups are not supported");
       case OP_VARIABLE:
         if (n >= 4 && ins[3] != SC_FUNCTION && check_variable(k, ins, info, &shared) != 0)
           return -1;
@@ -340,9 +400,6 @@ static int walk_module(walk *k, ehal_spirv_info *info) {
   if (inv > k->lim->max_invocations)
     return fail(k, "a workgroup of %llu invocations exceeds the adapter's %u",
                 (unsigned long long)inv, k->lim->max_invocations);
-  if (shared > k->lim->max_shared)
-    return fail(k, "the shader asks for %llu bytes of workgroup memory; the adapter has %u",
-                (unsigned long long)shared, k->lim->max_shared);
   return 0;
 }
 
@@ -393,9 +450,13 @@ int ehal_spirv_check(const uint8_t *code, size_t size, const ehal_spirv_limits *
   }
   for (uint32_t i = 0; i < k.bound; i++) k.ids[i].set = k.ids[i].binding = -1;
   if (index_ids(&k) != 0 || walk_module(&k, info) != 0) goto out;
-  /* then made stoppable, and what that made checked again */
-  size_t bnw = 0;
-  if (ehal_spirv_bound(w, k.nw, bounded, &bnw, err, errlen) != 0) goto out;
+  /* then made safe to index and stoppable, and what that made checked again */
+  size_t bnw = 0, rnw = 0;
+  uint32_t *robust = NULL; /* every array index clamped first */
+  if (ehal_spirv_robust(w, k.nw, &robust, &rnw, err, errlen) != 0) goto out;
+  int brc = ehal_spirv_bound(robust, rnw, bounded, &bnw, err, errlen);
+  free(robust);
+  if (brc != 0) goto out;
   if (validate(*bounded, bnw, "this HAL could not make the shader stoppable", err, errlen) != 0) {
     free(*bounded);
     *bounded = NULL;

@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" { /* robust.cpp implements ehal_spirv_robust */
+#endif
+
 #define EHAL_SPIRV_MAX_BINDINGS 32 /* per shader, set 0 */
 
 typedef enum { EHAL_BIND_STORAGE, EHAL_BIND_UNIFORM } ehal_bind_kind;
@@ -50,6 +54,12 @@ int ehal_spirv_check(const uint8_t *code, size_t size, const ehal_spirv_limits *
                      ehal_spirv_info *info, uint32_t **bounded, size_t *bounded_size, char *err,
                      size_t errlen);
 
+/* The module (nw words) with every access chain's indices clamped to its
+ * arrays' bounds (SPIRV-Tools' graphics-robust-access pass; robust.cpp).
+ * 0 with *out (malloc'd) and *out_nw, or -1 and why. */
+int ehal_spirv_robust(const uint32_t *w, size_t nw, uint32_t **out, size_t *out_nw, char *err,
+                      size_t errlen);
+
 /* The stop flag's place, which a guest's shader cannot use (set 0 only). */
 #define EHAL_SPIRV_STOP_SET 1
 #define EHAL_SPIRV_STOP_BINDING 0
@@ -60,5 +70,9 @@ int ehal_spirv_check(const uint8_t *code, size_t size, const ehal_spirv_limits *
  * (src/gpu/bound.c).  0 with *out (malloc'd) and *out_nw, or -1 and why. */
 int ehal_spirv_bound(const uint32_t *w, size_t nw, uint32_t **out, size_t *out_nw, char *err,
                      size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

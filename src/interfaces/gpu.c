@@ -28,6 +28,7 @@
 
 #include "../gpu/spirv.h"
 #include "../gpu/vulkan.h"
+#include "../gpu/watchdog.h"
 #include "ehal_bindings.h"
 #include "interfaces.h"
 
@@ -105,7 +106,9 @@ struct gpu_fence {
   VkCommandBuffer cmd;
   VkFence vk;
   bool done;
+  bool cut;             /* done, but the stop flag was set: the work may not have finished */
   uint64_t deadline_ns; /* past this, the work has run too long */
+  ehal_gpu_watch watch; /* the watchdog's, from submission until done */
   gpu_fence *next, **prev;
 };
 
@@ -152,13 +155,16 @@ static void device_unref(gpu_device *d) {
 static void fence_destroy(void *obj) {
   gpu_fence *f = obj;
   gpu_device *d = f->dev;
+  ehal_gpu_watch_end(&f->watch);
   *f->prev = f->next;
   if (f->next) f->next->prev = f->prev;
   if (f->done || vkGetFenceStatus(d->vk, f->vk) != VK_NOT_READY) {
     vkFreeCommandBuffers(d->vk, d->pool, 1, &f->cmd);
     vkDestroyFence(d->vk, f->vk, NULL);
   } else {
-    d->abandoned = true; /* the driver still runs it: keep its objects */
+    /* the driver still runs it: stop it, and leave the driver its objects */
+    *d->stop = 1;
+    d->lost = d->abandoned = true;
   }
   free(f);
   device_unref(d);
@@ -231,12 +237,17 @@ void *ehal_state_create_gpu(ehal_instance *inst) {
  * submission past it loses the device.  false when interrupted or lost.
  * Not interruptible once the engine instance is gone (at teardown). */
 static bool device_settle(ehal_instance *inst, gpu_device *d, bool interruptible);
+static void device_lose(gpu_device *d);
+static void device_stop(ehal_instance *inst, gpu_device *d);
 
 void ehal_state_destroy_gpu(ehal_instance *inst, void *state) {
   gpu_state *st = state;
-  /* let work in flight finish (bounded) so its memory can be freed */
-  for (uint32_t i = 0; i < st->devices.len; i++)
-    if (st->devices.slots[i].obj) device_settle(inst, st->devices.slots[i].obj, false);
+  /* no one can see what work still in flight would compute: stop it, and
+   * wait (bounded) for it to end so that its memory can be freed */
+  for (uint32_t i = 0; i < st->devices.len; i++) {
+    gpu_device *d = st->devices.slots[i].obj;
+    if (d && !device_quiet(d)) device_stop(inst, d);
+  }
   ehal_handles_free(&st->fences);
   ehal_handles_free(&st->groups);
   ehal_handles_free(&st->pipelines);
@@ -269,9 +280,16 @@ static gpu_state *state_of(ehal_instance *inst) {
   var = ehal_handle_get(&st_->table, h); \
   if (!var) EHAL_FAIL(ret, "%s: no such " what " handle", fn)
 
+/* Whether d is lost: its work ran past the timeout (the watchdog may have
+ * found so on its own) or its driver lost it. */
+static bool device_lost(gpu_device *d) {
+  if (*d->stop) d->lost = true;
+  return d->lost;
+}
+
 #define NEED_LIVE(d, ret)                                                   \
   do {                                                                      \
-    if ((d)->lost)                                                          \
+    if (device_lost(d))                                                     \
       EHAL_FAIL(ret,                                                        \
                 "%s: the device was lost (work ran past the GPU timeout): " \
                 "destroy it and create another",                            \
@@ -298,6 +316,8 @@ static int fence_wait(ehal_instance *inst, gpu_fence *f, uint64_t until_ns, bool
     VkResult r = vkWaitForFences(f->dev->vk, 1, &f->vk, VK_TRUE, slice);
     if (r == VK_SUCCESS) {
       f->done = true;
+      f->cut = *f->dev->stop != 0;
+      ehal_gpu_watch_end(&f->watch);
       return 1;
     }
     if (r != VK_TIMEOUT) {
@@ -309,23 +329,29 @@ static int fence_wait(ehal_instance *inst, gpu_fence *f, uint64_t until_ns, bool
   }
 }
 
-/* f ran past its deadline: stop the device's work, and give it a moment
- * to end so that the device can be released whole. */
-static void timed_out(ehal_instance *inst, gpu_fence *f) {
-  device_lose(f->dev);
-  fence_wait(inst, f, now_ns() + STOP_GRACE_NS, false);
+/* Stop d's work and give it STOP_GRACE_NS to end (not interruptible: the
+ * caller gives up on the work), so that the device can be released whole. */
+static void device_stop(ehal_instance *inst, gpu_device *d) {
+  device_lose(d);
+  uint64_t until = now_ns() + STOP_GRACE_NS;
+  for (gpu_fence *f = d->fences; f; f = f->next) fence_wait(inst, f, until, false);
 }
+
+/* f ran past its deadline. */
+static void timed_out(ehal_instance *inst, gpu_fence *f) { device_stop(inst, f->dev); }
 
 /* Wait for f up to its deadline; past it, the device is lost.  NULL when
  * done, else why not. */
+#define STOPPED \
+  "timed out (the GPU timeout, --gpu-timeout): the work was stopped and the device is lost"
+
 static const char *fence_finish(ehal_instance *inst, gpu_fence *f, bool interruptible) {
   int w = fence_wait(inst, f, f->deadline_ns, interruptible);
-  if (w == 1) return NULL;
+  if (w == 1 && f->cut) device_lost(f->dev);
+  if (w == 1) return f->cut ? STOPPED : NULL;
   if (w == -1) return "interrupted";
   if (w == 0) timed_out(inst, f);
-  return w == 0 ? "timed out (the GPU timeout, --gpu-timeout): the work was stopped and the "
-                  "device is lost"
-                : "the driver lost the device";
+  return w == 0 ? STOPPED : "the driver lost the device";
 }
 
 static bool device_settle(ehal_instance *inst, gpu_device *d, bool interruptible) {
@@ -626,7 +652,8 @@ void ehal_impl_gpu_destroy_device(ehal_instance *inst, uint64_t device,
   const char *fn = "destroy-device";
   gpu_device *d;
   GET(d, devices, device, ret, "device");
-  device_settle(inst, d, true); /* a lost device is released all the same */
+  /* work in flight ends first; if it cannot (lost, interrupted), it is stopped */
+  if (!device_settle(inst, d, true)) device_stop(inst, d);
   ehal_handles_drop_if(&st_->fences, owned_by, d);
   ehal_handles_drop_if(&st_->groups, group_on, d);
   ehal_handles_drop_if(&st_->pipelines, owned_by, d);
@@ -802,6 +829,22 @@ void ehal_impl_gpu_create_compute_pipeline(ehal_instance *inst, uint64_t device,
                        sizeof why)) {
     free(p);
     EHAL_FAIL(ret, "%s: %s", fn, why);
+  }
+  /* the adapter's per-stage limits, counting the stop flag's storage buffer */
+  const VkPhysicalDeviceLimits *lm = &d->ad->limits;
+  uint32_t nstorage = 1, nuniform = 0;
+  for (uint32_t i = 0; i < p->info.nbindings; i++)
+    p->info.bindings[i].kind == EHAL_BIND_STORAGE ? nstorage++ : nuniform++;
+  if (nstorage > lm->maxPerStageDescriptorStorageBuffers ||
+      nuniform > lm->maxPerStageDescriptorUniformBuffers ||
+      nstorage + nuniform > lm->maxPerStageResources) {
+    free(code);
+    free(p);
+    EHAL_FAIL(ret,
+              "limit exceeded: %s: %u storage and %u uniform buffers; the adapter binds %u "
+              "and %u (one storage buffer is the HAL's)",
+              fn, nstorage - 1, nuniform, lm->maxPerStageDescriptorStorageBuffers - 1,
+              lm->maxPerStageDescriptorUniformBuffers);
   }
   VkDescriptorSetLayoutBinding lb[EHAL_SPIRV_MAX_BINDINGS];
   for (uint32_t i = 0; i < p->info.nbindings; i++)
@@ -1063,6 +1106,10 @@ static gpu_fence *submit_work(ehal_instance *inst, gpu_state *st, gpu_device *d,
   }
   f->done = false;
   f->deadline_ns = now_ns() + inst->gpu_timeout_ms * 1000000ull;
+  /* the timeout holds even if no one waits (a failed start: waits still do) */
+  f->watch = (ehal_gpu_watch){
+      .dev = d->vk, .fence = f->vk, .stop = d->stop, .deadline_ns = f->deadline_ns};
+  ehal_gpu_watch_start(&f->watch);
   return f;
 }
 
@@ -1177,21 +1224,20 @@ void ehal_impl_gpu_wait_fence(ehal_instance *inst, uint64_t fence, uint64_t time
   const char *fn = "wait-fence";
   gpu_fence *f;
   GET(f, fences, fence, ret, "fence");
+  if (f->done && f->cut) EHAL_FAIL(ret, "%s: %s", fn, STOPPED);
   if (f->done) {
     *ret = (ehal_gpu_result_bool_string_t){.val = true};
     return;
   }
-  NEED_LIVE(f->dev, ret);
+  if (device_lost(f->dev)) EHAL_FAIL(ret, "%s: %s", fn, STOPPED); /* by the watchdog, say */
   uint64_t now = now_ns();
   uint64_t until = now + timeout_ns;
   if (until < now || until > f->deadline_ns) until = f->deadline_ns;
   int w = fence_wait(inst, f, until, true);
-  if (w == 0 && now_ns() >= f->deadline_ns) {
-    timed_out(inst, f);
-    EHAL_FAIL(ret,
-              "%s: timed out (the GPU timeout, --gpu-timeout): the work was stopped and "
-              "the device is lost",
-              fn);
+  if (w == 0 && now_ns() >= f->deadline_ns) timed_out(inst, f);
+  if ((w == 0 && now_ns() >= f->deadline_ns) || (w == 1 && f->cut)) {
+    device_lost(f->dev);
+    EHAL_FAIL(ret, "%s: %s", fn, STOPPED);
   }
   if (w < 0) EHAL_FAIL(ret, "%s: %s", fn, w == -1 ? "interrupted" : "the driver lost the device");
   ret->val = w == 1;

@@ -87,6 +87,15 @@ gpu "$GPU" oob
 check "a shader writing and reading far outside its buffer is contained (robust buffer access)" \
   eval 'rc_is 0 && out_has "oob:" && no_sanitizer'
 
+for idx in 100000000 4000000000; do
+  gpu "$GPU" oob-local "$idx"
+  check "workgroup and private arrays indexed at $idx: clamped, the host unharmed" \
+    eval 'rc_is 0 && out_has "oob-local $idx: shared deadbeef private deadbeef" && no_sanitizer'
+done
+runh run --state-dir "$S" --gpu-driver "$LVP" --world elastic-tee-compute "$GUESTS/gpu_matmul.wasm" 80
+check "examples/gpu-matmul on the elastic-tee-compute world: correct" \
+  eval 'rc_is 0 && out_has "80 x 80 product: correct"'
+
 start=$(date +%s)
 gpu --gpu-timeout 1 "$GPU" spin
 end=$(date +%s)
@@ -98,6 +107,16 @@ check "calls on the lost device fail with what to do" \
   eval 'out_has "the device was lost (work ran past the GPU timeout): destroy it and create another"'
 check "the host process ends on its own, soon after (in $((end - start)) s)" \
   eval '[[ $RC != timeout && $((end - start)) -lt 30 ]] && no_sanitizer'
+
+start=$(date +%s)
+gpu --gpu-timeout 20 "$GPU" spin-exit
+end=$(date +%s)
+check "a guest that exits with a never-ending shader in flight: its work is stopped at exit" \
+  eval 'rc_is 0 && out_has "spin-exit: submitted" && [[ $((end - start)) -lt 10 ]] && no_sanitizer'
+
+gpu --gpu-timeout 1 "$GPU" spin-nowait 2500
+check "a never-ending shader no one waits for is stopped at the timeout (the watchdog)" \
+  eval 'rc_is 0 && out_has "spin-nowait: wait-fence: timed out (the GPU timeout, --gpu-timeout): the work was stopped" && out_has "vecadd 1000: ok"'
 
 gpu "$GPU" trap
 check "a guest trapping with GPU objects live: trap reported, the host cleans up" trapped

@@ -65,8 +65,10 @@ else
   sed 's/^/# /' "$OUT/build-verify.log" | head -20
 fi
 # the checks a guest's SPIR-V passes before a GPU driver sees it
-if clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  tests/fuzz/fuzz_spirv.c src/gpu/spirv.c src/gpu/bound.c -lSPIRV-Tools -lstdc++ -lm \
+# (clang++ links the C++ sanitizer runtimes robust.cpp needs; -x c: the rest is C)
+if clang++ -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -x c tests/fuzz/fuzz_spirv.c src/gpu/spirv.c src/gpu/bound.c -x c++ src/gpu/robust.cpp -x none \
+  -lSPIRV-Tools-opt -lSPIRV-Tools -lm \
   -o "$OUT/fuzz_spirv" 2>"$OUT/build-spirv.log"; then
   say ok "build the fuzz_spirv harness with clang -fsanitize=fuzzer"
   mkdir -p "$OUT/corpus-spirv"

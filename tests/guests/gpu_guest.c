@@ -21,6 +21,11 @@
  *                   destroying it
  *   zeros KIB       a fresh KIB KiB buffer reads as zeros; then write,
  *                   destroy, create again, and it reads as zeros
+ *   spin-exit       submit the never-ending shader and exit at once
+ *   spin-nowait MS  submit it, sleep MS ms without a GPU call, then wait:
+ *                   the watchdog stopped it at the timeout all the same
+ *   oob-local IDX   a shader indexing workgroup and private arrays at IDX
+ *                   (from a buffer): clamped, the host unharmed
  *   oob             a shader writing and reading far outside its buffer:
  *                   dropped by robust buffer access, the host unharmed
  *   trap            create a buffer, then trap with it live
@@ -35,6 +40,7 @@
 #include "elastic_hal_guest.h"
 #include "image_spv.h"
 #include "matmul_spv.h"
+#include "oob_local_spv.h"
 #include "oob_spv.h"
 #include "reduce_spv.h"
 #include "scale_spv.h"
@@ -473,6 +479,52 @@ static int cmd_spin(uint32_t gx, uint32_t gy) {
   return cmd_vecadd(1000); /* a new device works */
 }
 
+static int cmd_spin_exit(void) {
+  h_t ad, dev, s, p, fence;
+  elastic_string_t err;
+  uint32_t forever[2] = {0, 0};
+  if (open_device(&ad, &dev) || buffer(dev, 8, ELASTIC_GPU_BUFFER_USAGE_STORAGE, forever, &s) ||
+      pipeline(dev, SPV(spin), &p))
+    return 1;
+  if (!elastic_gpu_submit(p, 0, bytes(NULL, 0), 64, 64, 1, &fence, &err))
+    return fail("submit", &err);
+  printf("spin-exit: submitted, exiting\n");
+  return 0;
+}
+
+static int cmd_spin_nowait(uint32_t ms) {
+  h_t ad, dev, s, p, fence;
+  elastic_string_t err;
+  uint32_t forever[2] = {0, 0};
+  bool done = false;
+  if (open_device(&ad, &dev) || buffer(dev, 8, ELASTIC_GPU_BUFFER_USAGE_STORAGE, forever, &s) ||
+      pipeline(dev, SPV(spin), &p))
+    return 1;
+  if (!elastic_gpu_submit(p, 0, bytes(NULL, 0), 64, 64, 1, &fence, &err))
+    return fail("submit", &err);
+  if (!elastic_clock_sleep((uint64_t)ms * 1000000, &err)) return fail("sleep", &err);
+  if (elastic_gpu_wait_fence(fence, 0, &done, &err)) {
+    printf("error: wait-fence gave %d\n", done);
+    return 1;
+  }
+  printf("spin-nowait: %.*s\n", (int)err.len, err.ptr);
+  elastic_string_free(&err);
+  return cmd_vecadd(1000); /* the adapter is free again */
+}
+
+static int cmd_oob_local(uint32_t idx) {
+  h_t ad, dev, d, p;
+  elastic_string_t err;
+  uint32_t v[3] = {idx, 0, 0};
+  if (open_device(&ad, &dev) || buffer(dev, sizeof v, ELASTIC_GPU_BUFFER_USAGE_STORAGE, v, &d) ||
+      pipeline(dev, SPV(oob_local), &p))
+    return 1;
+  if (!elastic_gpu_dispatch(dev, p, 64, 1, 1, &err)) return fail("dispatch", &err);
+  if (read_all(d, sizeof v, v)) return 1;
+  printf("oob-local %u: shared %08x private %08x\n", idx, v[1], v[2]);
+  return 0;
+}
+
 static int cmd_oob(void) {
   h_t ad, dev, d, p;
   elastic_string_t err;
@@ -546,6 +598,9 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "spin"))
     return cmd_spin(n ? n : 256, argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 256);
   if (!strcmp(c, "oob")) return cmd_oob();
+  if (!strcmp(c, "oob-local") && argc > 2) return cmd_oob_local(n);
+  if (!strcmp(c, "spin-exit")) return cmd_spin_exit();
+  if (!strcmp(c, "spin-nowait") && n) return cmd_spin_nowait(n);
   if (!strcmp(c, "secret") && n) return cmd_secret(n);
   if (!strcmp(c, "zeros") && n) return cmd_zeros(n);
   if (!strcmp(c, "trap")) {

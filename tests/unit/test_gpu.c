@@ -23,12 +23,15 @@
 #error "EHAL_TEST_GUESTS (the build's guests directory) must be defined"
 #endif
 #define GUEST EHAL_TEST_GUESTS "/gpu_guest.wasm"
+#define MATMUL EHAL_TEST_GUESTS "/gpu_matmul.wasm" /* examples/gpu-matmul/ */
 #define LAVAPIPE "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json"
 
 static elastic_hal_module *g_mod;
 static elastic_hal_linker *g_link;
 
 typedef struct {
+  elastic_hal_module *mod; /* NULL: the GPU test guest */
+  elastic_hal_linker *link;
   const char *args[6];
   uint64_t gpu_timeout_ms;
   elastic_hal_outcome outcome;
@@ -53,7 +56,8 @@ static void *run(void *arg) {
   elastic_hal_error err;
   j->status = -1;
   j->outcome = ELASTIC_HAL_TRAPPED;
-  elastic_hal_instance *inst = elastic_hal_instantiate(g_mod, g_link, &cfg, &err);
+  elastic_hal_instance *inst =
+      elastic_hal_instantiate(j->mod ? j->mod : g_mod, j->link ? j->link : g_link, &cfg, &err);
   if (inst) {
     j->outcome = elastic_hal_run(inst, &j->status, &err);
     elastic_hal_instance_free(inst);
@@ -93,15 +97,19 @@ int main(void) {
     tap_diag("%s", err.msg);
     return tap_done();
   }
-  /* the compute world: platform, capabilities, gpu (resources is not done
-   * yet and not linked), and WASI for the guest's printf */
   g_link = elastic_hal_linker_new();
-  elastic_hal_compute_add_to_linker(g_link);
+  elastic_hal_add_to_linker(g_link);
   elastic_hal_wasi_add_to_linker(g_link);
 
-  job mm = {.args = {"gpu_guest", "matmul", "64"}};
-  TAP_OK(ran_ok(&mm, "matmul 64: ok"),
-         "a guest on elastic-tee-compute multiplies 64 x 64 matrices, checked on the CPU");
+  /* the example, on the compute world alone: platform, capabilities, gpu
+   * (resources is not done yet, and not linked), and WASI for printf */
+  elastic_hal_module *mm_mod = elastic_hal_module_load(MATMUL, &lo, &err);
+  elastic_hal_linker *compute = elastic_hal_linker_new();
+  elastic_hal_compute_add_to_linker(compute);
+  elastic_hal_wasi_add_to_linker(compute);
+  job mm = {.mod = mm_mod, .link = compute, .args = {"gpu_matmul", "96"}};
+  TAP_OK(mm_mod && ran_ok(&mm, "96 x 96 product: correct"),
+         "examples/gpu-matmul on elastic-tee-compute: a 96 x 96 product, checked on the CPU");
 
   /* one workload's data, left in GPU memory at exit, never reaches the
    * next: the same sizes, so the allocator hands the same memory back */
@@ -135,6 +143,8 @@ int main(void) {
     tap_diag("status %d: %s", work.status, work.out);
 
   elastic_hal_linker_free(g_link);
+  elastic_hal_linker_free(compute);
+  elastic_hal_module_free(mm_mod);
   elastic_hal_module_free(g_mod);
   tap_rm_tree(tmp);
   return tap_done();
