@@ -12,7 +12,9 @@
 
 #define MAX_CODE (16u << 20) /* bytes of SPIR-V a guest may hand in */
 #define MAX_IDS (1u << 20)
-#define MAX_DEPTH 64 /* type nesting followed when sizing shared memory */
+#define MAX_DEPTH 64           /* type nesting followed when sizing shared memory */
+#define MAX_LOCAL (64u << 10)  /* bytes of private and function variables */
+#define MAX_INLINED (4u << 20) /* words of the entry point once calls are inlined */
 
 enum {
   OP_EXTENSION = 10,
@@ -32,6 +34,8 @@ enum {
   OP_CONSTANT_COMPOSITE = 44,
   OP_SPEC_CONSTANT = 50,
   OP_SPEC_CONSTANT_COMPOSITE = 51,
+  OP_FUNCTION = 54,
+  OP_FUNCTION_CALL = 57,
   OP_VARIABLE = 59,
   OP_DECORATE = 71,
   OP_MEMBER_DECORATE = 72,
@@ -46,6 +50,8 @@ enum {
   DEC_BUILTIN = 11,
   DEC_BINDING = 33,
   DEC_SET = 34,
+  DEC_ARRAY_STRIDE = 6,
+  DEC_MATRIX_STRIDE = 7,
   DEC_OFFSET = 35
 };
 enum {
@@ -79,6 +85,8 @@ typedef struct {
   const ehal_spirv_limits *lim;
   char *err;
   size_t errlen;
+  uint64_t shared; /* bytes of workgroup variables */
+  uint64_t local;  /* bytes of private and function variables, per invocation */
 } walk;
 
 static int fail(walk *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -182,9 +190,10 @@ static uint64_t type_size(const walk *k, uint32_t id, int depth, uint64_t *align
       break;
     case OP_TYPE_STRUCT: {
       uint64_t off = 0, ma;
-      for (uint32_t i = 2; i < nwords(d) && off != UINT64_MAX; i++) {
+      for (uint32_t i = 2; i < nwords(d); i++) {
         uint64_t ms = type_size(k, d[i], depth + 1, &ma);
-        off = sat_add((off + ma - 1) / ma * ma, ms);
+        off = ms == UINT64_MAX ? UINT64_MAX : (off + ma - 1) / ma * ma + ms; /* off < 2^32 */
+        if (off > UINT32_MAX) break;
         if (ma > a) a = ma;
       }
       s = off;
@@ -193,26 +202,62 @@ static uint64_t type_size(const walk *k, uint32_t id, int depth, uint64_t *align
     default: s = UINT64_MAX; /* pointers, images, runtime arrays: not sized here */
   }
   if (a == 0 || a > 64) a = 64;
+  if (s > UINT32_MAX) s = UINT64_MAX; /* more than any adapter has: not sized */
   memo->size = s ? s : 1;
   memo->align = (uint32_t)a;
   *align = a;
   return s;
 }
 
-/* Bytes a push-constant block takes: past its furthest member, by the
- * members' Offset decorations (what the driver reads), else its size. */
+/* A decoration's literal: OpDecorate %target dec value (member: ~0u) or
+ * OpMemberDecorate %target member dec value; UINT64_MAX when absent. */
+static uint64_t decoration(const walk *k, uint32_t target, uint32_t member, uint32_t dec) {
+  for (size_t i = 5; i < k->nw; i += nwords(k->w + i)) {
+    const uint32_t *in = k->w + i;
+    if (member == ~0u && opcode(in) == OP_DECORATE && nwords(in) >= 4 && in[1] == target &&
+        in[2] == dec)
+      return in[3];
+    if (member != ~0u && opcode(in) == OP_MEMBER_DECORATE && nwords(in) >= 5 && in[1] == target &&
+        in[2] == member && in[3] == dec)
+      return in[4];
+  }
+  return UINT64_MAX;
+}
+
+/* Bytes a push-constant block spans, by its explicit layout (each member's
+ * Offset, arrays' ArrayStride, matrices' MatrixStride): what the driver
+ * reads.  Members are scalars, vectors, matrices or arrays of scalars and
+ * vectors; anything else gives UINT64_MAX (refused). */
 static uint64_t block_end(const walk *k, uint32_t st) {
   const uint32_t *d = def_of(k, st);
-  uint64_t a, end = type_size(k, st, 0, &a);
-  for (size_t i = 5; d && opcode(d) == OP_TYPE_STRUCT && i < k->nw; i += nwords(k->w + i)) {
-    const uint32_t *ins = k->w + i;
-    /* OpMemberDecorate %st member Offset off */
-    if (opcode(ins) == OP_MEMBER_DECORATE && nwords(ins) >= 5 && ins[1] == st &&
-        ins[3] == DEC_OFFSET && ins[2] + 2u < nwords(d)) {
-      uint64_t ms = type_size(k, d[2 + ins[2]], 0, &a);
-      uint64_t e = sat_add(ins[4], ms);
-      if (e > end || end == UINT64_MAX) end = e;
+  if (!d || opcode(d) != OP_TYPE_STRUCT) return UINT64_MAX;
+  uint64_t end = 0, a;
+  for (uint32_t m = 0; m + 2 < nwords(d); m++) {
+    uint32_t ty = d[2 + m];
+    const uint32_t *t = def_of(k, ty);
+    uint64_t off = decoration(k, st, m, DEC_OFFSET), size, n;
+    if (!t || off == UINT64_MAX) return UINT64_MAX;
+    switch (opcode(t)) {
+      case OP_TYPE_INT:
+      case OP_TYPE_FLOAT:
+      case OP_TYPE_VECTOR: size = type_size(k, ty, 0, &a); break;
+      case OP_TYPE_MATRIX: /* columns times the stride */
+        size = sat_mul(t[3], decoration(k, st, m, DEC_MATRIX_STRIDE));
+        break;
+      case OP_TYPE_ARRAY: { /* elements times the stride */
+        const uint32_t *el = def_of(k, t[2]);
+        if (!el ||
+            (opcode(el) != OP_TYPE_INT && opcode(el) != OP_TYPE_FLOAT &&
+             opcode(el) != OP_TYPE_VECTOR) ||
+            !const_value(k, t[3], &n))
+          return UINT64_MAX;
+        size = sat_mul(n, decoration(k, ty, ~0u, DEC_ARRAY_STRIDE));
+        break;
+      }
+      default: return UINT64_MAX;
     }
+    if (size == UINT64_MAX || sat_add(off, size) > UINT32_MAX) return UINT64_MAX;
+    if (off + size > end) end = off + size;
   }
   return end;
 }
@@ -269,7 +314,7 @@ static int add_binding(walk *k, ehal_spirv_info *info, uint32_t var, ehal_bind_k
 
 /* A module-scope variable: a buffer, push constants, shared memory, or an
  * input built-in; nothing else. */
-static int check_variable(walk *k, const uint32_t *ins, ehal_spirv_info *info, uint64_t *shared) {
+static int check_variable(walk *k, const uint32_t *ins, ehal_spirv_info *info) {
   uint32_t sc = ins[3];
   const uint32_t *ptr = def_of(k, ins[1]);
   if (!ptr || opcode(ptr) != OP_TYPE_POINTER || nwords(ptr) < 4)
@@ -278,14 +323,22 @@ static int check_variable(walk *k, const uint32_t *ins, ehal_spirv_info *info, u
   const uint32_t *t = def_of(k, pointee);
   uint64_t a, s;
   switch (sc) {
-    case SC_INPUT:
+    case SC_INPUT: return 0;
     case SC_PRIVATE:
-    case SC_FUNCTION: return 0;
+    case SC_FUNCTION: /* on a CPU driver: the host's stack or heap */
+      s = type_size(k, pointee, 0, &a);
+      k->local = sat_add(k->local, s);
+      if (k->local > MAX_LOCAL)
+        return fail(k,
+                    "the shader's private and function variables take more than %u bytes "
+                    "per invocation (or a type this HAL cannot size)",
+                    MAX_LOCAL);
+      return 0;
     case SC_WORKGROUP:
       s = type_size(k, pointee, 0, &a);
       if (s == UINT64_MAX) return fail(k, "a workgroup variable has a type this HAL cannot size");
-      *shared = sat_add(*shared, s);
-      if (*shared > k->lim->max_shared)
+      k->shared = sat_add(k->shared, s);
+      if (k->shared > k->lim->max_shared)
         return fail(k, "the shader asks for more than the adapter's %u bytes of workgroup memory",
                     k->lim->max_shared);
       return 0;
@@ -294,7 +347,9 @@ static int check_variable(walk *k, const uint32_t *ins, ehal_spirv_info *info, u
       info->push_constants = true;
       s = block_end(k, pointee);
       if (s > k->lim->max_push)
-        return fail(k, "the push-constant block is larger than the %u bytes allowed",
+        return fail(k,
+                    "the push-constant block is larger than the %u bytes allowed (or laid "
+                    "out with more than scalars, vectors, matrices and arrays of them)",
                     k->lim->max_push);
       return 0;
     case SC_UNIFORM:
@@ -314,10 +369,84 @@ static int check_variable(walk *k, const uint32_t *ins, ehal_spirv_info *info, u
   }
 }
 
+/* A driver inlines every call: a module of functions that each call the
+ * next twice is small, and exponential once inlined.  The words of each
+ * function with its callees inlined, leaves first (valid SPIR-V has no
+ * recursion), must stay under MAX_INLINED. */
+static int check_inlined_size(walk *k) {
+  size_t nf = 0, ne = 0;
+  for (size_t i = 5; i < k->nw; i += nwords(k->w + i)) {
+    nf += opcode(k->w + i) == OP_FUNCTION;
+    ne += opcode(k->w + i) == OP_FUNCTION_CALL;
+  }
+  uint32_t *fid = calloc(nf + 1, sizeof *fid), *pending = calloc(nf + 1, sizeof *pending);
+  uint64_t *size = calloc(nf + 1, sizeof *size);
+  size_t *caller = calloc(ne + 1, sizeof *caller), *callee = calloc(ne + 1, sizeof *callee);
+  size_t *queue = calloc(nf + 1, sizeof *queue);
+  size_t *first = calloc(nf + 2, sizeof *first), *callers = calloc(ne + 1, sizeof *callers);
+  int rc = -1;
+  if (!fid || !pending || !size || !caller || !callee || !queue || !first || !callers) {
+    fail(k, "out of memory");
+    goto out;
+  }
+  /* functions, their own words, and the calls (callee ids for now) */
+  size_t f = 0, e = 0, cur = 0;
+  for (size_t i = 5; i < k->nw; i += nwords(k->w + i)) {
+    const uint32_t *in = k->w + i;
+    if (opcode(in) == OP_FUNCTION) fid[cur = f++] = in[2];
+    if (f) size[cur] += nwords(in);
+    if (opcode(in) == OP_FUNCTION_CALL && f) caller[e] = cur, callee[e++] = in[3];
+  }
+  uint32_t *index_of = calloc(k->bound + 1, sizeof *index_of); /* id -> index + 1 */
+  if (!index_of) {
+    fail(k, "out of memory");
+    goto out;
+  }
+  for (size_t c = 0; c < nf; c++)
+    if (fid[c] < k->bound) index_of[fid[c]] = (uint32_t)c + 1;
+  for (size_t j = 0; j < e; j++) { /* callee ids to indices */
+    size_t c = callee[j] < k->bound && index_of[callee[j]] ? index_of[callee[j]] - 1 : nf;
+    if (c == nf) {
+      free(index_of);
+      fail(k, "a call to a function the module does not define");
+      goto out;
+    }
+    callee[j] = c;
+    pending[caller[j]]++;
+    first[c + 1]++;
+  }
+  free(index_of);
+  /* the callers of c: callers[first[c] .. first[c+1]) (linear, whatever the shape) */
+  for (size_t c = 0; c < nf; c++) first[c + 1] += first[c];
+  for (size_t j = 0; j < e; j++) callers[first[callee[j]] + queue[callee[j]]++] = caller[j];
+  memset(queue, 0, (nf + 1) * sizeof *queue);
+  /* leaves first: a function's size is final once its callees' are */
+  size_t head = 0, tail = 0, done = 0;
+  for (size_t c = 0; c < nf; c++)
+    if (!pending[c]) queue[tail++] = c;
+  while (head < tail) {
+    size_t c = queue[head++];
+    done++;
+    if (size[c] > MAX_INLINED) {
+      fail(k, "the shader would take more than %u words once its calls are inlined", MAX_INLINED);
+      goto out;
+    }
+    for (size_t j = first[c]; j < first[c + 1]; j++) {
+      size_t up = callers[j];
+      size[up] = sat_add(size[up], size[c]);
+      if (!--pending[up]) queue[tail++] = up;
+    }
+  }
+  rc = done == nf ? 0 : fail(k, "the module's functions call each other in a cycle");
+out:
+  free(fid), free(pending), free(size), free(caller), free(callee), free(queue);
+  free(first), free(callers);
+  return rc;
+}
+
 static int walk_module(walk *k, ehal_spirv_info *info) {
   uint32_t entry = 0, nentries = 0;
   bool local = false;
-  uint64_t shared = 0;
   for (size_t i = 5; i < k->nw; i += nwords(k->w + i)) {
     const uint32_t *ins = k->w + i;
     uint32_t op = opcode(ins), n = nwords(ins);
@@ -366,8 +495,7 @@ static int walk_module(walk *k, ehal_spirv_info *info) {
         /* what a group decorates would be out of this walk's sight */
         return fail(k, "decoration groups are not supported");
       case OP_VARIABLE:
-        if (n >= 4 && ins[3] != SC_FUNCTION && check_variable(k, ins, info, &shared) != 0)
-          return -1;
+        if (n >= 4 && check_variable(k, ins, info) != 0) return -1;
         break;
       case OP_CONSTANT_COMPOSITE:
       case OP_SPEC_CONSTANT_COMPOSITE:
@@ -449,7 +577,7 @@ int ehal_spirv_check(const uint8_t *code, size_t size, const ehal_spirv_limits *
     goto out;
   }
   for (uint32_t i = 0; i < k.bound; i++) k.ids[i].set = k.ids[i].binding = -1;
-  if (index_ids(&k) != 0 || walk_module(&k, info) != 0) goto out;
+  if (index_ids(&k) != 0 || walk_module(&k, info) != 0 || check_inlined_size(&k) != 0) goto out;
   /* then made safe to index and stoppable, and what that made checked again */
   size_t bnw = 0, rnw = 0;
   uint32_t *robust = NULL; /* every array index clamped first */

@@ -33,7 +33,8 @@ static void *watchdog(void *arg) {
         continue;
       }
       /* past its deadline: stop it unless the driver is done with it */
-      if (vkGetFenceStatus(w->dev, w->fence) != VK_SUCCESS) *w->stop = 1;
+      if (vkGetFenceStatus(w->dev, w->fence) != VK_SUCCESS)
+        __atomic_store_n(w->stop, 1, __ATOMIC_RELAXED);
       unlink_watch(w);
     }
     if (next == UINT64_MAX) {
@@ -57,7 +58,6 @@ static bool start_thread(void) {
   pthread_attr_t a;
   pthread_attr_init(&a);
   pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&a, 64 * 1024);
   pthread_t t;
   g_started = pthread_create(&t, &a, watchdog, NULL) == 0;
   g_failed = !g_started;

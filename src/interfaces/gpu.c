@@ -163,7 +163,7 @@ static void fence_destroy(void *obj) {
     vkDestroyFence(d->vk, f->vk, NULL);
   } else {
     /* the driver still runs it: stop it, and leave the driver its objects */
-    *d->stop = 1;
+    __atomic_store_n(d->stop, 1, __ATOMIC_RELAXED);
     d->lost = d->abandoned = true;
   }
   free(f);
@@ -283,7 +283,7 @@ static gpu_state *state_of(ehal_instance *inst) {
 /* Whether d is lost: its work ran past the timeout (the watchdog may have
  * found so on its own) or its driver lost it. */
 static bool device_lost(gpu_device *d) {
-  if (*d->stop) d->lost = true;
+  if (__atomic_load_n(d->stop, __ATOMIC_RELAXED)) d->lost = true; /* the watchdog's */
   return d->lost;
 }
 
@@ -302,7 +302,7 @@ static bool device_lost(gpu_device *d) {
  * it leaves its loops now, and every call on it fails from now on. */
 static void device_lose(gpu_device *d) {
   d->lost = true;
-  if (d->stop) *d->stop = 1;
+  if (d->stop) __atomic_store_n(d->stop, 1, __ATOMIC_RELAXED);
 }
 
 /* Wait for f until until_ns (monotonic).  1 done, 0 not yet, -1
@@ -316,7 +316,7 @@ static int fence_wait(ehal_instance *inst, gpu_fence *f, uint64_t until_ns, bool
     VkResult r = vkWaitForFences(f->dev->vk, 1, &f->vk, VK_TRUE, slice);
     if (r == VK_SUCCESS) {
       f->done = true;
-      f->cut = *f->dev->stop != 0;
+      f->cut = __atomic_load_n(f->dev->stop, __ATOMIC_RELAXED) != 0;
       ehal_gpu_watch_end(&f->watch);
       return 1;
     }
@@ -357,7 +357,7 @@ static const char *fence_finish(ehal_instance *inst, gpu_fence *f, bool interrup
 static bool device_settle(ehal_instance *inst, gpu_device *d, bool interruptible) {
   for (gpu_fence *f = d->fences; f; f = f->next)
     if (!f->done && fence_finish(inst, f, interruptible)) return false;
-  return !d->lost;
+  return !device_lost(d);
 }
 
 /* ---- adapters ---- */
@@ -483,7 +483,7 @@ static bool make_stop_flag(gpu_device *d) {
       !vk_ok(vkMapMemory(d->vk, d->stop_mem, 0, VK_WHOLE_SIZE, 0, &map)))
     goto fail_mem;
   d->stop = map;
-  *d->stop = 0;
+  __atomic_store_n(d->stop, 0, __ATOMIC_RELAXED);
   VkDescriptorSetLayoutBinding lb = {.binding = EHAL_SPIRV_STOP_BINDING,
                                      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                      .descriptorCount = 1,
@@ -1248,7 +1248,8 @@ void ehal_impl_gpu_destroy_fence(ehal_instance *inst, uint64_t fence,
   const char *fn = "destroy-fence";
   gpu_fence *f;
   GET(f, fences, fence, ret, "fence");
-  if (!f->done && !f->dev->lost) fence_finish(inst, f, true);
+  /* its work ends first; if it cannot (interrupted, lost), it is stopped */
+  if (!f->done && (device_lost(f->dev) || fence_finish(inst, f, true))) device_stop(inst, f->dev);
   fence_destroy(ehal_handle_take(&st_->fences, fence));
 }
 

@@ -64,7 +64,8 @@ for what in "forged handle" "handle 0" "vertex buffer" "index buffer" "empty buf
   "write past the end" "offset 2^64-1" "read past the end" "2^64-1 bytes" "device table" \
   "3 bytes" "junk after a SPIR-V header" "using an image" "too few buffers" \
   "2^32-1 workgroups" "65535 x 65535" "misaligned offset" "range past the buffer" "binding 0 twice" \
-  "without them" "forged fence" "twice:" "destroyed device"; do
+  "without them" "forged fence" "twice:" "destroyed device" "private array" "byte 1020" \
+  "2^30 calls"; do
   check "hostile: refused: $what" eval 'grep -F "refused:" "$TMP/out" | grep -qF -- "$what"'
 done
 check "hostile: a buffer past the workload's GPU memory is 'limit exceeded'" \

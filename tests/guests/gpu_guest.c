@@ -37,11 +37,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "big_private_spv.h"
 #include "elastic_hal_guest.h"
 #include "image_spv.h"
+#include "inline_bomb_spv.h"
 #include "matmul_spv.h"
 #include "oob_local_spv.h"
 #include "oob_spv.h"
+#include "push_offset_spv.h"
 #include "reduce_spv.h"
 #include "scale_spv.h"
 #include "spin_spv.h"
@@ -350,6 +353,12 @@ static int cmd_hostile(void) {
                  &err);
   expect_refused("pipeline using an image",
                  elastic_gpu_create_compute_pipeline(dev, SPV(image), &x, &err), &err);
+  expect_refused("pipeline with 400 KB of private array",
+                 elastic_gpu_create_compute_pipeline(dev, SPV(big_private), &x, &err), &err);
+  expect_refused("pipeline with a push constant at byte 1020",
+                 elastic_gpu_create_compute_pipeline(dev, SPV(push_offset), &x, &err), &err);
+  expect_refused("pipeline that inlines into 2^30 calls",
+                 elastic_gpu_create_compute_pipeline(dev, SPV(inline_bomb), &x, &err), &err);
   if (pipeline(dev, SPV(vecadd), &p)) return 1;
   expect_refused("dispatch with too few buffers for the shader",
                  elastic_gpu_dispatch(dev, p, 1, 1, 1, &err), &err);
