@@ -337,6 +337,14 @@ static void device_stop(ehal_instance *inst, gpu_device *d) {
   for (gpu_fence *f = d->fences; f; f = f->next) fence_wait(inst, f, until, false);
 }
 
+/* Before releasing what d's work may use: that work ends first; if it
+ * cannot (lost, or the wait was interrupted), it is stopped.  Afterwards d
+ * is quiet, or abandoned to its driver for good: what is released on it is
+ * freed consistently, all or nothing. */
+static void device_idle(ehal_instance *inst, gpu_device *d) {
+  if (!device_settle(inst, d, true)) device_stop(inst, d);
+}
+
 /* f ran past its deadline. */
 static void timed_out(ehal_instance *inst, gpu_fence *f) { device_stop(inst, f->dev); }
 
@@ -652,8 +660,7 @@ void ehal_impl_gpu_destroy_device(ehal_instance *inst, uint64_t device,
   const char *fn = "destroy-device";
   gpu_device *d;
   GET(d, devices, device, ret, "device");
-  /* work in flight ends first; if it cannot (lost, interrupted), it is stopped */
-  if (!device_settle(inst, d, true)) device_stop(inst, d);
+  device_idle(inst, d);
   ehal_handles_drop_if(&st_->fences, owned_by, d);
   ehal_handles_drop_if(&st_->groups, group_on, d);
   ehal_handles_drop_if(&st_->pipelines, owned_by, d);
@@ -801,7 +808,7 @@ void ehal_impl_gpu_destroy_buffer(ehal_instance *inst, uint64_t buffer,
   GET(b, buffers, buffer, ret, "buffer");
   if (b->groups)
     EHAL_FAIL(ret, "%s: the buffer is in %u bind group(s): destroy them first", fn, b->groups);
-  device_settle(inst, b->dev, true); /* nothing in flight may still use it */
+  device_idle(inst, b->dev); /* nothing in flight may still use it */
   buffer_destroy(ehal_handle_take(&st_->buffers, buffer));
 }
 
@@ -904,7 +911,7 @@ void ehal_impl_gpu_destroy_pipeline(ehal_instance *inst, uint64_t pipeline,
   GET(p, pipelines, pipeline, ret, "pipeline");
   if (p->groups)
     EHAL_FAIL(ret, "%s: the pipeline has %u bind group(s): destroy them first", fn, p->groups);
-  device_settle(inst, p->dev, true);
+  device_idle(inst, p->dev);
   pipeline_destroy(ehal_handle_take(&st_->pipelines, pipeline));
 }
 
@@ -1051,7 +1058,7 @@ void ehal_impl_gpu_destroy_bind_group(ehal_instance *inst, uint64_t bind_group,
   const char *fn = "destroy-bind-group";
   gpu_bind_group *g;
   GET(g, groups, bind_group, ret, "bind group");
-  device_settle(inst, g->pl->dev, true);
+  device_idle(inst, g->pl->dev);
   group_destroy(ehal_handle_take(&st_->groups, bind_group));
 }
 
