@@ -99,6 +99,11 @@ typedef struct {
   uint32_t u32, boolean, ptr_u32, var, zero; /* ids the checks use */
   char *err;
   size_t errlen;
+  /* by label id, the current function's loop (index + 1) that has it as
+   * header, or as merge block: lookups in constant time, whatever the
+   * number of loops (the ids of one function are cleared after it) */
+  uint32_t *by_header, *by_merge;
+  uint32_t bound; /* the module's id bound, before the new ids */
 } bounder;
 
 /* %go = (flag == 0), loaded volatile; returns its id. */
@@ -164,17 +169,21 @@ static int bound_back_edge(bounder *b, vec *v, const uint32_t *in, const loop *l
   return 0;
 }
 
-/* The loop whose header the branch in goes back to, from the block at
- * label_at; NULL if it is no back edge. */
-static const loop *back_edge_of(const uint32_t *in, size_t label_at, const loop *loops,
-                                size_t nloops) {
-  uint32_t op = in[0] & 0xffff;
-  for (size_t k = 0; k < nloops; k++) {
-    uint32_t hd = loops[k].header;
-    bool to = op == OP_BRANCH ? in[1] == hd : in[2] == hd || in[3] == hd;
-    if (to && loops[k].at <= label_at) return &loops[k];
-  }
-  return NULL;
+/* The loop whose header target is, if target is reached by a back edge
+ * from the block at label_at (the header comes before, or is, the block). */
+static const loop *loop_back_to(const bounder *b, uint32_t target, size_t label_at,
+                                const loop *loops) {
+  uint32_t k = target < b->bound ? b->by_header[target] : 0;
+  return k && loops[k - 1].at <= label_at ? &loops[k - 1] : NULL;
+}
+
+/* The loop the branch in goes back to, from the block at label_at; NULL if
+ * it is no back edge. */
+static const loop *back_edge_of(const bounder *b, const uint32_t *in, size_t label_at,
+                                const loop *loops) {
+  if ((in[0] & 0xffff) == OP_BRANCH) return loop_back_to(b, in[1], label_at, loops);
+  const loop *l = loop_back_to(b, in[2], label_at, loops);
+  return l ? l : loop_back_to(b, in[3], label_at, loops);
 }
 
 /* One function, words [f, end), out to v. */
@@ -190,13 +199,16 @@ static int bound_function(bounder *b, const uint32_t *w, size_t f, size_t end, b
   for (size_t i = f; i < end; i += w[i] >> 16) {
     uint32_t op = w[i] & 0xffff;
     if (op == OP_LABEL) label_at = i;
-    if (op == OP_LOOP_MERGE)
-      loops[nloops++] = (loop){.header = w[label_at + 1], .merge = w[i + 1], .at = label_at};
+    if (op == OP_LOOP_MERGE && w[label_at + 1] < b->bound && w[i + 1] < b->bound) {
+      loops[nloops] = (loop){.header = w[label_at + 1], .merge = w[i + 1], .at = label_at};
+      b->by_header[loops[nloops].header] = b->by_merge[loops[nloops].merge] = (uint32_t)nloops + 1;
+      nloops++;
+    }
   }
   for (size_t i = f; i < end; i += w[i] >> 16) /* which merge blocks have phis */
     if ((w[i] & 0xffff) == OP_LABEL && i + (w[i] >> 16) < end &&
-        (w[i + (w[i] >> 16)] & 0xffff) == OP_PHI)
-      for (size_t k = 0; k < nloops; k++) loops[k].merge_phis |= loops[k].merge == w[i + 1];
+        (w[i + (w[i] >> 16)] & 0xffff) == OP_PHI && w[i + 1] < b->bound && b->by_merge[w[i + 1]])
+      loops[b->by_merge[w[i + 1]] - 1].merge_phis = true;
   uint32_t first = 0, cont = 0; /* the entry block, and the block it goes on in */
   bool split = !entry;
   size_t last_at = v->n;
@@ -221,15 +233,14 @@ static int bound_function(bounder *b, const uint32_t *w, size_t f, size_t end, b
     }
     if (op == OP_SWITCH && label_at) { /* no back edge by switch: refused, never missed */
       for (uint32_t k = 2; k < n; k++)
-        for (size_t j = 0; j < nloops; j++)
-          if (in[k] == loops[j].header && loops[j].at <= label_at) {
-            snprintf(b->err, b->errlen, "a loop's back edge by OpSwitch (not supported)");
-            rc = -1;
-          }
+        if (loop_back_to(b, in[k], label_at, loops)) {
+          snprintf(b->err, b->errlen, "a loop's back edge by OpSwitch (not supported)");
+          rc = -1;
+        }
     }
     const loop *l = NULL;
     if ((op == OP_BRANCH || op == OP_BRANCH_CONDITIONAL) && label_at &&
-        (l = back_edge_of(in, label_at, loops, nloops))) {
+        (l = back_edge_of(b, in, label_at, loops))) {
       rc = bound_back_edge(b, v, in, l, last_at);
       last_at = v->n;
       continue;
@@ -243,6 +254,8 @@ static int bound_function(bounder *b, const uint32_t *w, size_t f, size_t end, b
     }
     copy(v, in);
   }
+  for (size_t k = 0; k < nloops; k++)
+    b->by_header[loops[k].header] = b->by_merge[loops[k].merge] = 0;
   free(loops);
   return rc;
 }
@@ -283,6 +296,13 @@ int ehal_spirv_bound(const uint32_t *w, size_t nw, uint32_t **out, size_t *out_n
   uint32_t sc = storage_class ? 12u /* StorageBuffer */ : 2u /* Uniform */;
 
   vec v = {0};
+  b.bound = w[3];
+  b.by_header = calloc((size_t)b.bound + 1, sizeof *b.by_header);
+  b.by_merge = calloc((size_t)b.bound + 1, sizeof *b.by_merge);
+  if (!b.by_header || !b.by_merge) {
+    snprintf(err, errlen, "out of memory");
+    goto fail;
+  }
   for (int i = 0; i < 5; i++) put(&v, w[i]);
   for (size_t i = 5; i < nw; i += w[i] >> 16) {
     const uint32_t *in = w + i;
@@ -314,13 +334,9 @@ int ehal_spirv_bound(const uint32_t *w, size_t nw, uint32_t **out, size_t *out_n
       while (end < nw && (w[end] & 0xffff) != OP_FUNCTION_END) end += w[end] >> 16;
       if (end >= nw) {
         snprintf(err, errlen, "a function has no end");
-        free(v.w);
-        return -1;
+        goto fail;
       }
-      if (bound_function(&b, w, i, end, in[2] == entry_fn, &v) != 0) {
-        free(v.w);
-        return -1;
-      }
+      if (bound_function(&b, w, i, end, in[2] == entry_fn, &v) != 0) goto fail;
       i = end; /* OpFunctionEnd is copied below */
       copy(&v, w + end);
       continue;
@@ -328,12 +344,18 @@ int ehal_spirv_bound(const uint32_t *w, size_t nw, uint32_t **out, size_t *out_n
     copy(&v, in);
   }
   if (v.oom) {
-    free(v.w);
     snprintf(err, errlen, "out of memory");
-    return -1;
+    goto fail;
   }
+  free(b.by_header);
+  free(b.by_merge);
   v.w[3] = b.next_id; /* the new bound */
   *out = v.w;
   *out_nw = v.n;
   return 0;
+fail:
+  free(b.by_header);
+  free(b.by_merge);
+  free(v.w);
+  return -1;
 }

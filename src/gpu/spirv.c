@@ -73,6 +73,7 @@ typedef struct {
   int64_t set, binding;     /* -1: not decorated */
   bool block, buffer_block; /* struct decorations */
   bool wg_size;             /* BuiltIn WorkgroupSize */
+  uint32_t array_stride;    /* ArrayStride; 0: none */
   uint32_t align;           /* type_size's memo (size 0: not computed) */
   uint64_t size;
 } id_info;
@@ -209,41 +210,31 @@ static uint64_t type_size(const walk *k, uint32_t id, int depth, uint64_t *align
   return s;
 }
 
-/* A decoration's literal: OpDecorate %target dec value (member: ~0u) or
- * OpMemberDecorate %target member dec value; UINT64_MAX when absent. */
-static uint64_t decoration(const walk *k, uint32_t target, uint32_t member, uint32_t dec) {
-  for (size_t i = 5; i < k->nw; i += nwords(k->w + i)) {
-    const uint32_t *in = k->w + i;
-    if (member == ~0u && opcode(in) == OP_DECORATE && nwords(in) >= 4 && in[1] == target &&
-        in[2] == dec)
-      return in[3];
-    if (member != ~0u && opcode(in) == OP_MEMBER_DECORATE && nwords(in) >= 5 && in[1] == target &&
-        in[2] == member && in[3] == dec)
-      return in[4];
-  }
-  return UINT64_MAX;
-}
-
-/* Bytes a push-constant block spans, by its explicit layout (each member's
- * Offset, arrays' ArrayStride, matrices' MatrixStride): what the driver
- * reads.  Members are scalars, vectors, matrices or arrays of scalars and
- * vectors; anything else gives UINT64_MAX (refused). */
 static uint64_t block_end(const walk *k, uint32_t st) {
   const uint32_t *d = def_of(k, st);
-  if (!d || opcode(d) != OP_TYPE_STRUCT) return UINT64_MAX;
+  /* a block of more members than bytes allowed cannot fit */
+  uint32_t nm = d && opcode(d) == OP_TYPE_STRUCT ? nwords(d) - 2 : UINT32_MAX;
+  if (nm > k->lim->max_push || nm > EHAL_SPIRV_MAX_PUSH) return UINT64_MAX;
+  uint64_t offset[EHAL_SPIRV_MAX_PUSH], mstride[EHAL_SPIRV_MAX_PUSH];
+  for (uint32_t m = 0; m < nm; m++) offset[m] = mstride[m] = UINT64_MAX;
+  for (size_t i = 5; i < k->nw; i += nwords(k->w + i)) { /* one pass over the decorations */
+    const uint32_t *in = k->w + i;
+    if (opcode(in) == OP_MEMBER_DECORATE && nwords(in) >= 5 && in[1] == st && in[2] < nm) {
+      if (in[3] == DEC_OFFSET) offset[in[2]] = in[4];
+      if (in[3] == DEC_MATRIX_STRIDE) mstride[in[2]] = in[4];
+    }
+  }
   uint64_t end = 0, a;
-  for (uint32_t m = 0; m + 2 < nwords(d); m++) {
+  for (uint32_t m = 0; m < nm; m++) {
     uint32_t ty = d[2 + m];
     const uint32_t *t = def_of(k, ty);
-    uint64_t off = decoration(k, st, m, DEC_OFFSET), size, n;
+    uint64_t off = offset[m], size, n;
     if (!t || off == UINT64_MAX) return UINT64_MAX;
     switch (opcode(t)) {
       case OP_TYPE_INT:
       case OP_TYPE_FLOAT:
       case OP_TYPE_VECTOR: size = type_size(k, ty, 0, &a); break;
-      case OP_TYPE_MATRIX: /* columns times the stride */
-        size = sat_mul(t[3], decoration(k, st, m, DEC_MATRIX_STRIDE));
-        break;
+      case OP_TYPE_MATRIX: /* columns times the stride */ size = sat_mul(t[3], mstride[m]); break;
       case OP_TYPE_ARRAY: { /* elements times the stride */
         const uint32_t *el = def_of(k, t[2]);
         if (!el ||
@@ -251,7 +242,7 @@ static uint64_t block_end(const walk *k, uint32_t st) {
              opcode(el) != OP_TYPE_VECTOR) ||
             !const_value(k, t[3], &n))
           return UINT64_MAX;
-        size = sat_mul(n, decoration(k, ty, ~0u, DEC_ARRAY_STRIDE));
+        size = sat_mul(n, k->ids[ty].array_stride ? k->ids[ty].array_stride : UINT64_MAX);
         break;
       }
       default: return UINT64_MAX;
@@ -288,6 +279,7 @@ static int index_ids(walk *k) {
       if (ins[2] == DEC_SET && n >= 4) t->set = ins[3];
       if (ins[2] == DEC_BINDING && n >= 4) t->binding = ins[3];
       if (ins[2] == DEC_BUILTIN && n >= 4 && ins[3] == BUILTIN_WORKGROUP_SIZE) t->wg_size = true;
+      if (ins[2] == DEC_ARRAY_STRIDE && n >= 4) t->array_stride = ins[3];
     }
   }
   return 0;

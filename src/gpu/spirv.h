@@ -22,6 +22,7 @@ extern "C" { /* robust.cpp implements ehal_spirv_robust */
 #endif
 
 #define EHAL_SPIRV_MAX_BINDINGS 32 /* per shader, set 0 */
+#define EHAL_SPIRV_MAX_PUSH 256    /* bytes of push constants: the most max_push may be */
 
 typedef enum { EHAL_BIND_STORAGE, EHAL_BIND_UNIFORM } ehal_bind_kind;
 

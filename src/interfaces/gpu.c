@@ -36,7 +36,7 @@
 #define MAX_PIPELINES 256
 #define MAX_BIND_GROUPS 1024
 #define MAX_FENCES 256
-#define MAX_PUSH 256 /* push-constant bytes offered (the adapter's limit if lower) */
+#define MAX_PUSH EHAL_SPIRV_MAX_PUSH /* push-constant bytes offered (the adapter's if lower) */
 #define MAX_READ (1ull << 30)
 #define WAIT_SLICE_NS 20000000ull   /* how often a wait looks for an interrupt */
 #define STOP_GRACE_NS 2000000000ull /* how long stopped work may take to end */
