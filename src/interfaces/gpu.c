@@ -9,17 +9,20 @@
  * workload reads what another left in GPU memory (docs/gpu.md says what
  * this does and does not protect against).
  *
- * A hostile shader.  SPIR-V is checked (src/gpu/spirv.h) before a driver
- * sees it.  Work that runs past the node's GPU timeout loses its device:
- * every call on it fails from then on, and its Vulkan objects are released
- * once the driver is done with them; a device whose work never ends (a
- * CPU driver has no watchdog) is abandoned, its memory zeroed, never
- * freed under a running shader.
+ * A hostile shader.  SPIR-V is checked, its array indices clamped and it
+ * is made stoppable (src/gpu/spirv.h) before a driver sees it.  Work that
+ * runs past the node's GPU timeout is stopped (the device's stop flag, set
+ * here or by the watchdog, src/gpu/watchdog.h) and loses its device: every
+ * call on it fails from then on, and its Vulkan objects are released once
+ * the driver is done with them.  A device whose work does not end even so
+ * (a driver that ignores the flag) is abandoned to its driver, its memory
+ * zeroed, never freed under a running shader.
  *
  * Lifetimes.  Each object holds a reference on its device, so a device
  * outlives what was made on it.  A buffer in a bind group, or a pipeline
  * with one, cannot be destroyed (the guest destroys the group first); any
- * destroy first waits for the device's work in flight (up to the timeout).
+ * destroy first waits for the device's work in flight (up to the timeout),
+ * or stops it (device_idle).
  */
 #include <openssl/crypto.h>
 #include <stdlib.h>
