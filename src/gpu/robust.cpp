@@ -27,7 +27,14 @@ int ehal_spirv_robust(const uint32_t *w, size_t nw, uint32_t **out, size_t *out_
         });
     opt.RegisterPass(spvtools::CreateGraphicsRobustAccessPass());
     std::vector<uint32_t> res;
-    if (!opt.Run(w, nw, &res)) {
+    // the input was validated just before (spirv.c), and the output is
+    // validated again after bound.c: no third run of the validator here
+    spv_optimizer_options opts = spvOptimizerOptionsCreate();
+    if (!opts) throw std::bad_alloc();
+    spvOptimizerOptionsSetRunValidator(opts, false);
+    bool ok = opt.Run(w, nw, &res, opts);
+    spvOptimizerOptionsDestroy(opts);
+    if (!ok) {
       snprintf(err, errlen, "cannot bound the shader's array indexing: %s",
                why.empty() ? "the robust-access pass failed" : why.c_str());
       return -1;

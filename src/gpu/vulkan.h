@@ -30,6 +30,7 @@ typedef struct {
   uint32_t subgroup_ops; /* VkSubgroupFeatureFlags usable in compute */
   ehal_gpu_features features;
   uint32_t host_visible_types; /* memory types a buffer can live in */
+  VkPhysicalDeviceMemoryProperties mem;
 } ehal_gpu_adapter;
 
 /* The adapters with a compute queue, made on first call; 0 with *out and

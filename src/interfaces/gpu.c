@@ -721,14 +721,13 @@ void ehal_impl_gpu_create_buffer(ehal_instance *inst, uint64_t device,
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(d->vk, b->vk, &req);
   /* host-visible memory, device-local where the adapter has such */
-  VkPhysicalDeviceMemoryProperties mp;
-  vkGetPhysicalDeviceMemoryProperties(d->ad->pd, &mp);
+  const VkPhysicalDeviceMemoryProperties *mp = &d->ad->mem;
   uint32_t ok = req.memoryTypeBits & d->ad->host_visible_types, type = UINT32_MAX;
-  for (uint32_t i = 0; i < mp.memoryTypeCount; i++)
+  for (uint32_t i = 0; i < mp->memoryTypeCount; i++)
     if (ok & (1u << i) &&
         (type == UINT32_MAX ||
-         (mp.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT &&
-          !(mp.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT))))
+         (mp->memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT &&
+          !(mp->memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT))))
       type = i;
   VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                              .allocationSize = req.size,

@@ -465,13 +465,18 @@ static int cmd_mutate(int k, uint32_t seed) {
   return 0;
 }
 
-static int cmd_spin(uint32_t gx, uint32_t gy) {
-  h_t ad, dev, s, p;
-  elastic_string_t err;
+/* A device with the never-ending shader's pipeline and its buffer (stop 0). */
+static int spin_setup(h_t *dev, h_t *s, h_t *p) {
+  h_t ad;
   uint32_t forever[2] = {0, 0};
-  if (open_device(&ad, &dev) || buffer(dev, 8, ELASTIC_GPU_BUFFER_USAGE_STORAGE, forever, &s) ||
-      pipeline(dev, SPV(spin), &p))
-    return 1;
+  return open_device(&ad, dev) || buffer(*dev, 8, ELASTIC_GPU_BUFFER_USAGE_STORAGE, forever, s) ||
+         pipeline(*dev, SPV(spin), p);
+}
+
+static int cmd_spin(uint32_t gx, uint32_t gy) {
+  h_t dev, s, p;
+  elastic_string_t err;
+  if (spin_setup(&dev, &s, &p)) return 1;
   if (elastic_gpu_dispatch(dev, p, gx, gy, 1, &err)) {
     uint32_t r[2] = {0, 0};
     read_all(s, 8, r);
@@ -489,12 +494,9 @@ static int cmd_spin(uint32_t gx, uint32_t gy) {
 }
 
 static int cmd_spin_exit(void) {
-  h_t ad, dev, s, p, fence;
+  h_t dev, s, p, fence;
   elastic_string_t err;
-  uint32_t forever[2] = {0, 0};
-  if (open_device(&ad, &dev) || buffer(dev, 8, ELASTIC_GPU_BUFFER_USAGE_STORAGE, forever, &s) ||
-      pipeline(dev, SPV(spin), &p))
-    return 1;
+  if (spin_setup(&dev, &s, &p)) return 1;
   if (!elastic_gpu_submit(p, 0, bytes(NULL, 0), 64, 64, 1, &fence, &err))
     return fail("submit", &err);
   printf("spin-exit: submitted, exiting\n");
@@ -502,13 +504,10 @@ static int cmd_spin_exit(void) {
 }
 
 static int cmd_spin_nowait(uint32_t ms) {
-  h_t ad, dev, s, p, fence;
+  h_t dev, s, p, fence;
   elastic_string_t err;
-  uint32_t forever[2] = {0, 0};
   bool done = false;
-  if (open_device(&ad, &dev) || buffer(dev, 8, ELASTIC_GPU_BUFFER_USAGE_STORAGE, forever, &s) ||
-      pipeline(dev, SPV(spin), &p))
-    return 1;
+  if (spin_setup(&dev, &s, &p)) return 1;
   if (!elastic_gpu_submit(p, 0, bytes(NULL, 0), 64, 64, 1, &fence, &err))
     return fail("submit", &err);
   if (!elastic_clock_sleep((uint64_t)ms * 1000000, &err)) return fail("sleep", &err);
