@@ -7,6 +7,8 @@ ehal_guest(caps_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/caps_guest.c)
 ehal_guest(deep_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/deep_guest.c)
 # a workload on elastic:sockets, driven by its arguments (tests/cli/sockets.sh)
 ehal_guest(net_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/net_guest.c)
+# a workload of a deployment, driven by its arguments (tests/cli/serve.sh)
+ehal_guest(deploy_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/deploy_guest.c)
 # a workload on elastic:gpu, driven by its arguments (tests/cli/gpu.sh)
 set(EHAL_TEST_SHADERS vecadd reduce saxpy scale spin image oob oob_local big_private push_offset
     inline_bomb)

@@ -295,6 +295,10 @@ typedef struct {
   uint64_t gpu_max_memory;
   uint32_t gpu_max_buffers;
   uint64_t gpu_max_workgroups;
+  /* A workload of a deployment (elastic-hal serve, docs/deployment.md):
+   * the socket to its supervisor (still the caller's, to close after
+   * elastic_hal_instance_free).  0: the workload is a deployment of one. */
+  int deployment_fd;
 } elastic_hal_config;
 
 elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *module,

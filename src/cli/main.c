@@ -48,6 +48,8 @@ static void usage_main(FILE *f) {
           "  attest    produce attestation evidence with the CLI itself as the workload\n"
           "  verify    verify evidence: an envelope, a raw SNP report or a TDX quote\n"
           "  storage   inspect encrypted object storage (without decrypting anything)\n"
+          "  serve     run a deployment of many workloads from a manifest\n"
+          "  status    show a running deployment's workloads\n"
           "\n"
           "Options:\n"
           "  -h, --help     show this help (COMMAND --help for a command's)\n"
@@ -337,6 +339,7 @@ static int cmd_run(int argc, char **argv) {
                                        {"gpu-max-memory", required_argument, 0, 'M'},
                                        {"gpu-max-buffers", required_argument, 0, 'U'},
                                        {"gpu-max-workgroups", required_argument, 0, 'X'},
+                                       {"channel", required_argument, 0, 'H'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL, *gpu_driver = NULL;
@@ -344,7 +347,7 @@ static int cmd_run(int argc, char **argv) {
   bool tls_attested = false;
   int envc = 0, nconnect = 0, nbind = 0, c;
   unsigned long max_mib = 1024, max_sleep_ms = 10000, max_sockets = 1024;
-  unsigned long gpu_mib = 1024, gpu_buffers = 1024, gpu_workgroups = 1ul << 20;
+  unsigned long gpu_mib = 1024, gpu_buffers = 1024, gpu_workgroups = 1ul << 20, channel_fd = 0;
   uint64_t timeout_ms = 0, socket_timeout_ms = 30000, gpu_timeout_ms = 5000;
   /* first pass: options only, so every early return happens before allocating */
   while ((c = getopt_long(argc, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
@@ -422,6 +425,17 @@ static int cmd_run(int argc, char **argv) {
           tls_identity = optarg;
         break;
       case 'W': tls_password_file = optarg; break;
+      case 'H': {
+        /* the supervisor's socket (elastic-hal serve): never a file */
+        struct stat st;
+        if (!parse_num(optarg, 3, 1023, &channel_fd) || fstat((int)channel_fd, &st) != 0 ||
+            !S_ISSOCK(st.st_mode)) {
+          fprintf(stderr, "%s: --channel takes the fd of a socket (from elastic-hal serve)\n",
+                  prog);
+          return 2;
+        }
+        break;
+      }
       case 'C': nconnect++; break;
       case 'B': nbind++; break;
       case 'P': g_progress_asked = true; break;
@@ -535,7 +549,8 @@ static int cmd_run(int argc, char **argv) {
       .gpu_timeout_ms = gpu_timeout_ms,
       .gpu_max_memory = (uint64_t)gpu_mib << 20,
       .gpu_max_buffers = (uint32_t)gpu_buffers,
-      .gpu_max_workgroups = gpu_workgroups};
+      .gpu_max_workgroups = gpu_workgroups,
+      .deployment_fd = (int)channel_fd};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
     if (err.trapped) {
@@ -896,6 +911,9 @@ static int cmd_info(int argc, char **argv) {
 int ehal_cmd_attest(int argc, char **argv);
 int ehal_cmd_verify(int argc, char **argv);
 int ehal_cmd_storage(int argc, char **argv);
+int ehal_cmd_serve(int argc, char **argv, void (*progress)(const char *, void *),
+                   void (*progress_end)(void), bool *verbose);
+int ehal_cmd_status(int argc, char **argv);
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -922,6 +940,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "attest")) return ehal_cmd_attest(argc, argv);
   if (!strcmp(cmd, "verify")) return ehal_cmd_verify(argc, argv);
   if (!strcmp(cmd, "storage")) return ehal_cmd_storage(argc, argv);
+  if (!strcmp(cmd, "serve"))
+    return ehal_cmd_serve(argc, argv, progress, progress_end, &g_progress_asked);
+  if (!strcmp(cmd, "status")) return ehal_cmd_status(argc, argv);
   fprintf(stderr, "%s: unknown command '%s' (see '%s --help')\n", prog, cmd, prog);
   return 2;
 }

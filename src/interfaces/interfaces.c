@@ -3,7 +3,10 @@
 #include "interfaces.h"
 
 #include <assert.h>
+#include <json-c/json.h>
 #include <string.h>
+
+#include "../deploy/bus.h"
 
 _Static_assert(EHAL_MAX_IFACE_STATE <= 256, "iface_state_order holds ids in unsigned char");
 
@@ -43,4 +46,32 @@ void ehal_instance_cleanup_interfaces(ehal_instance *inst) {
     inst->iface_state[id] = NULL;
     ehal_iface_state_hooks[id].destroy(inst, st);
   }
+  if (inst->bus) inst->bus->ops->free(inst->bus); /* the channel's fd stays the embedder's */
+  inst->bus = NULL;
+}
+
+struct ehal_bus *ehal_instance_bus(ehal_instance *inst) {
+  if (!inst->bus)
+    inst->bus = inst->deployment_fd > 0 ? ehal_bus_channel(inst->deployment_fd)
+                                        : ehal_bus_local(inst->workload);
+  return inst->bus;
+}
+
+void ehal_emit_event(ehal_instance *inst, uint8_t type, const char *name, const char *key,
+                     const char *value) {
+  if (!inst->bus && inst->deployment_fd <= 0) return; /* alone, and nobody subscribed */
+  struct ehal_bus *bus = ehal_instance_bus(inst);
+  json_object *o = json_object_new_object();
+  if (!bus || !o) {
+    json_object_put(o);
+    return;
+  }
+  json_object_object_add(o, "event", json_object_new_string(name));
+  json_object_object_add(o, "workload", json_object_new_string(inst->workload));
+  if (key) json_object_object_add(o, key, json_object_new_string(value ? value : ""));
+  size_t len;
+  const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+  char err[256];
+  if (s) bus->ops->publish(bus, type, EHAL_EVENT_HAL_PRIORITY, false, s, len, err, sizeof err);
+  json_object_put(o);
 }

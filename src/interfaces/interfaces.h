@@ -37,6 +37,19 @@ void ehal_instance_cleanup_interfaces(ehal_instance *inst);
 
 const char *ehal_platform_version(void);
 
+/* The workload's bus (src/deploy/bus.h): the supervisor's channel when the
+ * workload is part of a deployment, else a deployment of one; created on
+ * first use, freed with the instance.  NULL when out of memory. */
+struct ehal_bus *ehal_instance_bus(ehal_instance *inst);
+
+/* An event of the HAL itself about this workload (docs/deployment.md
+ * lists them): its payload is the JSON object {"event": name,
+ * "workload": the workload, key: value} (key NULL: no third member).  It
+ * reaches the subscriptions that may hear this workload; none exist, and
+ * nothing is sent, while a workload alone has not subscribed. */
+void ehal_emit_event(ehal_instance *inst, uint8_t type, const char *name, const char *key,
+                     const char *value);
+
 /* One row of the capabilities list; feature names are stable API. */
 typedef struct {
   const char *name;

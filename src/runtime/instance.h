@@ -60,6 +60,10 @@ struct ehal_instance {
   bool tls_attested; /* the TLS identity is made here, attested (src/net/ratls.h) */
   uint64_t gpu_timeout_ms, gpu_max_memory, gpu_max_workgroups;
   uint32_t gpu_max_buffers;
+  /* the deployment (src/deploy/bus.h): the channel to the supervisor
+   * (0: none, a deployment of one), and the bus made on first use */
+  int deployment_fd;
+  struct ehal_bus *bus;
 
   /* set while the host calls the guest's cabi_realloc to lower a result:
    * the canonical ABI forbids the guest to call the host then */

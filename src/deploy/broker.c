@@ -1,0 +1,369 @@
+/* broker.c - the messages and events of one deployment (see broker.h). */
+#include "broker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../runtime/handles.h"
+
+typedef struct {
+  uint8_t type;
+  int source; /* -1: every workload the owner may receive from */
+  bool published;
+  ehal_event **ev; /* in arrival order */
+  uint32_t n;
+  uint64_t dropped; /* since the last poll */
+} subscription;
+
+typedef struct {
+  char *name;
+  ehal_message *head, *tail;
+  uint32_t queued;
+  uint64_t queued_bytes, sent, received, refused, next_handle;
+  ehal_handle_table subs;
+} workload;
+
+struct ehal_broker {
+  workload *w;
+  size_t n;
+  bool *may_message; /* n*n: [from*n + to] */
+  bool *may_receive; /* n*n: [subscriber*n + source] */
+  ehal_broker_limits lim;
+  uint64_t seq;
+};
+
+static void free_sub(void *p) {
+  subscription *s = p;
+  ehal_broker_events_free(s->ev, s->n);
+  free(s);
+}
+
+ehal_broker *ehal_broker_new(const char *const *names, size_t n, const ehal_broker_limits *lim) {
+  ehal_broker *b = calloc(1, sizeof *b);
+  if (!b) return NULL;
+  b->n = n;
+  b->w = calloc(n ? n : 1, sizeof *b->w);
+  b->may_message = calloc(n * n + 1, 1);
+  b->may_receive = calloc(n * n + 1, 1);
+  if (lim) b->lim = *lim;
+  if (!b->lim.queue_messages) b->lim.queue_messages = 1024;
+  if (!b->lim.queue_bytes) b->lim.queue_bytes = 16u << 20;
+  if (!b->lim.event_queue) b->lim.event_queue = 256;
+  if (!b->lim.subscriptions) b->lim.subscriptions = 64;
+  if (!b->w || !b->may_message || !b->may_receive) {
+    ehal_broker_free(b);
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    ehal_handles_init(&b->w[i].subs, b->lim.subscriptions, free_sub);
+    if (!(b->w[i].name = strdup(names[i]))) {
+      ehal_broker_free(b);
+      return NULL;
+    }
+    b->may_receive[i * n + i] = true;
+  }
+  return b;
+}
+
+void ehal_broker_free(ehal_broker *b) {
+  if (!b) return;
+  for (size_t i = 0; b->w && i < b->n; i++) {
+    workload *w = &b->w[i];
+    while (w->head) {
+      ehal_message *m = w->head;
+      w->head = m->next;
+      free(m);
+    }
+    ehal_handles_free(&w->subs);
+    free(w->name);
+  }
+  free(b->w);
+  free(b->may_message);
+  free(b->may_receive);
+  free(b);
+}
+
+size_t ehal_broker_count(const ehal_broker *b) { return b->n; }
+const char *ehal_broker_name(const ehal_broker *b, int who) { return b->w[who].name; }
+
+int ehal_broker_find(const ehal_broker *b, const char *name, size_t len) {
+  for (size_t i = 0; i < b->n; i++)
+    if (strlen(b->w[i].name) == len && !memcmp(b->w[i].name, name, len)) return (int)i;
+  return -1;
+}
+
+void ehal_broker_allow_message(ehal_broker *b, int from, int to) {
+  if (from != to) b->may_message[(size_t)from * b->n + (size_t)to] = true;
+}
+
+void ehal_broker_allow_events(ehal_broker *b, int subscriber, int source) {
+  b->may_receive[(size_t)subscriber * b->n + (size_t)source] = true;
+}
+
+bool ehal_broker_may_message(const ehal_broker *b, int from, int to) {
+  return b->may_message[(size_t)from * b->n + (size_t)to];
+}
+
+/* Names from a guest are printed only when they are plain: anything else
+ * is summarized, so an error message never carries a guest's bytes. */
+static const char *shown(const char *s, size_t n, char *buf, size_t cap) {
+  bool plain = n > 0 && n < 64;
+  for (size_t i = 0; plain && i < n; i++) plain = s[i] > 0x20 && s[i] < 0x7f;
+  if (plain)
+    snprintf(buf, cap, "'%.*s'", (int)n, s);
+  else
+    snprintf(buf, cap, "(a name of %zu bytes)", n);
+  return buf;
+}
+
+int ehal_broker_send(ehal_broker *b, int from, const char *to, size_t to_len, const uint8_t *data,
+                     size_t len, bool encrypted, uint64_t *handle, char *err, size_t errlen) {
+  char nb[80];
+  workload *s = &b->w[from];
+  int t = ehal_broker_find(b, to, to_len);
+  if (t < 0 || !ehal_broker_may_message(b, from, t)) {
+    s->refused++;
+    /* the same answer whether the workload exists or not: a policy that
+     * hides a workload hides its name too */
+    snprintf(err, errlen, "no workload %s that %s may message (see list-workloads)",
+             shown(to, to_len, nb, sizeof nb), s->name);
+    return -1;
+  }
+  workload *r = &b->w[t];
+  if (len > EHAL_MESSAGE_MAX + 64) {
+    snprintf(err, errlen, "message of %zu bytes: the maximum is %u", len, EHAL_MESSAGE_MAX);
+    return -1;
+  }
+  if (r->queued >= b->lim.queue_messages || r->queued_bytes + len > b->lim.queue_bytes) {
+    s->refused++;
+    snprintf(err, errlen,
+             "queue of '%s' is full (%u messages, %llu bytes; at most %u and %llu): "
+             "try again once it has received",
+             r->name, r->queued, (unsigned long long)r->queued_bytes, b->lim.queue_messages,
+             (unsigned long long)b->lim.queue_bytes);
+    return -1;
+  }
+  ehal_message *m = malloc(sizeof *m + len);
+  if (!m) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  m->next = NULL;
+  m->sender = s->name;
+  m->recipient = r->name;
+  m->encrypted = encrypted;
+  m->len = len;
+  if (len) memcpy(m->data, data, len);
+  if (r->tail)
+    r->tail->next = m;
+  else
+    r->head = m;
+  r->tail = m;
+  r->queued++;
+  r->queued_bytes += len;
+  s->sent++;
+  *handle = ++s->next_handle;
+  return 0;
+}
+
+ehal_message *ehal_broker_receive(ehal_broker *b, int who) {
+  workload *w = &b->w[who];
+  ehal_message *m = w->head;
+  if (!m) return NULL;
+  w->head = m->next;
+  if (!w->head) w->tail = NULL;
+  w->queued--;
+  w->queued_bytes -= m->len;
+  w->received++;
+  m->next = NULL;
+  return m;
+}
+
+bool ehal_broker_has_message(const ehal_broker *b, int who) { return b->w[who].head != NULL; }
+
+size_t ehal_broker_list(const ehal_broker *b, int who, int *out) {
+  size_t k = 0;
+  for (size_t i = 0; i < b->n; i++)
+    if (ehal_broker_may_message(b, who, (int)i)) out[k++] = (int)i;
+  return k;
+}
+
+int ehal_broker_subscribe(ehal_broker *b, int who, uint8_t type, int source, bool published,
+                          uint64_t *handle, char *err, size_t errlen) {
+  if (type >= EHAL_EVENT_TYPES) {
+    snprintf(err, errlen, "no event type %u", type);
+    return -1;
+  }
+  if (source >= 0 && !b->may_receive[(size_t)who * b->n + (size_t)source]) {
+    snprintf(err, errlen, "%s may not receive the events of '%s' (the deployment's policy)",
+             b->w[who].name, b->w[source].name);
+    return -1;
+  }
+  subscription *s = calloc(1, sizeof *s);
+  if (s) s->ev = calloc(b->lim.event_queue, sizeof *s->ev);
+  if (!s || !s->ev) {
+    if (s) free(s);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  s->type = type;
+  s->source = source;
+  s->published = published;
+  *handle = ehal_handle_new(&b->w[who].subs, s);
+  if (!*handle) {
+    free_sub(s);
+    snprintf(err, errlen, "too many subscriptions (at most %u per workload)", b->lim.subscriptions);
+    return -1;
+  }
+  return 0;
+}
+
+int ehal_broker_unsubscribe(ehal_broker *b, int who, uint64_t handle, char *err, size_t errlen) {
+  subscription *s = ehal_handle_take(&b->w[who].subs, handle);
+  if (!s) {
+    snprintf(err, errlen, "no subscription %llu", (unsigned long long)handle);
+    return -1;
+  }
+  free_sub(s);
+  return 0;
+}
+
+static ehal_event *new_event(ehal_broker *b, int source, uint8_t type, uint8_t prio, bool published,
+                             const void *payload, size_t len) {
+  ehal_event *e = malloc(sizeof *e + len);
+  if (!e) return NULL;
+  e->type = type;
+  e->priority = prio;
+  e->published = published;
+  e->timestamp_ns = ehal_wall_ns();
+  e->seq = ++b->seq;
+  e->source = b->w[source].name;
+  e->len = len;
+  if (len) memcpy(e->data, payload, len);
+  return e;
+}
+
+/* Whether event a goes before b: higher priority, then older. */
+static bool before(const ehal_event *a, const ehal_event *b) {
+  return a->priority != b->priority ? a->priority > b->priority : a->seq < b->seq;
+}
+
+int ehal_broker_poll(ehal_broker *b, int who, uint64_t handle, ehal_event ***out, size_t *n,
+                     char *err, size_t errlen) {
+  subscription *s = ehal_handle_get(&b->w[who].subs, handle);
+  *out = NULL;
+  *n = 0;
+  if (!s) {
+    snprintf(err, errlen, "no subscription %llu", (unsigned long long)handle);
+    return -1;
+  }
+  ehal_event **res = calloc(EHAL_POLL_MAX_EVENTS, sizeof *res);
+  if (!res) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  size_t k = 0, bytes = 0;
+  if (s->dropped) {
+    char p[96];
+    int len = snprintf(p, sizeof p, "{\"event\":\"overflow\",\"dropped\":%llu}",
+                       (unsigned long long)s->dropped);
+    res[k] = new_event(b, who, s->type, EHAL_EVENT_OVERFLOW_PRIORITY, false, p, (size_t)len);
+    if (res[k]) {
+      k++;
+      s->dropped = 0;
+    }
+  }
+  /* selection by priority: the queue is short (event_queue) */
+  while (k < EHAL_POLL_MAX_EVENTS && s->n > 0) {
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < s->n; i++)
+      if (before(s->ev[i], s->ev[best])) best = i;
+    if (k > 0 && bytes + s->ev[best]->len > EHAL_POLL_MAX_BYTES) break;
+    bytes += s->ev[best]->len;
+    res[k++] = s->ev[best];
+    memmove(&s->ev[best], &s->ev[best + 1], (s->n - best - 1) * sizeof *s->ev);
+    s->n--;
+  }
+  *out = res;
+  *n = k;
+  return 0;
+}
+
+void ehal_broker_events_free(ehal_event **ev, size_t n) {
+  if (!ev) return;
+  for (size_t i = 0; i < n; i++) free(ev[i]);
+  free(ev);
+}
+
+typedef struct {
+  ehal_broker *b;
+  int owner, source;
+  uint8_t type, priority;
+  bool published;
+  const void *payload;
+  size_t len;
+} delivery;
+
+static int deliver(void *obj, void *arg) {
+  subscription *s = obj;
+  delivery *d = arg;
+  if (s->type != d->type || s->published != d->published) return 0;
+  if (s->source >= 0 ? s->source != d->source
+                     : !d->b->may_receive[(size_t)d->owner * d->b->n + (size_t)d->source])
+    return 0;
+  if (s->n >= d->b->lim.event_queue) {
+    s->dropped++;
+    return 0;
+  }
+  ehal_event *e =
+      new_event(d->b, d->source, d->type, d->priority, d->published, d->payload, d->len);
+  if (e)
+    s->ev[s->n++] = e;
+  else
+    s->dropped++;
+  return 0; /* never drop the subscription */
+}
+
+void ehal_broker_emit(ehal_broker *b, int source, uint8_t type, uint8_t priority, bool published,
+                      const void *payload, size_t len) {
+  if (type >= EHAL_EVENT_TYPES || source < 0 || (size_t)source >= b->n) return;
+  delivery d = {b, 0, source, type, priority, published, payload, len};
+  for (size_t i = 0; i < b->n; i++) {
+    d.owner = (int)i;
+    ehal_handles_drop_if(&b->w[i].subs, deliver, &d);
+  }
+}
+
+static int always(void *obj, void *arg) {
+  (void)obj;
+  (void)arg;
+  return 1;
+}
+
+void ehal_broker_reset(ehal_broker *b, int who) {
+  ehal_handles_drop_if(&b->w[who].subs, always, NULL);
+}
+
+void ehal_broker_stats_of(const ehal_broker *b, int who, ehal_broker_stats *st) {
+  const workload *w = &b->w[who];
+  st->queued = w->queued;
+  st->queued_bytes = w->queued_bytes;
+  st->sent = w->sent;
+  st->received = w->received;
+  st->refused = w->refused;
+  st->subscriptions = w->subs.live;
+}
+
+const char *ehal_event_type_name(uint8_t type) {
+  static const char *const names[EHAL_EVENT_TYPES] = {"platform", "crypto", "storage", "network",
+                                                      "gpu"};
+  return type < EHAL_EVENT_TYPES ? names[type] : "unknown";
+}
+
+uint64_t ehal_wall_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
