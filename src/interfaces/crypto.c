@@ -322,6 +322,7 @@ void ehal_impl_crypto_generate_keypair(ehal_instance *inst,
   if (rc != 0) EHAL_FAIL(ret, "Ed25519 key generation failed");
   ret->val.public_key = (ehal_bytes){pub, 32};
   ret->val.private_key = (ehal_bytes){priv, 32};
+  ehal_emit_event(inst, EHAL_EVENTS_EVENT_TYPE_CRYPTO, "key-created", "algorithm", "ed25519");
 }
 
 void ehal_impl_crypto_sign(ehal_instance *inst, ehal_bytes data, ehal_bytes private_key,
@@ -422,9 +423,9 @@ static crypto_ctx *empty_ctx(ehal_instance *inst, uint64_t handle, const char **
   return c && !c->has_key ? c : NULL;
 }
 
-void ehal_impl_crypto_generate_key(ehal_instance *inst, uint64_t context,
-                                   ehal_crypto_key_algorithm_t algorithm, bool exportable,
-                                   ehal_crypto_result_void_string_t *ret) {
+static void generate_key(ehal_instance *inst, uint64_t context,
+                         ehal_crypto_key_algorithm_t algorithm, bool exportable,
+                         ehal_crypto_result_void_string_t *ret) {
   const char *why = NULL;
   crypto_ctx *c = empty_ctx(inst, context, &why);
   if (!c) EHAL_FAIL(ret, "%s", why);
@@ -442,9 +443,8 @@ void ehal_impl_crypto_generate_key(ehal_instance *inst, uint64_t context,
   if (why) EHAL_FAIL(ret, "%s", why);
 }
 
-void ehal_impl_crypto_import_key(ehal_instance *inst, uint64_t context,
-                                 ehal_crypto_key_algorithm_t algorithm, ehal_bytes key,
-                                 bool exportable, ehal_crypto_result_void_string_t *ret) {
+static void import_key(ehal_instance *inst, uint64_t context, ehal_crypto_key_algorithm_t algorithm,
+                       ehal_bytes key, bool exportable, ehal_crypto_result_void_string_t *ret) {
   const char *why = NULL;
   crypto_ctx *c = empty_ctx(inst, context, &why);
   if (!c) EHAL_FAIL(ret, "%s", why);
@@ -839,4 +839,23 @@ void ehal_impl_crypto_unseal(ehal_instance *inst, ehal_bytes sealed, ehal_bytes 
               "unseal: authentication failed (altered, sealed by another workload or platform, "
               "or different associated-data)");
   ret->val = (ehal_bytes){out, n};
+}
+
+/* Key creation is an event of the crypto type (docs/deployment.md). */
+void ehal_impl_crypto_generate_key(ehal_instance *inst, uint64_t context,
+                                   ehal_crypto_key_algorithm_t algorithm, bool exportable,
+                                   ehal_crypto_result_void_string_t *ret) {
+  generate_key(inst, context, algorithm, exportable, ret);
+  if (!ret->is_err)
+    ehal_emit_event(inst, EHAL_EVENTS_EVENT_TYPE_CRYPTO, "key-created", "algorithm",
+                    key_alg_names[algorithm]);
+}
+
+void ehal_impl_crypto_import_key(ehal_instance *inst, uint64_t context,
+                                 ehal_crypto_key_algorithm_t algorithm, ehal_bytes key,
+                                 bool exportable, ehal_crypto_result_void_string_t *ret) {
+  import_key(inst, context, algorithm, key, exportable, ret);
+  if (!ret->is_err)
+    ehal_emit_event(inst, EHAL_EVENTS_EVENT_TYPE_CRYPTO, "key-imported", "algorithm",
+                    key_alg_names[algorithm]);
 }

@@ -93,6 +93,7 @@ void ehal_impl_platform_attestation(ehal_instance *inst, ehal_bytes report_data,
                   inst->state_dir, &json, &len, err, sizeof err) != 0)
     EHAL_FAIL(ret, "%s", err);
   ret->val = to_arena(inst, json, len);
+  ehal_emit_event(inst, EHAL_EVENTS_EVENT_TYPE_PLATFORM, "attestation-produced", NULL, NULL);
 }
 
 /* ---- attestation contexts (0.1.1) ---- */
@@ -189,6 +190,7 @@ void ehal_impl_platform_attest_with_context(ehal_instance *inst, uint64_t ctx,
   ehal_evidence_free(&ev);
   if (rc != 0) EHAL_FAIL(ret, "%s", err);
   ret->val = to_arena(inst, json, len);
+  ehal_emit_event(inst, EHAL_EVENTS_EVENT_TYPE_PLATFORM, "attestation-produced", NULL, NULL);
 }
 
 void ehal_impl_platform_get_attestation_context_binding(

@@ -580,8 +580,8 @@ static int dtls_accept(ehal_instance *inst, sock *s, ehal_tls **conn, char *err,
   return fd;
 }
 
-void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
-                              ehal_sockets_result_socket_handle_string_t *ret) {
+static void accept_conn(ehal_instance *inst, uint64_t socket,
+                        ehal_sockets_result_socket_handle_string_t *ret) {
   GET_SOCK(s, socket, ret);
   if (s->state != S_LISTENING) EHAL_FAIL(ret, "accept: the socket is not listening");
   sockets_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_SOCKETS);
@@ -1005,4 +1005,11 @@ void ehal_impl_sockets_alpn_protocol(ehal_instance *inst, uint64_t socket,
   for (size_t i = 0; i < len; i++)
     if (p[i] < 0x21 || p[i] > 0x7e) EHAL_FAIL(ret, "alpn-protocol: the agreed name is not text");
   ret->val = ehal_str_fmt(inst, "%.*s", (int)len, (const char *)p);
+}
+
+void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
+                              ehal_sockets_result_socket_handle_string_t *ret) {
+  accept_conn(inst, socket, ret);
+  if (!ret->is_err && ret->val)
+    ehal_emit_event(inst, EHAL_EVENTS_EVENT_TYPE_NETWORK, "connection-accepted", NULL, NULL);
 }

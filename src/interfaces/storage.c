@@ -91,6 +91,13 @@ static ehal_store_container *container_of(ehal_instance *inst, uint64_t h) {
   ehal_store_container *c = container_of(inst, h); \
   if (!c) EHAL_FAIL(ret, "invalid argument: invalid container handle")
 
+/* A storage event about a container (docs/deployment.md). */
+static void container_event(ehal_instance *inst, const char *event, const char *name, size_t len) {
+  char buf[EHAL_CONTAINER_NAME_MAX + 1];
+  snprintf(buf, sizeof buf, "%.*s", (int)len, name);
+  ehal_emit_event(inst, EHAL_EVENTS_EVENT_TYPE_STORAGE, event, "container", buf);
+}
+
 static void open_or_create(ehal_instance *inst, ehal_str name, bool create,
                            ehal_storage_result_container_handle_string_t *ret) {
   ehal_store_err e;
@@ -114,6 +121,7 @@ static void open_or_create(ehal_instance *inst, ehal_str name, bool create,
 void ehal_impl_storage_create_container(ehal_instance *inst, ehal_str name,
                                         ehal_storage_result_container_handle_string_t *ret) {
   open_or_create(inst, name, true, ret);
+  if (!ret->is_err) container_event(inst, "container-created", name.ptr, name.len);
 }
 
 void ehal_impl_storage_open_container(ehal_instance *inst, ehal_str name,
@@ -125,10 +133,13 @@ void ehal_impl_storage_delete_container(ehal_instance *inst, uint64_t handle,
                                         ehal_storage_result_void_string_t *ret) {
   GET_CONTAINER(c, handle, ret);
   ehal_store_err e;
+  char name[EHAL_CONTAINER_NAME_MAX + 1];
+  snprintf(name, sizeof name, "%s", ehal_store_container_name(c));
   if (ehal_store_container_delete(c, &e)) FAIL_E(ret, e);
   /* the handle goes with the container; other handles to it now say
    * "not found" */
   ehal_store_container_release(ehal_handle_take(&state_if_any(inst)->containers, handle));
+  container_event(inst, "container-deleted", name, strlen(name));
 }
 
 static void store(ehal_instance *inst, uint64_t container, ehal_str key, ehal_bytes data,

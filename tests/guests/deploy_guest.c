@@ -14,12 +14,17 @@
  *   list                    "workloads A,B,..."
  *   sub:TYPE                0.1.0 subscribe: "sub H"
  *   subto:TYPE:SRC:PUB      0.1.1 subscribe-to (SRC "-": every workload)
- *   poll:N:MS               poll the last subscription until N events came or
+ *   use:I                   poll the I-th subscription made (from 0) from now on
+ *   poll:N:MS               poll the current subscription (the last made, or the
+ *                           one `use` chose) until N events came or
  *                           MS passed: "event TYPE SOURCE PUB PRIO PAYLOAD" each
  *   poll0:N:MS              the same through the 0.1.0 poll-events
  *   publish:TYPE:PRIO:TEXT  "published" or "error: MSG"
  *   flood:TO:SIZE           send SIZE-byte messages until refused: "queued N", "error: MSG"
  *   badsub:H                poll, then unsubscribe, a handle: "error: MSG" each
+ *   key                     make a crypto context and generate a key in it: "key"
+ *   container:NAME          create, then delete, a storage container: "container"
+ *   attest                  produce attestation evidence: "attested"
  *   sleep:MS | exit:N | trap | loop
  */
 #include <stdarg.h>
@@ -109,7 +114,8 @@ static int recv_one(uint32_t ms, elastic_communication_message_t *keep) {
   return 1;
 }
 
-static elastic_events_event_subscription_handle_t g_sub;
+static elastic_events_event_subscription_handle_t g_sub, g_subs[16];
+static int g_nsubs;
 
 static void print_events(bool envelopes, size_t want, uint64_t ms) {
   size_t got = 0;
@@ -209,10 +215,15 @@ int main(int argc, char **argv) {
                                          elastic_string(strcmp(src, "-") ? src : ""), pub, &g_sub,
                                          &e);
       }
-      if (ok)
+      if (ok) {
         line("sub %llu", (unsigned long long)g_sub);
-      else
+        if (g_nsubs < 16) g_subs[g_nsubs++] = g_sub;
+      } else {
         error(&e);
+      }
+    } else if (!strcmp(op, "use")) {
+      int i = atoi(field(&rest));
+      if (i >= 0 && i < g_nsubs) g_sub = g_subs[i];
     } else if (!strcmp(op, "poll") || !strcmp(op, "poll0")) {
       size_t n = strtoul(field(&rest), NULL, 10);
       print_events(!strcmp(op, "poll"), n, strtoull(field(&rest), NULL, 10));
@@ -247,6 +258,31 @@ int main(int argc, char **argv) {
         line("unsubscribed someone else's subscription");
       else
         error(&e);
+    } else if (!strcmp(op, "key")) {
+      elastic_crypto_crypto_context_handle_t h;
+      elastic_string_t e;
+      if (elastic_crypto_create_context(&h, &e) &&
+          elastic_crypto_generate_key(h, ELASTIC_CRYPTO_KEY_ALGORITHM_AES256_GCM, false, &e))
+        line("key");
+      else
+        error(&e);
+    } else if (!strcmp(op, "container")) {
+      elastic_storage_container_handle_t h;
+      elastic_string_t e;
+      if (elastic_storage_create_container(elastic_string(field(&rest)), &h, &e) &&
+          elastic_storage_delete_container(h, &e))
+        line("container");
+      else
+        error(&e);
+    } else if (!strcmp(op, "attest")) {
+      elastic_bytes_t ev;
+      elastic_string_t e;
+      if (elastic_platform_attestation((elastic_bytes_t){(uint8_t *)"n", 1}, &ev, &e)) {
+        line("attested");
+        elastic_bytes_free(&ev);
+      } else {
+        error(&e);
+      }
     } else if (!strcmp(op, "sleep")) {
       sleep_ms(strtoull(field(&rest), NULL, 10));
     } else if (!strcmp(op, "exit")) {
