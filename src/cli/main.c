@@ -100,6 +100,8 @@ static void usage_run(FILE *f) {
       "                         presents (PKCS#12); 'attested': a key made inside the\n"
       "                         HAL, its certificate carrying the platform's evidence\n"
       "      --tls-identity-password-file FILE  its password (the file's first line)\n"
+      "      --channel FD       the workload is part of a deployment: FD is its socket to\n"
+      "                         the supervisor (set by 'elastic-hal serve', not by hand)\n"
       "  -h, --help             show this help\n"
       "\n"
       "Exit status: the guest's exit status; 134 if the guest trapped; 1 on errors.\n",
