@@ -2,6 +2,7 @@
 #
 #   make          build everything into build/ (the CLI is build/elastic-hal)
 #   make demo     install what is missing, build, run the hello example
+#   make deploy-demo  the same, then run the example deployment (examples/deploy/)
 #   make check    install what is missing, build, run every test (also
 #                 under AddressSanitizer + UndefinedBehaviorSanitizer)
 #   make bench    run the benchmarks
@@ -14,7 +15,7 @@ ASAN    ?= build-asan
 PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all setup demo check check-fast check-asan bench fuzz install clean format
+.PHONY: all setup demo deploy-demo check check-fast check-asan bench fuzz install clean format
 
 all: $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j$(JOBS)
@@ -28,6 +29,14 @@ setup:
 demo: setup all
 	@echo "== elastic-hal run build/guests/hello.wasm (simulated platform)"
 	@$(BUILD)/elastic-hal run --state-dir $(BUILD)/demo-state $(BUILD)/guests/hello.wasm
+
+deploy-demo: setup all
+	@echo "== elastic-hal serve build/guests/deploy.json (simulated platform)"
+	@rm -rf $(BUILD)/deploy-logs
+	@$(BUILD)/elastic-hal serve --state-dir $(BUILD)/demo-state --log-dir $(BUILD)/deploy-logs \
+	  $(BUILD)/guests/deploy.json; rc=$$?; \
+	  for w in sensor aggregator store; do echo "== $$w.log"; cat $(BUILD)/deploy-logs/$$w.log; done; \
+	  exit $$rc
 
 check: 
 	@tools/setup.sh --tests

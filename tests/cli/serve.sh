@@ -260,6 +260,14 @@ check "serve --check: the manifest and its modules pass, nothing runs" \
 runh serve --state-dir "$STATE"
 check "serve without a manifest is a usage error" rc_is 2
 
+# ---- the example deployment (make deploy-demo) ----
+runh serve --state-dir "$STATE" --log-dir "$LOGS/example" "$GUESTS/deploy.json"
+if rc_is 0 && log_has example store "store: 4 summaries, read back from encrypted storage:" &&
+  [[ $(grep -c "sealed in transit: yes" "$LOGS/example/store.log") == 4 ]] &&
+  log_has example sensor "sensor: 20 readings published"; then
+  ok "the example deployment: sensor events, aggregator summaries, sealed messages, stored"
+else not_ok "examples/deploy" "$(diag_logs example)"; fi
+
 # every workload's log and the supervisor's stderr, clean under the sanitizers
 if grep -rlE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOGS" "$TMP/err" >"$TMP/san" 2>/dev/null; then
   not_ok "no sanitizer report in any workload's log" "$(cat "$TMP/san")"
