@@ -54,6 +54,7 @@ bench: setup all
 	@$(BUILD)/bench/elastic-hal-bench-storage
 	@$(BUILD)/bench/elastic-hal-bench-net
 	@$(BUILD)/bench/elastic-hal-bench-gpu
+	@$(BUILD)/bench/elastic-hal-bench-deploy
 	@$(BUILD)/bench/elastic-hal-bench-firstrun $(BENCH_FIRSTRUN)
 
 FUZZ_SECONDS ?= 600

@@ -299,6 +299,10 @@ typedef struct {
    * the socket to its supervisor (still the caller's, to close after
    * elastic_hal_instance_free).  0: the workload is a deployment of one. */
   int deployment_fd;
+  /* The workload's storage quota: bytes of objects over all its containers
+   * (each object also counts 2048 bytes of overhead).  0 = 1 GiB.  A
+   * resources grant raises it while the workload runs. */
+  uint64_t max_storage_bytes;
 } elastic_hal_config;
 
 elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *module,

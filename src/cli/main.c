@@ -76,6 +76,7 @@ static void usage_run(FILE *f) {
       "  -e, --env K=V          set a guest environment variable (repeatable); the\n"
       "                         host's environment is never passed on\n"
       "  -m, --max-memory MIB   bound on the guest's linear memory (default 1024)\n"
+      "      --max-storage MIB  the guest's storage quota (default 1024)\n"
       "      --max-sleep-ms MS  bound on one clock.sleep (default 10000)\n"
       "      --timeout SECONDS  end the guest with the trap 'interrupted' (exit 134) when it\n"
       "                         runs longer (fractions allowed; default: no bound)\n"
@@ -342,6 +343,7 @@ static int cmd_run(int argc, char **argv) {
                                        {"gpu-max-buffers", required_argument, 0, 'U'},
                                        {"gpu-max-workgroups", required_argument, 0, 'X'},
                                        {"channel", required_argument, 0, 'H'},
+                                       {"max-storage", required_argument, 0, 'Q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL, *gpu_driver = NULL;
@@ -350,6 +352,7 @@ static int cmd_run(int argc, char **argv) {
   int envc = 0, nconnect = 0, nbind = 0, c;
   unsigned long max_mib = 1024, max_sleep_ms = 10000, max_sockets = 1024;
   unsigned long gpu_mib = 1024, gpu_buffers = 1024, gpu_workgroups = 1ul << 20, channel_fd = 0;
+  unsigned long storage_mib = 1024;
   uint64_t timeout_ms = 0, socket_timeout_ms = 30000, gpu_timeout_ms = 5000;
   /* first pass: options only, so every early return happens before allocating */
   while ((c = getopt_long(argc, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
@@ -427,6 +430,12 @@ static int cmd_run(int argc, char **argv) {
           tls_identity = optarg;
         break;
       case 'W': tls_password_file = optarg; break;
+      case 'Q':
+        if (!parse_num(optarg, 1, 1ul << 24, &storage_mib)) {
+          fprintf(stderr, "%s: --max-storage takes a number of MiB from 1 to 16777216\n", prog);
+          return 2;
+        }
+        break;
       case 'H': {
         /* the supervisor's socket (elastic-hal serve): never a file */
         struct stat st;
@@ -552,7 +561,8 @@ static int cmd_run(int argc, char **argv) {
       .gpu_max_memory = (uint64_t)gpu_mib << 20,
       .gpu_max_buffers = (uint32_t)gpu_buffers,
       .gpu_max_workgroups = gpu_workgroups,
-      .deployment_fd = (int)channel_fd};
+      .deployment_fd = (int)channel_fd,
+      .max_storage_bytes = (uint64_t)storage_mib << 20};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
     if (err.trapped) {

@@ -1,11 +1,13 @@
 /* broker.c - the messages and events of one deployment (see broker.h). */
 #include "broker.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "../crypto/primitives.h"
 #include "../runtime/handles.h"
 
 typedef struct {
@@ -18,7 +20,20 @@ typedef struct {
 } subscription;
 
 typedef struct {
+  char id[EHAL_ALLOC_ID_LEN + 1];
+  int type;
+  uint64_t amount;
+} allocation;
+
+typedef struct {
+  uint64_t base, ceiling, granted; /* per resource type */
+} holding;
+
+typedef struct {
   char *name;
+  holding res[EHAL_RES_TYPES];
+  uint8_t max_priority;
+  allocation *allocs; /* EHAL_MAX_ALLOCATIONS slots; type -1: free */
   ehal_message *head, *tail;
   uint32_t queued;
   uint64_t queued_bytes, sent, received, refused, next_handle;
@@ -32,6 +47,7 @@ struct ehal_broker {
   bool *may_receive; /* n*n: [subscriber*n + source] */
   ehal_broker_limits lim;
   uint64_t seq;
+  uint64_t total[EHAL_RES_TYPES]; /* 0: the sum of the ceilings */
 };
 
 static void free_sub(void *p) {
@@ -58,7 +74,10 @@ ehal_broker *ehal_broker_new(const char *const *names, size_t n, const ehal_brok
   }
   for (size_t i = 0; i < n; i++) {
     ehal_handles_init(&b->w[i].subs, b->lim.subscriptions, free_sub);
-    if (!(b->w[i].name = strdup(names[i]))) {
+    b->w[i].max_priority = 255;
+    b->w[i].allocs = calloc(EHAL_MAX_ALLOCATIONS, sizeof *b->w[i].allocs);
+    for (size_t k = 0; b->w[i].allocs && k < EHAL_MAX_ALLOCATIONS; k++) b->w[i].allocs[k].type = -1;
+    if (!b->w[i].allocs || !(b->w[i].name = strdup(names[i]))) {
       ehal_broker_free(b);
       return NULL;
     }
@@ -77,6 +96,7 @@ void ehal_broker_free(ehal_broker *b) {
       free(m);
     }
     ehal_handles_free(&w->subs);
+    free(w->allocs);
     free(w->name);
   }
   free(b->w);
@@ -343,7 +363,150 @@ static int always(void *obj, void *arg) {
 }
 
 void ehal_broker_reset(ehal_broker *b, int who) {
-  ehal_handles_drop_if(&b->w[who].subs, always, NULL);
+  workload *w = &b->w[who];
+  ehal_handles_drop_if(&w->subs, always, NULL);
+  for (size_t k = 0; k < EHAL_MAX_ALLOCATIONS; k++) w->allocs[k].type = -1;
+  for (int t = 0; t < EHAL_RES_TYPES; t++) w->res[t].granted = 0;
+}
+
+/* ---- resources ---- */
+
+const char *ehal_resource_name(int type) {
+  static const char *const names[EHAL_RES_TYPES] = {"memory", "cpu", "storage", "network"};
+  return type >= 0 && type < EHAL_RES_TYPES ? names[type] : "unknown";
+}
+
+void ehal_broker_set_resource(ehal_broker *b, int who, int type, uint64_t base, uint64_t ceiling,
+                              uint8_t max_priority) {
+  holding *h = &b->w[who].res[type];
+  h->base = base;
+  h->ceiling = ceiling > base ? ceiling : base;
+  b->w[who].max_priority = max_priority;
+}
+
+void ehal_broker_set_total(ehal_broker *b, int type, uint64_t total) { b->total[type] = total; }
+
+/* The deployment's total of type, and what its workloads hold now. */
+static void usage(const ehal_broker *b, int type, uint64_t *total, uint64_t *used) {
+  uint64_t ceilings = 0;
+  *used = 0;
+  for (size_t i = 0; i < b->n; i++) {
+    const holding *h = &b->w[i].res[type];
+    *used += h->base + h->granted;
+    ceilings += h->ceiling;
+  }
+  *total = b->total[type] ? b->total[type] : ceilings;
+}
+
+static int unsupported(int type, char *err, size_t errlen) {
+  if (type == EHAL_RES_MEMORY || type == EHAL_RES_STORAGE) return 0;
+  if (type == EHAL_RES_CPU)
+    snprintf(err, errlen,
+             "cpu allocations are not supported on this node: the HAL has no CPU control "
+             "here (capabilities: resources.cpu)");
+  else if (type == EHAL_RES_NETWORK)
+    snprintf(err, errlen,
+             "network allocations are not supported: the HAL enforces no bandwidth budget "
+             "yet (capabilities: resources.network)");
+  else
+    snprintf(err, errlen, "no resource type %d", type);
+  return -1;
+}
+
+int ehal_broker_available(const ehal_broker *b, int who, int type, uint64_t *out, char *err,
+                          size_t errlen) {
+  if (unsupported(type, err, errlen)) return -1;
+  const holding *h = &b->w[who].res[type];
+  uint64_t total, used;
+  usage(b, type, &total, &used);
+  uint64_t mine = h->ceiling - h->base - h->granted, free_ = total > used ? total - used : 0;
+  *out = mine < free_ ? mine : free_;
+  if (type == EHAL_RES_MEMORY) *out &= ~(uint64_t)0xffff; /* whole pages */
+  return 0;
+}
+
+static void resource_event(ehal_broker *b, int who, const char *event, int type, uint64_t amount) {
+  json_object *o = json_object_new_object();
+  if (!o) return;
+  json_object_object_add(o, "event", json_object_new_string(event));
+  json_object_object_add(o, "workload", json_object_new_string(b->w[who].name));
+  json_object_object_add(o, "resource", json_object_new_string(ehal_resource_name(type)));
+  json_object_object_add(o, "amount", json_object_new_int64((int64_t)amount));
+  size_t len;
+  const char *p = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+  if (p) ehal_broker_emit(b, who, 0, EHAL_EVENT_HAL_PRIORITY, false, p, len);
+  json_object_put(o);
+}
+
+int ehal_broker_allocate(ehal_broker *b, int who, int type, uint64_t amount, uint32_t priority,
+                         char id[EHAL_ALLOC_ID_LEN + 1], uint64_t *granted, char *err,
+                         size_t errlen) {
+  workload *w = &b->w[who];
+  if (unsupported(type, err, errlen)) return -1;
+  if (amount == 0 || amount > (1ull << 48)) {
+    snprintf(err, errlen, "an allocation is 1 to 2^48 units, not %llu", (unsigned long long)amount);
+    return -1;
+  }
+  if (type == EHAL_RES_MEMORY) amount = (amount + 0xffff) & ~(uint64_t)0xffff;
+  holding *h = &w->res[type];
+  uint64_t total, used;
+  usage(b, type, &total, &used);
+  uint8_t prio = priority < w->max_priority ? (uint8_t)priority : w->max_priority;
+  const char *unit = type == EHAL_RES_MEMORY || type == EHAL_RES_STORAGE ? "bytes" : "units";
+  allocation *slot = NULL;
+  for (size_t k = 0; k < EHAL_MAX_ALLOCATIONS && !slot; k++)
+    if (w->allocs[k].type < 0) slot = &w->allocs[k];
+  if (h->base + h->granted + amount > h->ceiling)
+    snprintf(err, errlen, "refused: %s would hold %llu %s of %s, above its ceiling of %llu",
+             w->name, (unsigned long long)(h->base + h->granted + amount), unit,
+             ehal_resource_name(type), (unsigned long long)h->ceiling);
+  else if (used + amount > total)
+    snprintf(err, errlen, "refused: the deployment has %llu %s of %s free, not %llu",
+             (unsigned long long)(total - used), unit, ehal_resource_name(type),
+             (unsigned long long)amount);
+  else if (b->total[type] && total - used - amount < total / 4 && prio < EHAL_RES_PRIORITY_RESERVE)
+    snprintf(err, errlen,
+             "refused under contention: less than a quarter of the deployment's %s would be "
+             "left, which only requests of priority %d or more may take (this one has %u)",
+             ehal_resource_name(type), EHAL_RES_PRIORITY_RESERVE, prio);
+  else if (!slot)
+    snprintf(err, errlen, "too many allocations (at most %u per workload)", EHAL_MAX_ALLOCATIONS);
+  else
+    slot->type = -2; /* granted: taken below */
+  if (!slot || slot->type != -2) {
+    resource_event(b, who, "resource-refused", type, amount);
+    return -1;
+  }
+  uint8_t raw[EHAL_ALLOC_ID_LEN / 2];
+  if (ehal_prim_random(raw, sizeof raw) != 0) {
+    slot->type = -1;
+    snprintf(err, errlen, "no random bytes for an allocation id");
+    return -1;
+  }
+  for (size_t k = 0; k < sizeof raw; k++) snprintf(slot->id + 2 * k, 3, "%02x", raw[k]);
+  slot->type = type;
+  slot->amount = amount;
+  h->granted += amount;
+  memcpy(id, slot->id, EHAL_ALLOC_ID_LEN + 1);
+  *granted = amount;
+  resource_event(b, who, "resource-granted", type, amount);
+  return 0;
+}
+
+int ehal_broker_deallocate(ehal_broker *b, int who, const char *id, size_t id_len, int *type,
+                           uint64_t *amount, char *err, size_t errlen) {
+  workload *w = &b->w[who];
+  for (size_t k = 0; k < EHAL_MAX_ALLOCATIONS; k++) {
+    allocation *a = &w->allocs[k];
+    if (a->type < 0 || id_len != EHAL_ALLOC_ID_LEN || memcmp(a->id, id, id_len)) continue;
+    *type = a->type;
+    *amount = a->amount;
+    w->res[a->type].granted -= a->amount;
+    a->type = -1;
+    return 0;
+  }
+  snprintf(err, errlen, "no allocation with that id (held by this workload)");
+  return -1;
 }
 
 void ehal_broker_stats_of(const ehal_broker *b, int who, ehal_broker_stats *st) {

@@ -95,7 +95,8 @@ void ehal_broker_events_free(ehal_event **ev, size_t n);
 void ehal_broker_emit(ehal_broker *b, int source, uint8_t type, uint8_t priority, bool published,
                       const void *payload, size_t len);
 
-/* A run of who ended: its subscriptions go (its message queue stays). */
+/* A run of who ended: its subscriptions and allocations go (its message
+ * queue stays). */
 void ehal_broker_reset(ehal_broker *b, int who);
 
 typedef struct {
@@ -104,6 +105,37 @@ typedef struct {
   uint32_t subscriptions;
 } ehal_broker_stats;
 void ehal_broker_stats_of(const ehal_broker *b, int who, ehal_broker_stats *st);
+
+/* ---- resources (docs/deployment.md, "Resources") ----
+ * Each workload starts with a base of each resource and may be granted
+ * more, up to its ceiling, while the deployment's sum of bases and grants
+ * stays within the deployment's total.  Where the deployment sets a total,
+ * the last quarter of it goes only to requests of priority 128 or more (a
+ * request's priority is capped by the workload's own maximum).  Memory is granted in
+ * whole 64 KiB pages, storage in bytes.  CPU and network are not
+ * arbitrated here: requests for them are refused, saying why. */
+enum { EHAL_RES_MEMORY, EHAL_RES_CPU, EHAL_RES_STORAGE, EHAL_RES_NETWORK, EHAL_RES_TYPES };
+#define EHAL_ALLOC_ID_LEN 32          /* hex characters of an allocation id */
+#define EHAL_MAX_ALLOCATIONS 64u      /* live allocations per workload */
+#define EHAL_RES_PRIORITY_RESERVE 128 /* what the last quarter takes */
+
+void ehal_broker_set_resource(ehal_broker *b, int who, int type, uint64_t base, uint64_t ceiling,
+                              uint8_t max_priority);
+/* 0: the sum of the ceilings (no contention) */
+void ehal_broker_set_total(ehal_broker *b, int type, uint64_t total);
+/* Grants amount (rounded up to the resource's unit) or refuses: id gets a
+ * fresh unguessable id (NUL-terminated).  Grants and refusals are platform
+ * events about who. */
+int ehal_broker_allocate(ehal_broker *b, int who, int type, uint64_t amount, uint32_t priority,
+                         char id[EHAL_ALLOC_ID_LEN + 1], uint64_t *granted, char *err,
+                         size_t errlen);
+/* Gives back who's allocation id: *type and *amount say what it was. */
+int ehal_broker_deallocate(ehal_broker *b, int who, const char *id, size_t id_len, int *type,
+                           uint64_t *amount, char *err, size_t errlen);
+/* How much more of type who could be granted now. */
+int ehal_broker_available(const ehal_broker *b, int who, int type, uint64_t *out, char *err,
+                          size_t errlen);
+const char *ehal_resource_name(int type);
 
 /* Event names and the wall clock used for timestamps. */
 const char *ehal_event_type_name(uint8_t type);

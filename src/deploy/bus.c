@@ -10,7 +10,18 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { OP_SEND = 1, OP_RECEIVE, OP_LIST, OP_SUBSCRIBE, OP_UNSUBSCRIBE, OP_POLL, OP_PUBLISH };
+enum {
+  OP_SEND = 1,
+  OP_RECEIVE,
+  OP_LIST,
+  OP_SUBSCRIBE,
+  OP_UNSUBSCRIBE,
+  OP_POLL,
+  OP_PUBLISH,
+  OP_ALLOCATE,
+  OP_DEALLOCATE,
+  OP_AVAILABLE
+};
 enum { ANSWER_OK = 0, ANSWER_ERR = 1 };
 
 /* A copy of a message or event whose names live in the same block. */
@@ -115,16 +126,31 @@ static int local_publish(ehal_bus *bus, uint8_t type, uint8_t priority, bool pub
   return 0;
 }
 
+static int local_allocate(ehal_bus *bus, int type, uint64_t amount, uint32_t priority,
+                          char id[EHAL_ALLOC_ID_LEN + 1], uint64_t *granted, char *err,
+                          size_t errlen) {
+  return ehal_broker_allocate(broker_of(bus), 0, type, amount, priority, id, granted, err, errlen);
+}
+
+static int local_deallocate(ehal_bus *bus, const char *id, size_t id_len, int *type,
+                            uint64_t *amount, char *err, size_t errlen) {
+  return ehal_broker_deallocate(broker_of(bus), 0, id, id_len, type, amount, err, errlen);
+}
+
+static int local_available(ehal_bus *bus, int type, uint64_t *out, char *err, size_t errlen) {
+  return ehal_broker_available(broker_of(bus), 0, type, out, err, errlen);
+}
+
 static void local_free(ehal_bus *bus) {
   ehal_broker_free(broker_of(bus));
   free(bus);
 }
 
-static const ehal_bus_ops local_ops = {local_send,      local_receive,     local_list,
-                                       local_subscribe, local_unsubscribe, local_poll,
-                                       local_publish,   local_free};
+static const ehal_bus_ops local_ops = {
+    local_send,    local_receive,  local_list,       local_subscribe, local_unsubscribe, local_poll,
+    local_publish, local_allocate, local_deallocate, local_available, local_free};
 
-ehal_bus *ehal_bus_local(const char *self) {
+ehal_bus *ehal_bus_local(const char *self, const uint64_t base[EHAL_RES_TYPES]) {
   local_bus *l = calloc(1, sizeof *l);
   if (!l) return NULL;
   l->bus.ops = &local_ops;
@@ -132,6 +158,8 @@ ehal_bus *ehal_bus_local(const char *self) {
     free(l);
     return NULL;
   }
+  for (int t = 0; t < EHAL_RES_TYPES; t++)
+    ehal_broker_set_resource(l->b, 0, t, base[t], base[t], 255);
   return &l->bus;
 }
 
@@ -318,6 +346,51 @@ static int chan_publish(ehal_bus *bus, uint8_t type, uint8_t priority, bool publ
   return answer_ok(&r, err, errlen);
 }
 
+static int chan_allocate(ehal_bus *bus, int type, uint64_t amount, uint32_t priority,
+                         char id[EHAL_ALLOC_ID_LEN + 1], uint64_t *granted, char *err,
+                         size_t errlen) {
+  channel_bus *c = chan(bus);
+  ehal_wire_begin(&c->out, OP_ALLOCATE);
+  ehal_wire_u8(&c->out, (uint8_t)type);
+  ehal_wire_u64(&c->out, amount);
+  ehal_wire_u32(&c->out, priority);
+  ehal_wire_in r;
+  if (call(c, &r, err, errlen) != 0) return -1;
+  size_t n;
+  const uint8_t *p = ehal_wire_get_bytes(&r, &n);
+  *granted = ehal_wire_get_u64(&r);
+  if (answer_ok(&r, err, errlen) != 0) return -1;
+  if (n != EHAL_ALLOC_ID_LEN) {
+    snprintf(err, errlen, "malformed answer from the supervisor");
+    return -1;
+  }
+  memcpy(id, p, n);
+  id[n] = 0;
+  return 0;
+}
+
+static int chan_deallocate(ehal_bus *bus, const char *id, size_t id_len, int *type,
+                           uint64_t *amount, char *err, size_t errlen) {
+  channel_bus *c = chan(bus);
+  ehal_wire_begin(&c->out, OP_DEALLOCATE);
+  ehal_wire_bytes(&c->out, id, id_len);
+  ehal_wire_in r;
+  if (call(c, &r, err, errlen) != 0) return -1;
+  *type = ehal_wire_get_u8(&r);
+  *amount = ehal_wire_get_u64(&r);
+  return answer_ok(&r, err, errlen);
+}
+
+static int chan_available(ehal_bus *bus, int type, uint64_t *out, char *err, size_t errlen) {
+  channel_bus *c = chan(bus);
+  ehal_wire_begin(&c->out, OP_AVAILABLE);
+  ehal_wire_u8(&c->out, (uint8_t)type);
+  ehal_wire_in r;
+  if (call(c, &r, err, errlen) != 0) return -1;
+  *out = ehal_wire_get_u64(&r);
+  return answer_ok(&r, err, errlen);
+}
+
 static void chan_free(ehal_bus *bus) {
   channel_bus *c = chan(bus);
   ehal_wire_free(&c->out);
@@ -325,9 +398,9 @@ static void chan_free(ehal_bus *bus) {
   free(c);
 }
 
-static const ehal_bus_ops channel_ops = {chan_send,      chan_receive,     chan_list,
-                                         chan_subscribe, chan_unsubscribe, chan_poll,
-                                         chan_publish,   chan_free};
+static const ehal_bus_ops channel_ops = {
+    chan_send,    chan_receive,  chan_list,       chan_subscribe, chan_unsubscribe, chan_poll,
+    chan_publish, chan_allocate, chan_deallocate, chan_available, chan_free};
 
 ehal_bus *ehal_bus_channel(int fd) {
   channel_bus *c = calloc(1, sizeof *c);
@@ -446,6 +519,48 @@ int ehal_bus_serve(ehal_broker *b, int who, const uint8_t *body, size_t len, eha
       if (!ehal_wire_done(&r) || n > EHAL_EVENT_PAYLOAD_MAX) return -1;
       ehal_broker_emit(b, who, type, prio, published, p, n);
       ehal_wire_begin(resp, ANSWER_OK);
+      return 0;
+    }
+    case OP_ALLOCATE: {
+      uint8_t type = ehal_wire_get_u8(&r);
+      uint64_t amount = ehal_wire_get_u64(&r);
+      uint32_t prio = ehal_wire_get_u32(&r);
+      if (!ehal_wire_done(&r)) return -1;
+      char id[EHAL_ALLOC_ID_LEN + 1];
+      uint64_t granted;
+      if (ehal_broker_allocate(b, who, type, amount, prio, id, &granted, err, sizeof err) != 0) {
+        answer_err(resp, err);
+        return 0;
+      }
+      ehal_wire_begin(resp, ANSWER_OK);
+      ehal_wire_bytes(resp, id, EHAL_ALLOC_ID_LEN);
+      ehal_wire_u64(resp, granted);
+      return 0;
+    }
+    case OP_DEALLOCATE: {
+      p = ehal_wire_get_bytes(&r, &n);
+      if (!ehal_wire_done(&r)) return -1;
+      int type;
+      uint64_t amount;
+      if (ehal_broker_deallocate(b, who, (const char *)p, n, &type, &amount, err, sizeof err)) {
+        answer_err(resp, err);
+        return 0;
+      }
+      ehal_wire_begin(resp, ANSWER_OK);
+      ehal_wire_u8(resp, (uint8_t)type);
+      ehal_wire_u64(resp, amount);
+      return 0;
+    }
+    case OP_AVAILABLE: {
+      uint8_t type = ehal_wire_get_u8(&r);
+      if (!ehal_wire_done(&r)) return -1;
+      uint64_t v;
+      if (ehal_broker_available(b, who, type, &v, err, sizeof err) != 0) {
+        answer_err(resp, err);
+        return 0;
+      }
+      ehal_wire_begin(resp, ANSWER_OK);
+      ehal_wire_u64(resp, v);
       return 0;
     }
     default: return -1;

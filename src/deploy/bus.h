@@ -39,6 +39,12 @@ typedef struct {
   /* published false: an event of the HAL itself, about this workload */
   int (*publish)(ehal_bus *bus, uint8_t type, uint8_t priority, bool published, const void *payload,
                  size_t len, char *err, size_t errlen);
+  /* resources (broker.h): id gets the allocation's id */
+  int (*allocate)(ehal_bus *bus, int type, uint64_t amount, uint32_t priority,
+                  char id[EHAL_ALLOC_ID_LEN + 1], uint64_t *granted, char *err, size_t errlen);
+  int (*deallocate)(ehal_bus *bus, const char *id, size_t id_len, int *type, uint64_t *amount,
+                    char *err, size_t errlen);
+  int (*available)(ehal_bus *bus, int type, uint64_t *out, char *err, size_t errlen);
   void (*free)(ehal_bus *bus);
 } ehal_bus_ops;
 
@@ -46,8 +52,9 @@ struct ehal_bus {
   const ehal_bus_ops *ops;
 };
 
-/* A deployment of one, for the workload named self. */
-ehal_bus *ehal_bus_local(const char *self);
+/* A deployment of one, for the workload named self, whose resources are
+ * its bases alone (nothing more can be granted): base[type]. */
+ehal_bus *ehal_bus_local(const char *self, const uint64_t base[EHAL_RES_TYPES]);
 /* The supervisor's channel on fd (which stays the caller's to close). */
 ehal_bus *ehal_bus_channel(int fd);
 

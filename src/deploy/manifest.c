@@ -161,7 +161,9 @@ static char *resolve_module(const char *manifest, const char *module) {
 
 static const char *const workload_keys[] = {"name",    "module",       "world",  "args",   "env",
                                             "restart", "max-restarts", "limits", "policy", NULL};
-static const char *const limit_keys[] = {"memory-mib", "timeout", "max-sleep-ms", NULL};
+static const char *const limit_keys[] = {
+    "memory-mib", "memory-max-mib", "storage-mib",  "storage-max-mib",
+    "priority",   "timeout",        "max-sleep-ms", NULL};
 static const char *const policy_keys[] = {"message", "events-from", "allow-connect", "allow-bind",
                                           NULL};
 
@@ -222,7 +224,10 @@ static void load_workload(checker *c, const char *path, json_object *o, size_t i
   get_num(c, o, who, "max-restarts", 0, 1000, &v);
   w->max_restarts = (uint32_t)v;
   w->memory_mib = 64;
+  w->storage_mib = 1024;
+  w->priority = 100;
   w->max_sleep_ms = 10000;
+  uint64_t mem_max = 0, st_max = 0;
   json_object *lim;
   if (json_object_object_get_ex(o, "limits", &lim)) {
     if (!json_object_is_type(lim, json_type_object)) {
@@ -232,10 +237,24 @@ static void load_workload(checker *c, const char *path, json_object *o, size_t i
       v = w->memory_mib;
       get_num(c, lim, who, "memory-mib", 1, 4096, &v);
       w->memory_mib = (uint32_t)v;
+      get_num(c, lim, who, "memory-max-mib", 1, 4096, &mem_max);
+      v = w->storage_mib;
+      get_num(c, lim, who, "storage-mib", 1, 1u << 24, &v);
+      w->storage_mib = (uint32_t)v;
+      get_num(c, lim, who, "storage-max-mib", 1, 1u << 24, &st_max);
+      v = w->priority;
+      get_num(c, lim, who, "priority", 0, 255, &v);
+      w->priority = (uint8_t)v;
       get_seconds(c, lim, who, "timeout", &w->timeout_ms);
       get_num(c, lim, who, "max-sleep-ms", 0, 86400000, &w->max_sleep_ms);
     }
   }
+  w->memory_max_mib = mem_max ? (uint32_t)mem_max : w->memory_mib;
+  w->storage_max_mib = st_max ? (uint32_t)st_max : w->storage_mib;
+  if (w->memory_max_mib < w->memory_mib)
+    problem(c, who, "limits.memory-max-mib", "is below memory-mib (%u)", w->memory_mib);
+  if (w->storage_max_mib < w->storage_mib)
+    problem(c, who, "limits.storage-max-mib", "is below storage-mib (%u)", w->storage_mib);
   json_object *pol;
   if (json_object_object_get_ex(o, "policy", &pol)) {
     if (!json_object_is_type(pol, json_type_object)) {
@@ -305,8 +324,9 @@ ehal_manifest *ehal_manifest_load(const char *path, FILE *report) {
   m->path = strdup(path);
   m->stop_timeout_ms = 5000;
   static const char *const top_keys[] = {"name", "workloads", "limits", "stop-timeout", NULL};
-  static const char *const dep_limits[] = {"queue-messages", "queue-bytes", "event-queue",
-                                           "subscriptions", NULL};
+  static const char *const dep_limits[] = {
+      "queue-messages", "queue-bytes", "event-queue", "subscriptions",
+      "memory-mib",     "storage-mib", NULL};
   json_object *ws = NULL, *lim;
   if (!json_object_is_type(root, json_type_object)) {
     problem(&c, NULL, NULL, "must be a JSON object");
@@ -332,6 +352,8 @@ ehal_manifest *ehal_manifest_load(const char *path, FILE *report) {
     v = 64;
     get_num(&c, lim, NULL, "subscriptions", 1, 4096, &v);
     m->limits.subscriptions = (uint32_t)v;
+    get_num(&c, lim, NULL, "memory-mib", 1, 1u << 24, &m->memory_total_mib);
+    get_num(&c, lim, NULL, "storage-mib", 1, 1u << 30, &m->storage_total_mib);
   }
   if (!json_object_object_get_ex(root, "workloads", &ws) ||
       !json_object_is_type(ws, json_type_array) || json_object_array_length(ws) == 0 ||
@@ -340,6 +362,7 @@ ehal_manifest *ehal_manifest_load(const char *path, FILE *report) {
     goto done;
   }
   m->n = json_object_array_length(ws);
+  uint64_t mem_bases = 0, st_bases = 0;
   m->w = calloc(m->n, sizeof *m->w);
   for (size_t i = 0; m->w && i < m->n; i++)
     load_workload(&c, path, json_object_array_get_idx(ws, i), i, &m->w[i]);
@@ -347,9 +370,19 @@ ehal_manifest *ehal_manifest_load(const char *path, FILE *report) {
     ehal_manifest_workload *w = &m->w[i];
     if (!w->name) continue;
     if (find(m, w->name) != (int)i) problem(&c, w->name, "name", "used by two workloads");
+    mem_bases += w->memory_mib;
+    st_bases += w->storage_mib;
     check_names(&c, m, w->name, "policy.message", w->message, w->nmessage);
     check_names(&c, m, w->name, "policy.events-from", w->events_from, w->nevents_from);
   }
+  if (m->memory_total_mib && mem_bases > m->memory_total_mib)
+    problem(&c, NULL, "limits.memory-mib",
+            "the workloads' memory-mib add up to %llu, more than this total",
+            (unsigned long long)mem_bases);
+  if (m->storage_total_mib && st_bases > m->storage_total_mib)
+    problem(&c, NULL, "limits.storage-mib",
+            "the workloads' storage-mib add up to %llu, more than this total",
+            (unsigned long long)st_bases);
 done:
   json_object_put(root);
   if (c.problems || !m->w) {
@@ -385,8 +418,16 @@ ehal_broker *ehal_manifest_broker(const ehal_manifest *m) {
   for (size_t i = 0; i < m->n; i++) names[i] = m->w[i].name;
   ehal_broker *b = ehal_broker_new(names, m->n, &m->limits);
   free(names);
+  if (b) {
+    ehal_broker_set_total(b, EHAL_RES_MEMORY, m->memory_total_mib << 20);
+    ehal_broker_set_total(b, EHAL_RES_STORAGE, m->storage_total_mib << 20);
+  }
   for (size_t i = 0; b && i < m->n; i++) {
     const ehal_manifest_workload *w = &m->w[i];
+    ehal_broker_set_resource(b, (int)i, EHAL_RES_MEMORY, (uint64_t)w->memory_mib << 20,
+                             (uint64_t)w->memory_max_mib << 20, w->priority);
+    ehal_broker_set_resource(b, (int)i, EHAL_RES_STORAGE, (uint64_t)w->storage_mib << 20,
+                             (uint64_t)w->storage_max_mib << 20, w->priority);
     for (size_t k = 0; k < w->nmessage; k++)
       for (size_t j = 0; j < m->n; j++)
         if (!strcmp(w->message[k], "*") || !strcmp(w->message[k], m->w[j].name))

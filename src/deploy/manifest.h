@@ -29,9 +29,12 @@ typedef struct {
   char **env; /* "K=V", NULL-terminated */
   size_t nenv;
   ehal_restart_policy restart;
-  uint32_t max_restarts; /* on-failure: restarts in a row, then it stays down */
-  uint32_t memory_mib;   /* linear memory bound */
-  uint64_t timeout_ms;   /* 0: none */
+  uint32_t max_restarts;                 /* on-failure: restarts in a row, then it stays down */
+  uint32_t memory_mib;                   /* linear memory bound at start */
+  uint32_t memory_max_mib;               /* what resources grants may raise it to */
+  uint32_t storage_mib, storage_max_mib; /* storage quota: at start, and at most */
+  uint8_t priority;                      /* the highest priority its resource requests carry */
+  uint64_t timeout_ms;                   /* 0: none */
   uint64_t max_sleep_ms;
   char **message; /* whom it may message ("*": every other workload) */
   size_t nmessage;
@@ -47,7 +50,8 @@ typedef struct {
   ehal_manifest_workload *w;
   size_t n;
   ehal_broker_limits limits;
-  uint64_t stop_timeout_ms; /* grace on stop before workloads are killed */
+  uint64_t stop_timeout_ms;                     /* grace on stop before workloads are killed */
+  uint64_t memory_total_mib, storage_total_mib; /* 0: the sum of the ceilings */
 } ehal_manifest;
 
 /* NULL when the file cannot be read or has any problem: each is written to

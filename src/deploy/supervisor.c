@@ -110,8 +110,9 @@ static void push(char **argv, size_t *k, const char *a) { argv[(*k)++] = (char *
 
 static int spawn(sv *s, wl *w) {
   const ehal_manifest_workload *c = w->cfg;
-  char mem[16], sleep_ms[24], timeout[32], *log_path = NULL;
+  char mem[16], storage[16], sleep_ms[24], timeout[32], *log_path = NULL;
   snprintf(mem, sizeof mem, "%u", c->memory_mib);
+  snprintf(storage, sizeof storage, "%u", c->storage_mib);
   snprintf(sleep_ms, sizeof sleep_ms, "%llu", (unsigned long long)c->max_sleep_ms);
   snprintf(timeout, sizeof timeout, "%.3f", (double)c->timeout_ms / 1000.0);
   size_t max = 24 + 2 * (c->nenv + c->nconnect + c->nbind) + c->nargs;
@@ -134,6 +135,8 @@ static int spawn(sv *s, wl *w) {
   push(argv, &k, s->o->state_dir);
   push(argv, &k, "--max-memory");
   push(argv, &k, mem);
+  push(argv, &k, "--max-storage");
+  push(argv, &k, storage);
   push(argv, &k, "--max-sleep-ms");
   push(argv, &k, sleep_ms);
   if (c->timeout_ms) {
@@ -290,6 +293,10 @@ static void serve_frames(sv *s, wl *w) {
       w->waiting = true;
       w->wait_until = now_ms() + wait;
     } else {
+      /* a message just queued goes to a recipient that waits for one
+       * before the sender hears it was sent: the recipient is the one
+       * whose latency counts */
+      wake_receivers(s, now_ms());
       answer(w);
     }
   }

@@ -89,6 +89,13 @@ ehal_trap_kind ehal_engine_instantiate(ehal_engine_instance *inst, void *env,
                                        const ehal_hostfn *fns, ehal_generic_fn generic);
 void ehal_engine_instance_free(ehal_engine_instance *inst);
 bool ehal_engine_memory(ehal_engine_instance *inst, ehal_memref *out);
+/* Sets the bound memory.grow honours (a resources grant raises it) to
+ * pages, or to the module's own maximum where that is lower; never below
+ * the memory's current size.  Returns the bound now in force (0: the
+ * instance has no memory). */
+uint32_t ehal_engine_memory_limit(ehal_engine_instance *inst, uint32_t pages);
+/* The memory's current size in pages (0: none). */
+uint32_t ehal_engine_memory_pages(const ehal_engine_instance *inst);
 bool ehal_engine_has_export(const ehal_engine_instance *inst, const char *name, const char *sig);
 /* Compact core signature of an exported function, NULL if none. */
 const char *ehal_engine_export_sig(const ehal_engine_instance *inst, const char *name);

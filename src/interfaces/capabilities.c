@@ -56,6 +56,12 @@ static const struct {
     {"gpu", "gpu.vulkan", true},
     {"gpu", "gpu.spirv", true},
     {"gpu", "gpu.adapter", true},
+    /* what resources can grant: memory and storage; no CPU control and no
+     * bandwidth budget yet (requests for them are refused) */
+    {"resources", "resources.memory", true},
+    {"resources", "resources.storage", true},
+    {"resources", "resources.cpu", false},
+    {"resources", "resources.network", false},
 };
 
 static cap_row g_rows[512];

@@ -51,9 +51,14 @@ void ehal_instance_cleanup_interfaces(ehal_instance *inst) {
 }
 
 struct ehal_bus *ehal_instance_bus(ehal_instance *inst) {
-  if (!inst->bus)
-    inst->bus = inst->deployment_fd > 0 ? ehal_bus_channel(inst->deployment_fd)
-                                        : ehal_bus_local(inst->workload);
+  if (!inst->bus && inst->deployment_fd > 0) inst->bus = ehal_bus_channel(inst->deployment_fd);
+  if (!inst->bus) {
+    /* alone, a workload has its bases and nothing more to be granted */
+    uint64_t base[EHAL_RES_TYPES] = {0};
+    base[EHAL_RES_MEMORY] = (uint64_t)inst->base_memory_pages << 16;
+    base[EHAL_RES_STORAGE] = inst->storage_quota;
+    inst->bus = ehal_bus_local(inst->workload, base);
+  }
   return inst->bus;
 }
 

@@ -42,6 +42,9 @@ const char *ehal_platform_version(void);
  * first use, freed with the instance.  NULL when out of memory. */
 struct ehal_bus *ehal_instance_bus(ehal_instance *inst);
 
+/* inst->storage_quota changed: the open store, if any, follows it. */
+void ehal_storage_quota_changed(ehal_instance *inst);
+
 /* An event of the HAL itself about this workload (docs/deployment.md
  * lists them): its payload is the JSON object {"event": name,
  * "workload": the workload, key: value} (key NULL: no third member).  It

@@ -71,6 +71,7 @@ static struct ehal_storage_state *opened(ehal_instance *inst, ehal_store_err *e)
   if (!st->store) {
     ehal_store_limits lim;
     ehal_storage_get_limits(&lim);
+    lim.max_bytes_per_workload = inst->storage_quota;
     st->store = ehal_store_open(inst->state_dir, inst->workload, NULL, &lim, e);
     if (!st->store) return NULL;
   }
@@ -346,4 +347,9 @@ void ehal_impl_storage_load_key_context(ehal_instance *inst, uint64_t container,
   ehal_store_status rc = ehal_store_load_key(c, k, sizeof k, &e);
   OPENSSL_cleanse(k, sizeof k);
   if (rc) FAIL_E(ret, e);
+}
+
+void ehal_storage_quota_changed(ehal_instance *inst) {
+  struct ehal_storage_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_STORAGE);
+  if (st && st->store) ehal_store_set_quota(st->store, inst->storage_quota);
 }

@@ -903,6 +903,7 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   inst->gpu_max_buffers = cfg->gpu_max_buffers ? cfg->gpu_max_buffers : 1024;
   inst->gpu_max_workgroups = cfg->gpu_max_workgroups ? cfg->gpu_max_workgroups : 1u << 20;
   inst->deployment_fd = cfg->deployment_fd > 0 ? cfg->deployment_fd : 0;
+  inst->storage_quota = cfg->max_storage_bytes ? cfg->max_storage_bytes : 1ull << 30;
   inst->tls_ca_file = cfg->tls_ca_file ? dupstr(cfg->tls_ca_file) : NULL;
   inst->tls_identity = cfg->tls_identity_p12 ? dupstr(cfg->tls_identity_p12) : NULL;
   inst->tls_identity_password =
@@ -915,6 +916,7 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   uint32_t max_pages = cfg->max_memory_pages ? cfg->max_memory_pages : 16384;
   /* wasm2c keeps byte sizes in 32 bits: 65536 pages would wrap to 0 */
   if (max_pages > 65535) max_pages = 65535;
+  inst->base_memory_pages = max_pages;
   inst->fns = fns; /* the artifact calls through this table for the instance's life */
   inst->net = ehal_net_policy_new(cfg->allow_connect, cfg->n_allow_connect, cfg->allow_bind,
                                   cfg->n_allow_bind, err->msg, sizeof err->msg);

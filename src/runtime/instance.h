@@ -64,6 +64,10 @@ struct ehal_instance {
    * (0: none, a deployment of one), and the bus made on first use */
   int deployment_fd;
   struct ehal_bus *bus;
+  /* resources: the linear memory bound configured (pages) and the storage
+   * quota now in force (bytes; a grant raises it) */
+  uint32_t base_memory_pages;
+  uint64_t storage_quota;
 
   /* set while the host calls the guest's cabi_realloc to lower a result:
    * the canonical ABI forbids the guest to call the host then */

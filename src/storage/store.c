@@ -541,6 +541,8 @@ void ehal_store_close(ehal_store *s) {
 
 const char *ehal_store_container_name(const ehal_store_container *c) { return c->name; }
 
+void ehal_store_set_quota(ehal_store *s, uint64_t bytes) { s->lim.max_bytes_per_workload = bytes; }
+
 static ehal_store_status check_name(const char *name, size_t len, ehal_store_err *e) {
   if (!name_ok(name, len, EHAL_CONTAINER_NAME_MAX, false))
     return fail(e, EHAL_STORE_INVALID,

@@ -141,6 +141,10 @@ ehal_store_status ehal_store_load_key(ehal_store_container *c, const uint8_t *ke
 int ehal_storage_usage(const char *state_dir, const char *workload, ehal_be_usage *out, char *err,
                        size_t errlen);
 
+/* Changes an open store's quota (max_bytes_per_workload): a resources
+ * grant raises it, giving one back lowers it. */
+void ehal_store_set_quota(ehal_store *s, uint64_t bytes);
+
 /* Limits the storage interface gives the stores it opens (process-wide). */
 void ehal_storage_set_limits(const ehal_store_limits *l);
 void ehal_storage_get_limits(ehal_store_limits *l);

@@ -123,6 +123,39 @@ if rc_is 0 && log_line hal watcher 'event crypto keeper 0 128 {"event":"key-crea
   ok "the HAL's events: key created, container created and deleted, attestation produced"
 else not_ok "the HAL's own events" "$(diag_logs hal)"; fi
 
+# ---- resources: memory and storage granted, enforced and given back ----
+manifest res "{\"name\": \"res\", \"limits\": {\"memory-mib\": 24}, \"workloads\": [
+  $(wl a '["avail:memory", "grow:62", "grow:1", "alloc:memory:2000000:10", "grow:31", "grow:1", "dealloc:0", "avail:memory", "alloc:cpu:1:1", "avail:cpu", "alloc:network:5:1", "dealloc:x", "fill:1500", "alloc:storage:1048576:10", "fill:1500", "dealloc:1", "sleep:800", "alloc:memory:4194304:200"]' '"limits": {"memory-mib": 4, "memory-max-mib": 12, "storage-mib": 1, "storage-max-mib": 3, "priority": 50}'),
+  $(wl b '["sleep:300", "alloc:memory:5242880:200", "avail:memory", "alloc:memory:4194304:200", "sleep:1500"]' '"limits": {"memory-mib": 4, "memory-max-mib": 12, "priority": 200}'),
+  $(wl w '["sub:platform", "poll:100:2500"]' '"limits": {"memory-mib": 4}, "policy": {"events-from": ["*"]}')]}"
+serve res
+if rc_is 0 && log_line res a "available 8388608" && log_line res a "grow 2" && log_line res a "grow -1" &&
+  log_line res a "granted 2031616" && log_line res a "grow 64" &&
+  [[ $(grep -c "^grow -1" "$LOGS/res/a.log") == 2 ]] &&
+  log_has res a "error: the workload's memory has grown to 95 pages, past the 64 it would keep"; then
+  ok "memory: grow fails (-1) past the bound; a grant (whole pages) raises it; memory in use is not given back"
+else not_ok "memory grants" "$(diag_logs res)"; fi
+if log_has res a "error: limit exceeded: workload 'a' would store 1538048 bytes, over its quota of 1048576 bytes" &&
+  log_line res a "granted 1048576" && log_line res a "stored" &&
+  log_line res a "error: the workload stores 1538048 bytes, more than the 1048576 it would keep"; then
+  ok "storage: a grant raises the quota; a grant the stored bytes need is not given back"
+else not_ok "storage grants" "$(diag_logs res)"; fi
+if log_has res a "error: cpu allocations are not supported on this node" &&
+  [[ $(grep -c "error: cpu allocations are not supported" "$LOGS/res/a.log") == 2 ]] &&
+  log_has res a "error: network allocations are not supported" &&
+  log_line res a "error: no allocation with that id (held by this workload)"; then
+  ok "cpu and network requests are refused, saying why; an unknown allocation id is refused"
+else not_ok "unsupported resources" "$(diag_logs res)"; fi
+if log_line res b "granted 5242880" && log_line res b "available 3145728" &&
+  log_has res a "error: refused under contention: less than a quarter of the deployment's memory would be left, which only requests of priority 128 or more may take (this one has 50)" &&
+  log_has res b "error: refused: b would hold 13631488 bytes of memory, above its ceiling of 12582912"; then
+  ok "the deployment's total: the last quarter goes to high priority; a ceiling is a ceiling"
+else not_ok "contention and ceilings" "$(diag_logs res)"; fi
+if log_has res w '{"event":"resource-granted","workload":"b","resource":"memory","amount":5242880}' &&
+  log_has res w '{"event":"resource-refused","workload":"a","resource":"memory","amount":4194304}'; then
+  ok "grants and refusals are platform events"
+else not_ok "resource events" "$(diag_logs res)"; fi
+
 # ---- a workload alone (run) is a deployment of one ----
 runh run --state-dir "$STATE" "$G" list send:bob:x sub:crypto key poll:1:1000 recv:0
 if rc_is 0 && out_has "workloads " && out_has "error: no workload 'bob' that deploy_guest may message" &&

@@ -25,6 +25,11 @@
  *   key                     make a crypto context and generate a key in it: "key"
  *   container:NAME          create, then delete, a storage container: "container"
  *   attest                  produce attestation evidence: "attested"
+ *   alloc:TYPE:AMOUNT:PRIO  resources.allocate: "granted AMOUNT" (the id kept) or "error: MSG"
+ *   dealloc:I               give back the I-th allocation made ("x": a made-up id)
+ *   avail:TYPE              resources.query-available: "available N"
+ *   grow:PAGES              memory.grow: "grow OLD" (-1: refused)
+ *   fill:KIB                store KIB KiB in container "quota": "stored" or "error: MSG"
  *   sleep:MS | exit:N | trap | loop
  */
 #include <stdarg.h>
@@ -112,6 +117,16 @@ static int recv_one(uint32_t ms, elastic_communication_message_t *keep) {
   else
     elastic_communication_message_free(v);
   return 1;
+}
+
+static const char *const res_types[] = {"memory", "cpu", "storage", "network"};
+static char g_alloc[16][64];
+static int g_nalloc;
+
+static int res_type(const char *s) {
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(s, res_types[i])) return i;
+  return atoi(s);
 }
 
 static elastic_events_event_subscription_handle_t g_sub, g_subs[16];
@@ -283,6 +298,58 @@ int main(int argc, char **argv) {
       } else {
         error(&e);
       }
+    } else if (!strcmp(op, "alloc")) {
+      elastic_resources_allocation_request_t r;
+      r.resource_type = (elastic_resources_resource_type_t)res_type(field(&rest));
+      r.amount = strtoull(field(&rest), NULL, 10);
+      r.priority = (uint32_t)atoi(field(&rest));
+      elastic_resources_allocation_response_t resp;
+      elastic_string_t e;
+      if (elastic_resources_allocate(r, &resp, &e)) {
+        line("granted %llu", (unsigned long long)resp.granted_amount);
+        if (g_nalloc < 16)
+          snprintf(g_alloc[g_nalloc++], 64, "%.*s", (int)resp.allocation_id.len,
+                   resp.allocation_id.ptr);
+        elastic_resources_allocation_response_free(&resp);
+      } else {
+        error(&e);
+      }
+    } else if (!strcmp(op, "dealloc")) {
+      char *which = field(&rest);
+      int i = atoi(which);
+      const char *id =
+          !strcmp(which, "x") || i >= g_nalloc ? "0123456789abcdef0123456789abcdef" : g_alloc[i];
+      elastic_string_t e;
+      if (elastic_resources_deallocate(elastic_string(id), &e))
+        line("deallocated");
+      else
+        error(&e);
+    } else if (!strcmp(op, "avail")) {
+      uint64_t v;
+      elastic_string_t e;
+      if (elastic_resources_query_available(
+              (elastic_resources_resource_type_t)res_type(field(&rest)), &v, &e))
+        line("available %llu", (unsigned long long)v);
+      else
+        error(&e);
+    } else if (!strcmp(op, "grow")) {
+      line("grow %d", (int)__builtin_wasm_memory_grow(0, strtoul(field(&rest), NULL, 10)));
+    } else if (!strcmp(op, "fill")) {
+      size_t n = strtoul(field(&rest), NULL, 10) * 1024;
+      elastic_storage_container_handle_t h;
+      elastic_storage_object_handle_t oh;
+      elastic_string_t e;
+      uint8_t *p = calloc(1, n ? n : 1);
+      char key[32];
+      snprintf(key, sizeof key, "o%d", a);
+      if ((elastic_storage_open_container(elastic_string("quota"), &h, &e) ||
+           (elastic_string_free(&e),
+            elastic_storage_create_container(elastic_string("quota"), &h, &e))) &&
+          elastic_storage_store_object(h, elastic_string(key), (elastic_bytes_t){p, n}, &oh, &e))
+        line("stored");
+      else
+        error(&e);
+      free(p);
     } else if (!strcmp(op, "sleep")) {
       sleep_ms(strtoull(field(&rest), NULL, 10));
     } else if (!strcmp(op, "exit")) {

@@ -63,6 +63,7 @@ struct ehal_engine_instance {
   wasm_rt_memory_t *mem;
   uintptr_t stack_lo;
   uint32_t max_pages;
+  uint32_t decl_max_pages; /* the module's own maximum, before the bound */
   bool live;
   ehal_a_ctl ctl; /* shared with the shim's import functions */
   /* where a call into the guest runs, for ehal_engine_interrupt */
@@ -507,6 +508,7 @@ static void do_instantiate(ehal_engine_instance *inst, void *arg) {
   inst->mod->desc->instantiate(inst->storage, a->env, (const ehal_a_hostfn *)a->fns, &inst->ctl);
   /* clamp to the configured bound (the module's own maximum may be larger)
    * before any guest code runs: the start function runs after this */
+  if (inst->mem) inst->decl_max_pages = inst->mem->max_pages;
   if (inst->mem && inst->mem->max_pages > inst->max_pages) inst->mem->max_pages = inst->max_pages;
   if (inst->mod->desc->start) inst->mod->desc->start(inst->storage);
 }
@@ -566,6 +568,18 @@ void ehal_engine_instance_free(ehal_engine_instance *inst) {
   if (inst->live) inst->mod->desc->free_instance(inst->storage);
   free(inst->storage);
   free(inst);
+}
+
+uint32_t ehal_engine_memory_limit(ehal_engine_instance *inst, uint32_t pages) {
+  if (!inst->mem) return 0;
+  if (pages > inst->decl_max_pages) pages = inst->decl_max_pages;
+  if (pages < inst->mem->pages) pages = inst->mem->pages;
+  inst->max_pages = inst->mem->max_pages = pages;
+  return pages;
+}
+
+uint32_t ehal_engine_memory_pages(const ehal_engine_instance *inst) {
+  return inst->mem ? inst->mem->pages : 0;
 }
 
 bool ehal_engine_memory(ehal_engine_instance *inst, ehal_memref *out) {
