@@ -50,6 +50,7 @@ static void usage_main(FILE *f) {
           "  storage   inspect encrypted object storage (without decrypting anything)\n"
           "  serve     run a deployment of many workloads from a manifest\n"
           "  status    show a running deployment's workloads\n"
+          "  audit     verify a deployment's tamper-evident audit log\n"
           "\n"
           "Options:\n"
           "  -h, --help     show this help (COMMAND --help for a command's)\n"
@@ -926,6 +927,7 @@ int ehal_cmd_storage(int argc, char **argv);
 int ehal_cmd_serve(int argc, char **argv, void (*progress)(const char *, void *),
                    void (*progress_end)(void), bool *verbose);
 int ehal_cmd_status(int argc, char **argv);
+int ehal_cmd_audit(int argc, char **argv);
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -955,6 +957,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "serve"))
     return ehal_cmd_serve(argc, argv, progress, progress_end, &g_progress_asked);
   if (!strcmp(cmd, "status")) return ehal_cmd_status(argc, argv);
+  if (!strcmp(cmd, "audit")) return ehal_cmd_audit(argc, argv);
   fprintf(stderr, "%s: unknown command '%s' (see '%s --help')\n", prog, cmd, prog);
   return 2;
 }

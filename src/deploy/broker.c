@@ -48,7 +48,30 @@ struct ehal_broker {
   ehal_broker_limits lim;
   uint64_t seq;
   uint64_t total[EHAL_RES_TYPES]; /* 0: the sum of the ceilings */
+  ehal_broker_audit_fn audit;
+  void *audit_user;
 };
+
+void ehal_broker_set_audit(ehal_broker *b, ehal_broker_audit_fn fn, void *user) {
+  b->audit = fn;
+  b->audit_user = user;
+}
+
+/* A refusal by the policy, for the audit log: {"event", "workload", key: what}. */
+static void audit_refusal(ehal_broker *b, int who, const char *event, const char *key,
+                          const char *what, size_t what_len) {
+  if (!b->audit) return;
+  json_object *o = json_object_new_object();
+  if (!o) return;
+  json_object_object_add(o, "event", json_object_new_string(event));
+  json_object_object_add(o, "workload", json_object_new_string(b->w[who].name));
+  json_object_object_add(o, key,
+                         json_object_new_string_len(what, (int)(what_len < 256 ? what_len : 256)));
+  size_t len;
+  const char *p = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+  if (p) b->audit(b->audit_user, who, p, len);
+  json_object_put(o);
+}
 
 static void free_sub(void *p) {
   subscription *s = p;
@@ -145,6 +168,7 @@ int ehal_broker_send(ehal_broker *b, int from, const char *to, size_t to_len, co
   int t = ehal_broker_find(b, to, to_len);
   if (t < 0 || !ehal_broker_may_message(b, from, t)) {
     s->refused++;
+    audit_refusal(b, from, "message-refused", "recipient", to, to_len);
     /* the same answer whether the workload exists or not: a policy that
      * hides a workload hides its name too */
     snprintf(err, errlen, "no workload %s that %s may message (see list-workloads)",
@@ -217,6 +241,8 @@ int ehal_broker_subscribe(ehal_broker *b, int who, uint8_t type, int source, boo
     return -1;
   }
   if (source >= 0 && !b->may_receive[(size_t)who * b->n + (size_t)source]) {
+    audit_refusal(b, who, "subscription-refused", "source", b->w[source].name,
+                  strlen(b->w[source].name));
     snprintf(err, errlen, "%s may not receive the events of '%s' (the deployment's policy)",
              b->w[who].name, b->w[source].name);
     return -1;
@@ -349,6 +375,7 @@ static int deliver(void *obj, void *arg) {
 void ehal_broker_emit(ehal_broker *b, int source, uint8_t type, uint8_t priority, bool published,
                       const void *payload, size_t len) {
   if (type >= EHAL_EVENT_TYPES || source < 0 || (size_t)source >= b->n) return;
+  if (!published && b->audit) b->audit(b->audit_user, source, payload, len);
   delivery d = {b, 0, source, type, priority, published, payload, len};
   for (size_t i = 0; i < b->n; i++) {
     d.owner = (int)i;

@@ -95,6 +95,12 @@ void ehal_broker_events_free(ehal_event **ev, size_t n);
 void ehal_broker_emit(ehal_broker *b, int source, uint8_t type, uint8_t priority, bool published,
                       const void *payload, size_t len);
 
+/* The audit sink (audit.h): called with each event of the HAL itself
+ * (payload: its JSON) and each refusal by the policy (a JSON object of
+ * the same shape), with who the workload it is about. */
+typedef void (*ehal_broker_audit_fn)(void *user, int who, const char *json, size_t len);
+void ehal_broker_set_audit(ehal_broker *b, ehal_broker_audit_fn fn, void *user);
+
 /* A run of who ended: its subscriptions and allocations go (its message
  * queue stays). */
 void ehal_broker_reset(ehal_broker *b, int who);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,6 +32,7 @@
 
 #include "../util/byteorder.h"
 #include "../util/fsutil.h"
+#include "audit.h"
 #include "bus.h"
 #include "elastic-hal/elastic_hal.h"
 
@@ -63,7 +65,8 @@ typedef struct {
   ehal_broker *b;
   wl *w;
   size_t n;
-  char *log_dir, *sock_path;
+  char *log_dir, *sock_path, *audit_path;
+  ehal_audit *audit; /* NULL: no sealing root to key it on this platform */
   int sig_fd, ctl_fd;
   bool bound; /* the control socket is ours to unlink */
   bool stopping;
@@ -102,6 +105,42 @@ static void lifecycle(sv *s, wl *w, const char *event, ...) {
   const char *p = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
   if (p) ehal_broker_emit(s->b, w->idx, 0, EHAL_EVENT_HAL_PRIORITY, false, p, len);
   json_object_put(o);
+}
+
+/* The audit sink of the broker: one record per event of the HAL and per
+ * refusal, {"event": E, "workload": W, ...} becoming event E and the rest
+ * of the object its detail. */
+static void audit_sink(void *user, int who, const char *json, size_t len) {
+  sv *s = user;
+  if (!s->audit) return;
+  json_tokener *tok = json_tokener_new();
+  json_object *o = tok ? json_tokener_parse_ex(tok, json, (int)len) : NULL, *ev;
+  json_tokener_free(tok);
+  if (o && json_object_object_get_ex(o, "event", &ev)) {
+    char *event = strdup(json_object_get_string(ev));
+    json_object_object_del(o, "event");
+    json_object_object_del(o, "workload");
+    if (event && ehal_audit_record(s->audit, s->w[who].cfg->name, event,
+                                   json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) != 0)
+      say("audit log %s: cannot write: %s", s->audit_path, strerror(errno));
+    free(event);
+  }
+  json_object_put(o);
+}
+
+static void open_audit(sv *s) {
+  char err[512] = "out of memory";
+  uint8_t key[EHAL_AUDIT_KEY_LEN];
+  if (ehal_secure_subdir(s->o->state_dir, "audit", true, err, sizeof err) != 0 ||
+      ehal_audit_key(s->o->state_dir, key, err, sizeof err) != 0 ||
+      asprintf(&s->audit_path, "%s/audit/%s.log", s->o->state_dir, s->m->name) < 0 ||
+      !(s->audit = ehal_audit_open(s->audit_path, s->m->name, key, err, sizeof err))) {
+    say("no audit log: %s", err);
+  } else {
+    ehal_broker_set_audit(s->b, audit_sink, s);
+    say("audit log: %s (elastic-hal audit verify to check it)", s->audit_path);
+  }
+  OPENSSL_cleanse(key, sizeof key);
 }
 
 /* ---- starting a workload ---- */
@@ -712,6 +751,7 @@ int ehal_serve(const ehal_manifest *m, const ehal_serve_options *o) {
   s.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (s.sig_fd < 0 || open_control(&s) != 0) goto out;
   say("deployment '%s': %zu workloads, logs in %s", m->name, m->n, s.log_dir);
+  open_audit(&s);
   for (size_t i = 0; i < s.n; i++) {
     s.w[i] = (wl){.cfg = &m->w[i], .idx = (int)i, .state = W_DONE, .fd = -1};
     snprintf(s.w[i].last, sizeof s.w[i].last, "not started");
@@ -736,6 +776,8 @@ out:
   if (s.bound) unlink(s.sock_path);
   if (s.ctl_fd >= 0) close(s.ctl_fd);
   if (s.sig_fd >= 0) close(s.sig_fd);
+  ehal_audit_close(s.audit);
+  free(s.audit_path);
   free(s.sock_path);
   free(s.log_dir);
   free(s.w);

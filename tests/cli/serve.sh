@@ -301,6 +301,41 @@ if rc_is 0 && log_has example store "store: 4 summaries, read back from encrypte
   ok "the example deployment: sensor events, aggregator summaries, sealed messages, stored"
 else not_ok "examples/deploy" "$(diag_logs example)"; fi
 
+# ---- the audit log: chained, authenticated, checked by audit verify ----
+AUD=$STATE/audit
+serve pair # a second run of the deployment continues its chain
+runh audit verify --state-dir "$STATE" "$AUD/pair.log"
+n_pair=$(wc -l <"$AUD/pair.log")
+if rc_is 0 && out_has "$n_pair records, every mac and link verifies" && ((n_pair >= 14)) &&
+  grep -q '"workload":"alice","event":"message-refused","detail":{"recipient":"carol"}' "$AUD/pair.log" &&
+  grep -q '"workload":"bob","event":"workload-stopped","detail":{"run":1,"status":0}' "$AUD/pair.log" &&
+  grep -q '"workload":"keeper","event":"key-created","detail":{"algorithm":"aes256-gcm"}' "$AUD/hal.log" &&
+  grep -q '"workload":"keeper","event":"attestation-produced"' "$AUD/hal.log" &&
+  grep -q '"workload":"b","event":"resource-granted"' "$AUD/res.log" &&
+  grep -q '"workload":"mallory","event":"subscription-refused","detail":{"source":"bob"}' "$AUD/pose.log"; then
+  ok "the audit log records starts, exits, refusals, keys, attestation and grants, and verifies across runs"
+else not_ok "audit log contents" "$(last_diag)" "$(head -c 2000 "$AUD/pair.log")"; fi
+# tamper CASE SED-OR-AWK-PROGRAM... : a changed copy of pair.log, verified
+tamper() {
+  "${@:2}" "$AUD/pair.log" >"$TMP/t-$1.log"
+  runh audit verify --state-dir "$STATE" "$TMP/t-$1.log"
+}
+tamper edit sed '3s/"run":1/"run":2/'
+check "an edited record is caught: its mac" eval 'rc_is 1 && out_has "BROKEN at record 3: its mac does not verify"'
+tamper drop sed '4d'
+check "a removed record is caught: the chain" eval 'rc_is 1 && out_has "BROKEN at record 4: the chain is broken"'
+tamper swap awk 'NR==5{x=$0; next} NR==6{print; print x; next} {print}'
+check "reordered records are caught" eval 'rc_is 1 && out_has "BROKEN at record 5: the chain is broken"'
+tamper forge awk '{print} NR==2{sub(/"mac":"[0-9a-f]+"/, "\"mac\":\"" sprintf("%064d", 0) "\""); print}'
+check "an inserted record without the key is caught" eval 'rc_is 1 && out_has "BROKEN at record 3: its mac does not verify"'
+mkdir -m 700 "$TMP/other"
+runh audit verify --state-dir "$TMP/other" "$AUD/pair.log"
+check "another node's key verifies nothing of it" eval 'rc_is 1 && out_has "BROKEN at record 1: its mac does not verify"'
+runh audit verify --state-dir "$STATE" "$TMP/missing.log"
+check "audit verify of a missing file: exit 1, says so" eval 'rc_is 1 && err_has "missing.log"'
+runh audit
+check "audit without verify is a usage error" rc_is 2
+
 # every workload's log and the supervisor's stderr, clean under the sanitizers
 if grep -rlE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOGS" "$TMP/err" >"$TMP/san" 2>/dev/null; then
   not_ok "no sanitizer report in any workload's log" "$(cat "$TMP/san")"
