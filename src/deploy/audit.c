@@ -144,7 +144,14 @@ long ehal_audit_verify(const char *path, const uint8_t key[EHAL_AUDIT_KEY_LEN], 
   size_t len = 0;
   uint8_t *text = ehal_read_file(path, AUDIT_MAX_BYTES, &len, err, errlen);
   if (!text) return -1;
-  const char *cur = (const char *)text, *end = cur + len, *line;
+  long broken = ehal_audit_verify_mem((const char *)text, len, key, count, err, errlen);
+  free(text);
+  return broken;
+}
+
+long ehal_audit_verify_mem(const char *text, size_t len, const uint8_t key[EHAL_AUDIT_KEY_LEN],
+                           long *count, char *err, size_t errlen) {
+  const char *cur = text, *end = cur + len, *line;
   char prev[HASH_HEX + 1];
   memset(prev, '0', HASH_HEX);
   prev[HASH_HEX] = 0;
@@ -183,7 +190,6 @@ long ehal_audit_verify(const char *path, const uint8_t key[EHAL_AUDIT_KEY_LEN], 
     free(copy);
     sha256_hex(line, n, prev);
   }
-  free(text);
   if (count) *count = no;
   return broken;
 }

@@ -43,5 +43,8 @@ void ehal_audit_close(ehal_audit *a);
  * the file cannot be read. */
 long ehal_audit_verify(const char *path, const uint8_t key[EHAL_AUDIT_KEY_LEN], long *count,
                        char *err, size_t errlen);
+/* The same over a log's text in memory. */
+long ehal_audit_verify_mem(const char *text, size_t len, const uint8_t key[EHAL_AUDIT_KEY_LEN],
+                           long *count, char *err, size_t errlen);
 
 #endif

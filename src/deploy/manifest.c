@@ -306,8 +306,19 @@ ehal_manifest *ehal_manifest_load(const char *path, FILE *report) {
     problem(&c, NULL, NULL, "%s", why);
     return NULL;
   }
+  ehal_manifest *m = ehal_manifest_parse(path, (const char *)text, len, report);
+  free(text);
+  return m;
+}
+
+ehal_manifest *ehal_manifest_parse(const char *path, const char *text, size_t len, FILE *report) {
+  checker c = {path, report, 0};
+  if (len > MANIFEST_MAX_BYTES) {
+    problem(&c, NULL, NULL, "larger than %u bytes", MANIFEST_MAX_BYTES);
+    return NULL;
+  }
   json_tokener *tok = json_tokener_new();
-  json_object *root = tok ? json_tokener_parse_ex(tok, (const char *)text, (int)len) : NULL;
+  json_object *root = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
   if (!root || (tok && tok->char_offset < (int)len)) {
     size_t at = tok ? (size_t)tok->char_offset : 0, line = 1;
     for (size_t i = 0; i < at && i < len; i++) line += text[i] == '\n';
@@ -315,11 +326,9 @@ ehal_manifest *ehal_manifest_load(const char *path, FILE *report) {
             tok ? json_tokener_error_desc(json_tokener_get_error(tok)) : "out of memory");
     json_object_put(root);
     json_tokener_free(tok);
-    free(text);
     return NULL;
   }
   json_tokener_free(tok);
-  free(text);
   ehal_manifest *m = calloc(1, sizeof *m);
   m->path = strdup(path);
   m->stop_timeout_ms = 5000;

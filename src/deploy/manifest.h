@@ -57,6 +57,9 @@ typedef struct {
 /* NULL when the file cannot be read or has any problem: each is written to
  * report as "FILE: workload NAME: KEY: what is wrong". */
 ehal_manifest *ehal_manifest_load(const char *path, FILE *report);
+/* The same for a manifest's text in memory (path: its name in reports,
+ * and where relative module paths start). */
+ehal_manifest *ehal_manifest_parse(const char *path, const char *text, size_t len, FILE *report);
 void ehal_manifest_free(ehal_manifest *m);
 
 /* The broker of the deployment, with its policy. */

@@ -64,6 +64,29 @@ else
   say "not ok" "build the fuzz_verify harness with clang -fsanitize=fuzzer"
   sed 's/^/# /' "$OUT/build-verify.log" | head -20
 fi
+# what a deployment reads from its workloads' runtimes, audit logs and
+# manifests (the deploy sources instrumented; the rest from the build's
+# static library)
+if clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -D_GNU_SOURCE -Iinclude -I"$BUILD/gen" -Isrc/runtime tests/fuzz/fuzz_deploy.c src/deploy/broker.c \
+  src/deploy/bus.c src/deploy/wire.c src/deploy/audit.c src/deploy/manifest.c \
+  "$BUILD/libelastic-hal-static.a" -lssl -lcrypto -ljson-c -lsqlite3 -lvulkan -lSPIRV-Tools-opt \
+  -lSPIRV-Tools -lstdc++ -lm -ldl -lpthread -o "$OUT/fuzz_deploy" 2>"$OUT/build-deploy.log"; then
+  say ok "build the fuzz_deploy harness with clang -fsanitize=fuzzer"
+  mkdir -p "$OUT/corpus-deploy"
+  cp tests/fuzz/seeds/deploy/* "$OUT/corpus-deploy/" 2>/dev/null
+  if (cd "$OUT" && ./fuzz_deploy -max_total_time="$SECS" -max_len=16384 -rss_limit_mb=2048 \
+    -print_final_stats=1 corpus-deploy >fuzz-deploy.log 2>&1); then
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/fuzz-deploy.log" | grep -o '[0-9]*$')
+    say ok "fuzz_deploy: ${SECS}s, ${runs:-?} inputs, no crash, every answer a whole frame"
+  else
+    say "not ok" "fuzz_deploy: no crash, every answer a whole frame"
+    grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$OUT/fuzz-deploy.log" | head -20 | sed 's/^/# /'
+  fi
+else
+  say "not ok" "build the fuzz_deploy harness with clang -fsanitize=fuzzer"
+  sed 's/^/# /' "$OUT/build-deploy.log" | head -20
+fi
 # the checks a guest's SPIR-V passes before a GPU driver sees it
 # (clang++ links the C++ sanitizer runtimes robust.cpp needs; -x c: the rest is C)
 if clang++ -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
