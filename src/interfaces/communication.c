@@ -133,7 +133,10 @@ static void receive(ehal_instance *inst, uint64_t timeout_ms,
   char err[512];
   if (bus->ops->receive(bus, timeout_ms, &m, err, sizeof err) != 0) EHAL_FAIL(ret, "%s", err);
   if (!m) return; /* none */
-  size_t slen = strlen(m->sender), rlen = strlen(m->recipient);
+  /* the recipient is this workload, whatever the relay says: the key of
+   * a sealed message is the pair (sender, this workload) */
+  const char *self = inst->workload;
+  size_t slen = strlen(m->sender), rlen = strlen(self);
   char *names = ehal_arena_alloc(inst, slen + rlen + 1);
   uint8_t *payload = ehal_arena_alloc(inst, m->len ? m->len : 1);
   if (!names || !payload) {
@@ -141,12 +144,11 @@ static void receive(ehal_instance *inst, uint64_t timeout_ms,
     return;
   }
   memcpy(names, m->sender, slen);
-  memcpy(names + slen, m->recipient, rlen);
+  memcpy(names + slen, self, rlen);
   size_t len = m->len;
   if (m->encrypted) {
     uint8_t ctx[512], key[32];
-    size_t ctx_len =
-        slen + 1 + rlen <= sizeof ctx ? pair(m->sender, slen, m->recipient, rlen, ctx) : 0;
+    size_t ctx_len = slen + 1 + rlen <= sizeof ctx ? pair(m->sender, slen, self, rlen, ctx) : 0;
     int rc =
         ctx_len == 0 || m->len < SEAL_OVERHEAD || pair_key(inst, ctx, ctx_len, key, &ret->err) != 0;
     if (!rc) {

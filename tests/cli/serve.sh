@@ -156,6 +156,19 @@ if log_has res w '{"event":"resource-granted","workload":"b","resource":"memory"
   ok "grants and refusals are platform events"
 else not_ok "resource events" "$(diag_logs res)"; fi
 
+# ---- a relay that lies: sealed messages open only as (true sender, this workload) ----
+python3 "$(dirname "$0")/fake_supervisor.py" capture "$EHAL" "$STATE" "$G" "$TMP/sealed" >"$TMP/cap.out" 2>&1
+python3 "$(dirname "$0")/fake_supervisor.py" relay "$EHAL" "$STATE" "$G" "$TMP/sealed" >"$TMP/out" 2>"$TMP/err"
+RC=$?
+if rc_is 0 && [[ -s $TMP/sealed ]] && ! grep -q secret "$TMP/sealed" &&
+  [[ $(sed -n 1p "$TMP/out") == "msg alice bob 1 6 secret" ]] &&
+  [[ $(sed -n 2p "$TMP/out") == "error: an encrypted message from 'mallory' did not authenticate and was dropped" ]] &&
+  [[ $(sed -n 3p "$TMP/out") == "error: an encrypted message from 'alice' did not authenticate and was dropped" ]] &&
+  [[ $(sed -n 4p "$TMP/out") == "msg alice bob 1 6 secret" ]] &&
+  [[ $(sed -n 5p "$TMP/out") == "msg alice bob 0 5 plain" ]]; then
+  ok "a relay sees only ciphertext; relayed as another sender or altered, a sealed message does not open"
+else not_ok "sealed messages against a lying relay" "$(cat "$TMP/cap.out" "$TMP/out" "$TMP/err")"; fi
+
 # ---- a workload alone (run) is a deployment of one ----
 runh run --state-dir "$STATE" "$G" list send:bob:x sub:crypto key poll:1:1000 recv:0
 if rc_is 0 && out_has "workloads " && out_has "error: no workload 'bob' that deploy_guest may message" &&
