@@ -270,13 +270,10 @@ int ehal_cmd_audit(int argc, char **argv) {
     return 2;
   }
   char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
-  uint8_t key[EHAL_AUDIT_KEY_LEN];
   char err[512];
   int rc = 1;
-  long count = 0, broken;
-  if (ehal_audit_key(state_dir, key, err, sizeof err) != 0) {
-    fprintf(stderr, "%s audit: %s\n", prog, err);
-  } else if ((broken = ehal_audit_verify(argv[optind], key, &count, err, sizeof err)) < 0) {
+  long count = 0, broken = ehal_audit_verify(argv[optind], state_dir, &count, err, sizeof err);
+  if (broken < 0) {
     fprintf(stderr, "%s audit: %s\n", prog, err);
   } else if (broken > 0) {
     printf("%s: BROKEN at %s\n", argv[optind], err);
@@ -284,7 +281,6 @@ int ehal_cmd_audit(int argc, char **argv) {
     printf("%s: %ld records, every mac and link verifies\n", argv[optind], count);
     rc = 0;
   }
-  OPENSSL_cleanse(key, sizeof key);
   free(state_dir);
   return rc;
 }

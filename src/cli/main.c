@@ -446,6 +446,8 @@ static int cmd_run(int argc, char **argv) {
                   prog);
           return 2;
         }
+        /* the channel is this runtime's alone: nothing it starts inherits it */
+        fcntl((int)channel_fd, F_SETFD, FD_CLOEXEC);
         break;
       }
       case 'C': nconnect++; break;

@@ -30,11 +30,12 @@ struct ehal_audit {
   uint64_t seq;
 };
 
-int ehal_audit_key(const char *state_dir, uint8_t key[EHAL_AUDIT_KEY_LEN], char *err,
-                   size_t errlen) {
+int ehal_audit_key(const char *state_dir, const char *deployment, uint8_t key[EHAL_AUDIT_KEY_LEN],
+                   char *err, size_t errlen) {
   uint8_t root[EHAL_SEALING_ROOT_LEN];
   if (ehal_sealing_root(state_dir, root, err, errlen) != 0) return -1;
-  int rc = ehal_derive_key(root, "elastic-hal/audit", NULL, 0, key, EHAL_AUDIT_KEY_LEN);
+  int rc = ehal_derive_key(root, "elastic-hal/audit", (const uint8_t *)deployment,
+                           strlen(deployment), key, EHAL_AUDIT_KEY_LEN);
   OPENSSL_cleanse(root, sizeof root);
   if (rc != 0) snprintf(err, errlen, "cannot derive the audit key");
   return rc;
@@ -55,6 +56,55 @@ static const char *next_line(const char **cur, const char *end, size_t *len) {
   return s;
 }
 
+static const char *str_of(json_object *v) {
+  const char *s = json_object_get_string(v);
+  return s ? s : "";
+}
+
+/* Checks one record: its mac, its deployment, and, with prev (the hex
+ * hash of the record before it), its link and that its seq follows *seq
+ * (0: it is the first, seq 1).  *seq becomes the record's.  0, or -1 with
+ * why set. */
+static int check_record(const char *line, size_t n, const char *deployment,
+                        const uint8_t key[EHAL_AUDIT_KEY_LEN], const char *prev, uint64_t *seq,
+                        char *why, size_t cap) {
+  uint8_t mac[32];
+  if (n < SUFFIX_LEN + 2 || memcmp(line + n - SUFFIX_LEN, MAC_SUFFIX, sizeof MAC_SUFFIX - 1) ||
+      memcmp(line + n - 2, "\"}", 2) ||
+      ehal_hex_decode_mem(line + n - 2 - HASH_HEX, HASH_HEX, mac, sizeof mac,
+                          EHAL_HEX_LOWER_ONLY) != sizeof mac) {
+    snprintf(why, cap, "not an audit record (no mac at its end)");
+    return -1;
+  }
+  if (ehal_hmac_verify(EHAL_PRIM_SHA256, key, EHAL_AUDIT_KEY_LEN, (const uint8_t *)line,
+                       n - SUFFIX_LEN, mac, sizeof mac, sizeof mac) != 1) {
+    snprintf(why, cap, "its mac does not verify (altered, or not written here)");
+    return -1;
+  }
+  /* authentic from here on: the fields are the writer's */
+  char *copy = strndup(line, n);
+  json_object *o = copy ? json_tokener_parse(copy) : NULL, *v;
+  free(copy);
+  int rc = -1;
+  if (!json_object_is_type(o, json_type_object)) {
+    snprintf(why, cap, "not a JSON object");
+  } else if (!json_object_object_get_ex(o, "deployment", &v) || strcmp(str_of(v), deployment)) {
+    snprintf(why, cap, "it belongs to another deployment");
+  } else if (prev && (!json_object_object_get_ex(o, "prev", &v) || strcmp(str_of(v), prev))) {
+    snprintf(why, cap,
+             "the chain is broken (it does not follow the record before it: one was removed, "
+             "inserted or reordered)");
+  } else if (!json_object_object_get_ex(o, "seq", &v) ||
+             (prev && (uint64_t)json_object_get_int64(v) != *seq + 1)) {
+    snprintf(why, cap, "its sequence number does not follow %llu", (unsigned long long)*seq);
+  } else {
+    *seq = (uint64_t)json_object_get_int64(v);
+    rc = 0;
+  }
+  json_object_put(o);
+  return rc;
+}
+
 ehal_audit *ehal_audit_open(const char *path, const char *deployment,
                             const uint8_t key[EHAL_AUDIT_KEY_LEN], char *err, size_t errlen) {
   ehal_audit *a = calloc(1, sizeof *a);
@@ -70,7 +120,7 @@ ehal_audit *ehal_audit_open(const char *path, const char *deployment,
     ehal_audit_close(a);
     return NULL;
   }
-  /* continue the chain after the last record there is */
+  /* continue the chain after the last record there is, once it verifies */
   size_t len = 0;
   uint8_t *text = ehal_read_fd_named(a->fd, path, AUDIT_MAX_BYTES, &len, err, errlen);
   if (!text) {
@@ -82,12 +132,25 @@ ehal_audit *ehal_audit_open(const char *path, const char *deployment,
   while ((line = next_line(&cur, end, &n)))
     if (n) last = line, last_len = n;
   if (last) {
+    char why[256];
+    uint64_t seq = 0;
+    if (len && text[len - 1] != '\n')
+      snprintf(why, sizeof why, "it does not end with a whole record");
+    else if (check_record(last, last_len, a->deployment, a->key, NULL, &seq, why, sizeof why))
+      ;
+    else
+      why[0] = 0;
+    if (why[0]) {
+      snprintf(err, errlen,
+               "audit log %s: its last record does not verify (%s): move the file away (and "
+               "keep it) to start a new log",
+               path, why);
+      free(text);
+      ehal_audit_close(a);
+      return NULL;
+    }
     sha256_hex(last, last_len, a->prev);
-    char *copy = strndup(last, last_len);
-    json_object *o = copy ? json_tokener_parse(copy) : NULL, *v;
-    if (o && json_object_object_get_ex(o, "seq", &v)) a->seq = (uint64_t)json_object_get_int64(v);
-    json_object_put(o);
-    free(copy);
+    a->seq = seq;
   }
   free(text);
   return a;
@@ -139,55 +202,49 @@ void ehal_audit_close(ehal_audit *a) {
   free(a);
 }
 
-long ehal_audit_verify(const char *path, const uint8_t key[EHAL_AUDIT_KEY_LEN], long *count,
-                       char *err, size_t errlen) {
+long ehal_audit_verify(const char *path, const char *state_dir, long *count, char *err,
+                       size_t errlen) {
   size_t len = 0;
   uint8_t *text = ehal_read_file(path, AUDIT_MAX_BYTES, &len, err, errlen);
   if (!text) return -1;
-  long broken = ehal_audit_verify_mem((const char *)text, len, key, count, err, errlen);
+  /* the deployment the log claims picks the key: a claim that is not the
+   * log's own makes every mac fail */
+  const char *cur = (const char *)text, *line;
+  size_t n;
+  char dep[256] = "";
+  if ((line = next_line(&cur, cur + len, &n))) {
+    char *copy = strndup(line, n);
+    json_object *o = copy ? json_tokener_parse(copy) : NULL, *v;
+    if (json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "deployment", &v))
+      snprintf(dep, sizeof dep, "%s", str_of(v));
+    json_object_put(o);
+    free(copy);
+  }
+  uint8_t key[EHAL_AUDIT_KEY_LEN];
+  long broken = -1;
+  if (ehal_audit_key(state_dir, dep, key, err, errlen) == 0)
+    broken = ehal_audit_verify_mem((const char *)text, len, dep, key, count, err, errlen);
+  OPENSSL_cleanse(key, sizeof key);
   free(text);
   return broken;
 }
 
-long ehal_audit_verify_mem(const char *text, size_t len, const uint8_t key[EHAL_AUDIT_KEY_LEN],
-                           long *count, char *err, size_t errlen) {
+long ehal_audit_verify_mem(const char *text, size_t len, const char *deployment,
+                           const uint8_t key[EHAL_AUDIT_KEY_LEN], long *count, char *err,
+                           size_t errlen) {
   const char *cur = text, *end = cur + len, *line;
-  char prev[HASH_HEX + 1];
+  char prev[HASH_HEX + 1], why[256];
   memset(prev, '0', HASH_HEX);
   prev[HASH_HEX] = 0;
   long no = 0, broken = 0;
+  uint64_t seq = 0;
   size_t n;
   while (!broken && (line = next_line(&cur, end, &n))) {
     no++;
-    json_object *o = NULL, *v;
-    char want_prev[HASH_HEX + 1] = "", *copy = NULL;
-    uint8_t mac[32];
-    if (n < SUFFIX_LEN + 2 || memcmp(line + n - SUFFIX_LEN, MAC_SUFFIX, sizeof MAC_SUFFIX - 1) ||
-        memcmp(line + n - 2, "\"}", 2) ||
-        ehal_hex_decode_mem(line + n - 2 - HASH_HEX, HASH_HEX, mac, sizeof mac,
-                            EHAL_HEX_LOWER_ONLY) != sizeof mac) {
-      snprintf(err, errlen, "record %ld: not an audit record (no mac at its end)", no);
-      broken = no;
-    } else if (ehal_hmac_verify(EHAL_PRIM_SHA256, key, EHAL_AUDIT_KEY_LEN, (const uint8_t *)line,
-                                n - SUFFIX_LEN, mac, sizeof mac, sizeof mac) != 1) {
-      snprintf(err, errlen, "record %ld: its mac does not verify (altered, or not written here)",
-               no);
-      broken = no;
-    } else if (!(copy = strndup(line, n)) || !(o = json_tokener_parse(copy)) ||
-               !json_object_object_get_ex(o, "prev", &v) ||
-               snprintf(want_prev, sizeof want_prev, "%s", json_object_get_string(v)) < 0 ||
-               strcmp(want_prev, prev)) {
-      snprintf(err, errlen,
-               "record %ld: the chain is broken (it does not follow record %ld: one was removed, "
-               "inserted or reordered)",
-               no, no - 1);
-      broken = no;
-    } else if (!json_object_object_get_ex(o, "seq", &v) || json_object_get_int64(v) < 1) {
-      snprintf(err, errlen, "record %ld: no sequence number", no);
+    if (check_record(line, n, deployment, key, prev, &seq, why, sizeof why)) {
+      snprintf(err, errlen, "record %ld: %s", no, why);
       broken = no;
     }
-    json_object_put(o);
-    free(copy);
     sha256_hex(line, n, prev);
   }
   if (count) *count = no;

@@ -11,6 +11,7 @@
 #include "../runtime/handles.h"
 
 typedef struct {
+  uint64_t *budget; /* the owner's queued event bytes (workload.event_bytes) */
   uint8_t type;
   int source; /* -1: every workload the owner may receive from */
   bool published;
@@ -37,14 +38,19 @@ typedef struct {
   ehal_message *head, *tail;
   uint32_t queued;
   uint64_t queued_bytes, sent, received, refused, next_handle;
+  uint64_t event_bytes; /* queued in its subscriptions */
+  uint32_t senders;     /* workloads allowed to message it */
+  bool gone;
   ehal_handle_table subs;
 } workload;
 
 struct ehal_broker {
   workload *w;
   size_t n;
-  bool *may_message; /* n*n: [from*n + to] */
-  bool *may_receive; /* n*n: [subscriber*n + source] */
+  bool *may_message;   /* n*n: [from*n + to] */
+  bool *may_receive;   /* n*n: [subscriber*n + source] */
+  uint32_t *pair_msgs; /* n*n: [from*n + to] messages queued */
+  uint64_t *pair_bytes;
   ehal_broker_limits lim;
   uint64_t seq;
   uint64_t total[EHAL_RES_TYPES]; /* 0: the sum of the ceilings */
@@ -75,6 +81,7 @@ static void audit_refusal(ehal_broker *b, int who, const char *event, const char
 
 static void free_sub(void *p) {
   subscription *s = p;
+  for (uint32_t i = 0; i < s->n; i++) *s->budget -= s->ev[i]->len;
   ehal_broker_events_free(s->ev, s->n);
   free(s);
 }
@@ -86,12 +93,15 @@ ehal_broker *ehal_broker_new(const char *const *names, size_t n, const ehal_brok
   b->w = calloc(n ? n : 1, sizeof *b->w);
   b->may_message = calloc(n * n + 1, 1);
   b->may_receive = calloc(n * n + 1, 1);
+  b->pair_msgs = calloc(n * n + 1, sizeof *b->pair_msgs);
+  b->pair_bytes = calloc(n * n + 1, sizeof *b->pair_bytes);
   if (lim) b->lim = *lim;
   if (!b->lim.queue_messages) b->lim.queue_messages = 1024;
   if (!b->lim.queue_bytes) b->lim.queue_bytes = 16u << 20;
   if (!b->lim.event_queue) b->lim.event_queue = 256;
   if (!b->lim.subscriptions) b->lim.subscriptions = 64;
-  if (!b->w || !b->may_message || !b->may_receive) {
+  if (!b->lim.event_bytes) b->lim.event_bytes = 4u << 20;
+  if (!b->w || !b->may_message || !b->may_receive || !b->pair_msgs || !b->pair_bytes) {
     ehal_broker_free(b);
     return NULL;
   }
@@ -125,6 +135,8 @@ void ehal_broker_free(ehal_broker *b) {
   free(b->w);
   free(b->may_message);
   free(b->may_receive);
+  free(b->pair_msgs);
+  free(b->pair_bytes);
   free(b);
 }
 
@@ -138,7 +150,20 @@ int ehal_broker_find(const ehal_broker *b, const char *name, size_t len) {
 }
 
 void ehal_broker_allow_message(ehal_broker *b, int from, int to) {
-  if (from != to) b->may_message[(size_t)from * b->n + (size_t)to] = true;
+  bool *m = &b->may_message[(size_t)from * b->n + (size_t)to];
+  if (from == to || *m) return;
+  *m = true;
+  b->w[to].senders++;
+}
+
+static void drop_queue(ehal_broker *b, int who) {
+  ehal_message *m;
+  while ((m = ehal_broker_receive(b, who))) free(m);
+}
+
+void ehal_broker_set_gone(ehal_broker *b, int who, bool gone) {
+  b->w[who].gone = gone;
+  if (gone) drop_queue(b, who);
 }
 
 void ehal_broker_allow_events(ehal_broker *b, int subscriber, int source) {
@@ -176,8 +201,29 @@ int ehal_broker_send(ehal_broker *b, int from, const char *to, size_t to_len, co
     return -1;
   }
   workload *r = &b->w[t];
+  if (r->gone) {
+    snprintf(err, errlen, "workload '%s' has ended and will not run again", r->name);
+    return -1;
+  }
   if (len > EHAL_MESSAGE_MAX + 64) {
     snprintf(err, errlen, "message of %zu bytes: the maximum is %u", len, EHAL_MESSAGE_MAX);
+    return -1;
+  }
+  /* this sender's share of the recipient's queue */
+  size_t pair = (size_t)from * b->n + (size_t)t;
+  uint32_t senders = r->senders ? r->senders : 1;
+  uint32_t share_msgs = b->lim.queue_messages / senders;
+  uint64_t share_bytes = b->lim.queue_bytes / senders;
+  if (share_msgs < 1) share_msgs = 1;
+  if (share_bytes < EHAL_MESSAGE_MAX + 64) share_bytes = EHAL_MESSAGE_MAX + 64;
+  if (senders > 1 &&
+      (b->pair_msgs[pair] >= share_msgs || b->pair_bytes[pair] + len > share_bytes)) {
+    s->refused++;
+    snprintf(err, errlen,
+             "%s's share of the queue of '%s' is full (%u messages, %llu bytes; at most %u and "
+             "%llu while %u workloads may message it): try again once it has received",
+             s->name, r->name, b->pair_msgs[pair], (unsigned long long)b->pair_bytes[pair],
+             share_msgs, (unsigned long long)share_bytes, senders);
     return -1;
   }
   if (r->queued >= b->lim.queue_messages || r->queued_bytes + len > b->lim.queue_bytes) {
@@ -195,6 +241,7 @@ int ehal_broker_send(ehal_broker *b, int from, const char *to, size_t to_len, co
     return -1;
   }
   m->next = NULL;
+  m->from = from;
   m->sender = s->name;
   m->recipient = r->name;
   m->encrypted = encrypted;
@@ -207,6 +254,8 @@ int ehal_broker_send(ehal_broker *b, int from, const char *to, size_t to_len, co
   r->tail = m;
   r->queued++;
   r->queued_bytes += len;
+  b->pair_msgs[pair]++;
+  b->pair_bytes[pair] += len;
   s->sent++;
   *handle = ++s->next_handle;
   return 0;
@@ -221,6 +270,9 @@ ehal_message *ehal_broker_receive(ehal_broker *b, int who) {
   w->queued--;
   w->queued_bytes -= m->len;
   w->received++;
+  size_t pair = (size_t)m->from * b->n + (size_t)who;
+  b->pair_msgs[pair]--;
+  b->pair_bytes[pair] -= m->len;
   m->next = NULL;
   return m;
 }
@@ -234,17 +286,19 @@ size_t ehal_broker_list(const ehal_broker *b, int who, int *out) {
   return k;
 }
 
-int ehal_broker_subscribe(ehal_broker *b, int who, uint8_t type, int source, bool published,
-                          uint64_t *handle, char *err, size_t errlen) {
+int ehal_broker_subscribe(ehal_broker *b, int who, uint8_t type, const char *source,
+                          size_t source_len, bool published, uint64_t *handle, char *err,
+                          size_t errlen) {
   if (type >= EHAL_EVENT_TYPES) {
     snprintf(err, errlen, "no event type %u", type);
     return -1;
   }
-  if (source >= 0 && !b->may_receive[(size_t)who * b->n + (size_t)source]) {
-    audit_refusal(b, who, "subscription-refused", "source", b->w[source].name,
-                  strlen(b->w[source].name));
-    snprintf(err, errlen, "%s may not receive the events of '%s' (the deployment's policy)",
-             b->w[who].name, b->w[source].name);
+  int src = source ? ehal_broker_find(b, source, source_len) : -1;
+  if (source && (src < 0 || !b->may_receive[(size_t)who * b->n + (size_t)src])) {
+    char nb[80];
+    audit_refusal(b, who, "subscription-refused", "source", source, source_len);
+    snprintf(err, errlen, "no workload %s whose events %s may hear (the deployment's policy)",
+             shown(source, source_len, nb, sizeof nb), b->w[who].name);
     return -1;
   }
   subscription *s = calloc(1, sizeof *s);
@@ -254,8 +308,9 @@ int ehal_broker_subscribe(ehal_broker *b, int who, uint8_t type, int source, boo
     snprintf(err, errlen, "out of memory");
     return -1;
   }
+  s->budget = &b->w[who].event_bytes;
   s->type = type;
-  s->source = source;
+  s->source = src;
   s->published = published;
   *handle = ehal_handle_new(&b->w[who].subs, s);
   if (!*handle) {
@@ -328,6 +383,7 @@ int ehal_broker_poll(ehal_broker *b, int who, uint64_t handle, ehal_event ***out
       if (before(s->ev[i], s->ev[best])) best = i;
     if (k > 0 && bytes + s->ev[best]->len > EHAL_POLL_MAX_BYTES) break;
     bytes += s->ev[best]->len;
+    *s->budget -= s->ev[best]->len;
     res[k++] = s->ev[best];
     memmove(&s->ev[best], &s->ev[best + 1], (s->n - best - 1) * sizeof *s->ev);
     s->n--;
@@ -359,16 +415,18 @@ static int deliver(void *obj, void *arg) {
   if (s->source >= 0 ? s->source != d->source
                      : !d->b->may_receive[(size_t)d->owner * d->b->n + (size_t)d->source])
     return 0;
-  if (s->n >= d->b->lim.event_queue) {
+  if (s->n >= d->b->lim.event_queue || *s->budget + d->len > d->b->lim.event_bytes) {
     s->dropped++;
     return 0;
   }
   ehal_event *e =
       new_event(d->b, d->source, d->type, d->priority, d->published, d->payload, d->len);
-  if (e)
+  if (e) {
     s->ev[s->n++] = e;
-  else
+    *s->budget += e->len;
+  } else {
     s->dropped++;
+  }
   return 0; /* never drop the subscription */
 }
 

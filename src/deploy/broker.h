@@ -35,10 +35,13 @@ typedef struct {
   uint64_t queue_bytes;    /* per recipient; 0 = 16 MiB */
   uint32_t event_queue;    /* per subscription; 0 = 256 */
   uint32_t subscriptions;  /* per workload; 0 = 64 */
+  uint64_t event_bytes;    /* payload bytes queued for one workload over all its
+                              subscriptions; 0 = 4 MiB */
 } ehal_broker_limits;
 
 typedef struct ehal_message {
   struct ehal_message *next;
+  int from;           /* the sender's index (broker-internal) */
   const char *sender; /* the broker's copy of the name */
   const char *recipient;
   bool encrypted;
@@ -72,7 +75,14 @@ void ehal_broker_allow_message(ehal_broker *b, int from, int to);
 void ehal_broker_allow_events(ehal_broker *b, int subscriber, int source);
 bool ehal_broker_may_message(const ehal_broker *b, int from, int to);
 
-/* Every function that can fail returns 0, or -1 with a message in err. */
+/* A workload that has ended for good (no restart to come): messages to it
+ * are refused, and its queue is emptied.  A new run clears it. */
+void ehal_broker_set_gone(ehal_broker *b, int who, bool gone);
+
+/* Every function that can fail returns 0, or -1 with a message in err.
+ * A recipient's queue is shared fairly: each workload allowed to message
+ * it may hold at most its share (the queue's bounds divided by the number
+ * of such workloads), so that no one sender can keep the others out. */
 int ehal_broker_send(ehal_broker *b, int from, const char *to, size_t to_len, const uint8_t *data,
                      size_t len, bool encrypted, uint64_t *handle, char *err, size_t errlen);
 /* The next message for who (the caller frees it with free()), or NULL. */
@@ -81,9 +91,12 @@ bool ehal_broker_has_message(const ehal_broker *b, int who);
 /* Fills out (room for ehal_broker_count) with whom who may message. */
 size_t ehal_broker_list(const ehal_broker *b, int who, int *out);
 
-/* source: a workload's index, or -1 for every workload who may receive. */
-int ehal_broker_subscribe(ehal_broker *b, int who, uint8_t type, int source, bool published,
-                          uint64_t *handle, char *err, size_t errlen);
+/* source: a workload's name, or NULL for every workload who may hear.  A
+ * name that is not a workload and one the policy does not let who hear
+ * get the same refusal (no existence oracle). */
+int ehal_broker_subscribe(ehal_broker *b, int who, uint8_t type, const char *source,
+                          size_t source_len, bool published, uint64_t *handle, char *err,
+                          size_t errlen);
 int ehal_broker_unsubscribe(ehal_broker *b, int who, uint64_t handle, char *err, size_t errlen);
 /* Takes up to EHAL_POLL_MAX_EVENTS events, highest priority first, then
  * oldest first; *out is malloc'd, each event too (ehal_broker_events_free). */

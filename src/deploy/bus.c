@@ -4,6 +4,7 @@
 #include "bus.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,13 +101,8 @@ static int local_list(ehal_bus *bus, char ***names, size_t *n, char *err, size_t
 
 static int local_subscribe(ehal_bus *bus, uint8_t type, const char *source, size_t source_len,
                            bool published, uint64_t *handle, char *err, size_t errlen) {
-  ehal_broker *b = broker_of(bus);
-  int src = -1;
-  if (source && (src = ehal_broker_find(b, source, source_len)) < 0) {
-    snprintf(err, errlen, "no workload of that name in this deployment");
-    return -1;
-  }
-  return ehal_broker_subscribe(b, 0, type, src, published, handle, err, errlen);
+  return ehal_broker_subscribe(broker_of(bus), 0, type, source, source_len, published, handle, err,
+                               errlen);
 }
 
 static int local_unsubscribe(ehal_bus *bus, uint64_t handle, char *err, size_t errlen) {
@@ -417,6 +413,41 @@ static void answer_err(ehal_wire_out *resp, const char *msg) {
   ehal_wire_str(resp, msg);
 }
 
+/* The events a workload's runtime may emit as the HAL's own, with their
+ * types (docs/deployment.md): the supervisor emits the rest itself. */
+static const struct {
+  const char *name;
+  uint8_t type;
+} runtime_events[] = {
+    {"attestation-produced", 0}, {"key-created", 1},       {"key-imported", 1},
+    {"container-created", 2},    {"container-deleted", 2}, {"connection-accepted", 3},
+};
+
+/* A HAL event from who's runtime, checked and rebuilt: a known name of the
+ * right type, and "workload" set to who whatever the runtime wrote (so
+ * that even a subverted runtime speaks only for itself, and only of what
+ * a runtime may report).  NULL when refused; the caller frees it. */
+static char *hal_event(ehal_broker *b, int who, uint8_t type, const uint8_t *p, size_t n,
+                       size_t *len) {
+  json_tokener *tok = json_tokener_new();
+  json_object *o = tok ? json_tokener_parse_ex(tok, (const char *)p, (int)n) : NULL, *ev;
+  json_tokener_free(tok);
+  char *out = NULL;
+  bool known = false;
+  if (json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "event", &ev) &&
+      json_object_is_type(ev, json_type_string))
+    for (size_t i = 0; i < sizeof runtime_events / sizeof runtime_events[0] && !known; i++)
+      known = runtime_events[i].type == type &&
+              !strcmp(runtime_events[i].name, json_object_get_string(ev));
+  if (known) {
+    json_object_object_add(o, "workload", json_object_new_string(ehal_broker_name(b, who)));
+    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, len);
+    out = s ? strdup(s) : NULL;
+  }
+  json_object_put(o);
+  return out;
+}
+
 void ehal_bus_answer_receive(ehal_broker *b, int who, ehal_wire_out *resp) {
   ehal_message *m = ehal_broker_receive(b, who);
   ehal_wire_begin(resp, ANSWER_OK);
@@ -473,12 +504,8 @@ int ehal_bus_serve(ehal_broker *b, int who, const uint8_t *body, size_t len, eha
       p = ehal_wire_get_bytes(&r, &n);
       bool published = ehal_wire_get_u8(&r);
       if (!ehal_wire_done(&r)) return -1;
-      int src = named ? ehal_broker_find(b, (const char *)p, n) : -1;
-      if (named && src < 0) {
-        answer_err(resp, "no workload of that name in this deployment");
-        return 0;
-      }
-      rc = ehal_broker_subscribe(b, who, type, src, published, &handle, err, sizeof err);
+      rc = ehal_broker_subscribe(b, who, type, named ? (const char *)p : NULL, n, published,
+                                 &handle, err, sizeof err);
       break;
     }
     case OP_UNSUBSCRIBE:
@@ -517,7 +544,15 @@ int ehal_bus_serve(ehal_broker *b, int who, const uint8_t *body, size_t len, eha
       bool published = ehal_wire_get_u8(&r);
       p = ehal_wire_get_bytes(&r, &n);
       if (!ehal_wire_done(&r) || n > EHAL_EVENT_PAYLOAD_MAX) return -1;
-      ehal_broker_emit(b, who, type, prio, published, p, n);
+      if (published) {
+        ehal_broker_emit(b, who, type, prio, true, p, n);
+      } else {
+        size_t len;
+        char *ev = hal_event(b, who, type, p, n, &len);
+        if (!ev) return -1; /* no runtime of this HAL sends that */
+        ehal_broker_emit(b, who, type, EHAL_EVENT_HAL_PRIORITY, false, ev, len);
+        free(ev);
+      }
       ehal_wire_begin(resp, ANSWER_OK);
       return 0;
     }

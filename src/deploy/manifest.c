@@ -330,13 +330,18 @@ ehal_manifest *ehal_manifest_parse(const char *path, const char *text, size_t le
   }
   json_tokener_free(tok);
   ehal_manifest *m = calloc(1, sizeof *m);
-  m->path = strdup(path);
+  if (!m || !(m->path = strdup(path))) {
+    problem(&c, NULL, NULL, "out of memory");
+    free(m);
+    json_object_put(root);
+    return NULL;
+  }
   m->stop_timeout_ms = 5000;
   static const char *const top_keys[] = {"name", "workloads", "limits", "stop-timeout", NULL};
   static const char *const dep_limits[] = {
       "queue-messages", "queue-bytes", "event-queue", "subscriptions",
       "memory-mib",     "storage-mib", NULL};
-  json_object *ws = NULL, *lim;
+  json_object *ws = NULL, *lim = NULL;
   if (!json_object_is_type(root, json_type_object)) {
     problem(&c, NULL, NULL, "must be a JSON object");
     goto done;
@@ -347,7 +352,10 @@ ehal_manifest *ehal_manifest_parse(const char *path, const char *text, size_t le
   if (m->name && !ehal_workload_name_ok(m->name))
     problem(&c, NULL, "name", "'%s' is not a valid deployment name (a-z 0-9 . _ -)", m->name);
   get_seconds(&c, root, NULL, "stop-timeout", &m->stop_timeout_ms);
-  if (json_object_object_get_ex(root, "limits", &lim)) {
+  if (json_object_object_get_ex(root, "limits", &lim) &&
+      !json_object_is_type(lim, json_type_object)) {
+    problem(&c, NULL, "limits", "must be an object");
+  } else if (lim) {
     known_keys(&c, lim, NULL, "limits", dep_limits);
     uint64_t v = 1024;
     get_num(&c, lim, NULL, "queue-messages", 1, 1000000, &v);

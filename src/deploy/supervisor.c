@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -39,6 +40,7 @@
 #define TRAP_STATUS 134 /* what `run` exits with when its guest trapped */
 #define BACKOFF_FIRST_MS 100u
 #define BACKOFF_MAX_MS 10000u
+#define AUDIT_PER_SECOND 20u /* records a workload's own actions may add per second */
 
 typedef enum { W_RUNNING, W_BACKOFF, W_DONE } wstate;
 
@@ -57,6 +59,10 @@ typedef struct {
   uint32_t runs, restarts;
   bool ok, killed_by_us;
   char last[96]; /* how the last run ended */
+  /* audit records this workload's actions caused in the current second,
+   * and those left out beyond AUDIT_PER_SECOND (reported in one record) */
+  uint64_t audit_window;
+  uint32_t audit_count, audit_suppressed;
 } wl;
 
 typedef struct {
@@ -68,7 +74,8 @@ typedef struct {
   char *log_dir, *sock_path, *audit_path;
   ehal_audit *audit; /* NULL: no sealing root to key it on this platform */
   int sig_fd, ctl_fd;
-  bool bound; /* the control socket is ours to unlink */
+  bool bound;  /* the control socket is ours to unlink */
+  int lock_fd; /* the deployment's lock (run/NAME.lock), held while it runs */
   bool stopping;
   uint64_t stop_deadline, began;
 } sv;
@@ -107,6 +114,39 @@ static void lifecycle(sv *s, wl *w, const char *event, ...) {
   json_object_put(o);
 }
 
+static void audit_write(sv *s, wl *w, const char *event, const char *detail) {
+  if (ehal_audit_record(s->audit, w->cfg->name, event, detail) != 0)
+    say("audit log %s: cannot write: %s", s->audit_path, strerror(errno));
+}
+
+/* Reports the records left out of w's last window, if any. */
+static void audit_flush(sv *s, wl *w) {
+  if (!s->audit || !w->audit_suppressed) return;
+  char detail[64];
+  snprintf(detail, sizeof detail, "{\"count\":%u}", w->audit_suppressed);
+  w->audit_suppressed = 0;
+  audit_write(s, w, "records-suppressed", detail);
+}
+
+/* The supervisor's own lifecycle events are always recorded; what a
+ * workload's actions cause (refusals, keys, grants...) at most
+ * AUDIT_PER_SECOND a second, the rest counted in one record. */
+static bool audit_admit(sv *s, wl *w, const char *event) {
+  if (!strncmp(event, "workload-", 9) || !strncmp(event, "deployment-", 11)) return true;
+  uint64_t now = now_ms();
+  if (now - w->audit_window >= 1000) {
+    audit_flush(s, w);
+    w->audit_window = now;
+    w->audit_count = 0;
+  }
+  if (w->audit_count >= AUDIT_PER_SECOND) {
+    w->audit_suppressed++;
+    return false;
+  }
+  w->audit_count++;
+  return true;
+}
+
 /* The audit sink of the broker: one record per event of the HAL and per
  * refusal, {"event": E, "workload": W, ...} becoming event E and the rest
  * of the object its detail. */
@@ -116,31 +156,38 @@ static void audit_sink(void *user, int who, const char *json, size_t len) {
   json_tokener *tok = json_tokener_new();
   json_object *o = tok ? json_tokener_parse_ex(tok, json, (int)len) : NULL, *ev;
   json_tokener_free(tok);
-  if (o && json_object_object_get_ex(o, "event", &ev)) {
+  if (json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "event", &ev) &&
+      json_object_is_type(ev, json_type_string)) {
     char *event = strdup(json_object_get_string(ev));
     json_object_object_del(o, "event");
     json_object_object_del(o, "workload");
-    if (event && ehal_audit_record(s->audit, s->w[who].cfg->name, event,
-                                   json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) != 0)
-      say("audit log %s: cannot write: %s", s->audit_path, strerror(errno));
+    if (event && audit_admit(s, &s->w[who], event))
+      audit_write(s, &s->w[who], event, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     free(event);
   }
   json_object_put(o);
 }
 
-static void open_audit(sv *s) {
+/* 0 with the audit log open, or without one where this platform has no
+ * sealing root to key it (said on stderr); -1 when the log is there but
+ * cannot be continued: then nothing starts. */
+static int open_audit(sv *s) {
   char err[512] = "out of memory";
   uint8_t key[EHAL_AUDIT_KEY_LEN];
-  if (ehal_secure_subdir(s->o->state_dir, "audit", true, err, sizeof err) != 0 ||
-      ehal_audit_key(s->o->state_dir, key, err, sizeof err) != 0 ||
-      asprintf(&s->audit_path, "%s/audit/%s.log", s->o->state_dir, s->m->name) < 0 ||
-      !(s->audit = ehal_audit_open(s->audit_path, s->m->name, key, err, sizeof err))) {
+  int rc = 0;
+  if (ehal_audit_key(s->o->state_dir, s->m->name, key, err, sizeof err) != 0) {
     say("no audit log: %s", err);
+  } else if (ehal_secure_subdir(s->o->state_dir, "audit", true, err, sizeof err) != 0 ||
+             asprintf(&s->audit_path, "%s/audit/%s.log", s->o->state_dir, s->m->name) < 0 ||
+             !(s->audit = ehal_audit_open(s->audit_path, s->m->name, key, err, sizeof err))) {
+    say("%s", err);
+    rc = -1;
   } else {
     ehal_broker_set_audit(s->b, audit_sink, s);
     say("audit log: %s (elastic-hal audit verify to check it)", s->audit_path);
   }
   OPENSSL_cleanse(key, sizeof key);
+  return rc;
 }
 
 /* ---- starting a workload ---- */
@@ -222,7 +269,7 @@ static int spawn(sv *s, wl *w) {
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
     int ch = fcntl(sp[1], F_DUPFD, 10);
-    int null = open("/dev/null", O_RDONLY);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (ch < 0 || null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0 ||
         dup2(ch, 3) < 0)
       _exit(127);
@@ -238,6 +285,7 @@ static int spawn(sv *s, wl *w) {
   sp[0] = -1;
   w->pid = pid;
   w->state = W_RUNNING;
+  ehal_broker_set_gone(s->b, w->idx, false);
   w->runs++;
   w->started_at = now_ms();
   w->in_len = 0;
@@ -339,12 +387,15 @@ static void serve_frames(sv *s, wl *w) {
       answer(w);
     }
   }
+  if (w->fd < 0) return; /* the channel closed while answering: nothing is left */
   memmove(w->in, w->in + off, w->in_len - off);
   w->in_len -= off;
 }
 
 static void read_channel(sv *s, wl *w) {
-  for (;;) {
+  /* a few reads per wakeup: a runtime that keeps its channel full cannot
+   * hold the loop away from the others */
+  for (int reads = 0; reads < 8; reads++) {
     if (w->in_cap - w->in_len < 65536) {
       size_t cap = w->in_cap ? w->in_cap * 2 : 65536 * 2;
       if (cap > EHAL_WIRE_MAX_BODY + 65536 * 2) cap = EHAL_WIRE_MAX_BODY + 65536 * 2;
@@ -380,6 +431,7 @@ static void ended(sv *s, wl *w, int status) {
   close_channel(w);
   w->pid = 0;
   ehal_broker_reset(s->b, w->idx);
+  audit_flush(s, w);
   bool trapped = false;
   if (w->killed_by_us) {
     snprintf(w->last, sizeof w->last, "stopped");
@@ -402,9 +454,13 @@ static void ended(sv *s, wl *w, int status) {
             (long long)(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)),
             (char *)NULL);
   w->state = W_DONE;
-  if (s->stopping || w->ok || w->cfg->restart != EHAL_RESTART_ON_FAILURE) return;
+  if (s->stopping || w->ok || w->cfg->restart != EHAL_RESTART_ON_FAILURE) {
+    ehal_broker_set_gone(s->b, w->idx, true);
+    return;
+  }
   if (w->restarts >= w->cfg->max_restarts) {
     say("%s: not restarted (%u restarts, the most its policy allows)", name, w->restarts);
+    ehal_broker_set_gone(s->b, w->idx, true);
     return;
   }
   uint64_t delay = BACKOFF_FIRST_MS << (w->restarts < 7 ? w->restarts : 7);
@@ -434,7 +490,10 @@ static void begin_stop(sv *s, const char *why) {
       (unsigned long long)s->m->stop_timeout_ms);
   for (size_t i = 0; i < s->n; i++) {
     wl *w = &s->w[i];
-    if (w->state == W_BACKOFF) w->state = W_DONE;
+    if (w->state == W_BACKOFF) {
+      w->state = W_DONE;
+      ehal_broker_set_gone(s->b, w->idx, true);
+    }
     if (w->state == W_RUNNING)
       lifecycle(s, w, "deployment-stopping", "grace-ms", (long long)s->m->stop_timeout_ms,
                 (char *)NULL);
@@ -501,8 +560,9 @@ static void control(sv *s) {
   socklen_t len = sizeof cred;
   /* the socket's mode already keeps others out; the peer's uid says so too */
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == geteuid()) {
-    struct timeval tv = {1, 0}; /* a client that does not read cannot stall the loop */
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    /* what does not fit the socket's buffer at once is dropped: a client
+     * that does not read cannot stall the loop */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     write_status(s, fd);
   }
   close(fd);
@@ -523,17 +583,23 @@ static int open_control(sv *s) {
     return -1;
   }
   memcpy(a.sun_path, s->sock_path, strlen(s->sock_path) + 1);
-  s->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (s->ctl_fd < 0) return -1;
-  if (connect(s->ctl_fd, (struct sockaddr *)&a, sizeof a) == 0) {
-    say("deployment '%s' is already running (elastic-hal status %s)", s->m->name, s->m->name);
-    close(s->ctl_fd);
-    s->ctl_fd = -1;
+  /* one supervisor per deployment: the lock is held for its whole life,
+   * so the socket (and the audit log) are this one's to replace */
+  char *lock = NULL;
+  if (asprintf(&lock, "%s/run/%s.lock", s->o->state_dir, s->m->name) < 0) return -1;
+  s->lock_fd = ehal_secure_open(lock, O_RDWR | O_CREAT, 0600, err, sizeof err);
+  free(lock);
+  if (s->lock_fd < 0) {
+    say("%s", err);
+    return -1;
+  }
+  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    say("deployment '%s' is already running on this state directory (elastic-hal status %s)",
+        s->m->name, s->m->name);
     return -1;
   }
   struct stat st;
   if (lstat(s->sock_path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(s->sock_path); /* stale */
-  close(s->ctl_fd);
   s->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   mode_t old = umask(077);
   int rc = s->ctl_fd >= 0 ? bind(s->ctl_fd, (struct sockaddr *)&a, sizeof a) : -1;
@@ -656,7 +722,10 @@ static void timers(sv *s, uint64_t now) {
     if (w->state == W_BACKOFF && now >= w->restart_at) {
       w->restarts++;
       lifecycle(s, w, "workload-restarted", "restarts", (long long)w->restarts, (char *)NULL);
-      if (spawn(s, w) != 0) w->state = W_DONE;
+      if (spawn(s, w) != 0) {
+        w->state = W_DONE;
+        ehal_broker_set_gone(s->b, w->idx, true);
+      }
     }
     if (s->stopping && now >= s->stop_deadline && w->state == W_RUNNING && w->pid > 0 &&
         !w->killed_by_us) {
@@ -719,7 +788,7 @@ int ehal_serve(const ehal_manifest *m, const ehal_serve_options *o) {
     say("%s: nothing started: fix the problems above", m->path);
     return 1;
   }
-  sv s = {.m = m, .o = o, .n = m->n, .sig_fd = -1, .ctl_fd = -1, .began = now_ms()};
+  sv s = {.m = m, .o = o, .n = m->n, .sig_fd = -1, .ctl_fd = -1, .lock_fd = -1, .began = now_ms()};
   int status = 1;
   sigset_t mask, old;
   sigemptyset(&mask);
@@ -731,6 +800,7 @@ int ehal_serve(const ehal_manifest *m, const ehal_serve_options *o) {
   void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
   s.b = ehal_manifest_broker(m);
   s.w = calloc(m->n, sizeof *s.w);
+  for (size_t i = 0; s.w && i < s.n; i++) s.w[i].fd = -1;
   if (o->log_dir) {
     s.log_dir = strdup(o->log_dir);
     if (s.log_dir && ehal_mkdir_p(s.log_dir) != 0) {
@@ -751,7 +821,7 @@ int ehal_serve(const ehal_manifest *m, const ehal_serve_options *o) {
   s.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (s.sig_fd < 0 || open_control(&s) != 0) goto out;
   say("deployment '%s': %zu workloads, logs in %s", m->name, m->n, s.log_dir);
-  open_audit(&s);
+  if (open_audit(&s) != 0) goto out;
   for (size_t i = 0; i < s.n; i++) {
     s.w[i] = (wl){.cfg = &m->w[i], .idx = (int)i, .state = W_DONE, .fd = -1};
     snprintf(s.w[i].last, sizeof s.w[i].last, "not started");
@@ -776,6 +846,7 @@ out:
   if (s.bound) unlink(s.sock_path);
   if (s.ctl_fd >= 0) close(s.ctl_fd);
   if (s.sig_fd >= 0) close(s.sig_fd);
+  if (s.lock_fd >= 0) close(s.lock_fd);
   ehal_audit_close(s.audit);
   free(s.audit_path);
   free(s.sock_path);

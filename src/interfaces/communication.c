@@ -97,6 +97,8 @@ void ehal_impl_communication_send_message(ehal_instance *inst, ehal_str recipien
   if (encrypt) {
     size_t self_len = strlen(inst->workload);
     uint8_t ctx[512], key[32];
+    if (self_len + 1 + recipient.len > sizeof ctx)
+      EHAL_FAIL(ret, "this workload's name is too long to seal messages under");
     size_t ctx_len = pair(inst->workload, self_len, recipient.ptr, recipient.len, ctx);
     if (pair_key(inst, ctx, ctx_len, key, &ret->err) != 0) {
       ret->is_err = true;

@@ -71,9 +71,9 @@ if [[ $(grep -c "error: no subscription" "$LOGS/pose/mallory.log") == 4 ]] &&
   ! log_has pose mallory "someone else's"; then
   ok "another workload's subscription handle is no handle here (poll and unsubscribe refused)"
 else not_ok "subscription handles are per workload" "$(diag_logs pose)"; fi
-if log_line pose mallory "error: mallory may not receive the events of 'bob' (the deployment's policy)" &&
-  log_line pose mallory "error: no workload of that name in this deployment"; then
-  ok "subscribing to a workload the policy does not let it hear is refused"
+if log_line pose mallory "error: no workload 'bob' whose events mallory may hear (the deployment's policy)" &&
+  log_line pose mallory "error: no workload 'nobody' whose events mallory may hear (the deployment's policy)"; then
+  ok "subscribing to a workload it may not hear is refused exactly as one that does not exist"
 else not_ok "event policy" "$(diag_logs pose)"; fi
 
 # ---- bounded queues: full is a clear error, never a silent drop ----
@@ -91,6 +91,18 @@ if log_line full alice "queued 3" && log_has full alice "error: queue of 'carol'
   [[ $(grep -c "^big alice 0 300000" "$LOGS/full/carol.log") == 3 ]]; then
   ok "a queue full in bytes refuses the next; the 3 queued arrive"
 else not_ok "byte queue bound" "$(diag_logs full)"; fi
+
+# ---- a recipient's queue is shared: one sender cannot keep the others out ----
+manifest share "{\"name\": \"share\", \"limits\": {\"queue-messages\": 4}, \"workloads\": [
+  $(wl alice '["flood:bob:10"]' '"policy": {"message": ["bob"]}'),
+  $(wl carol '["sleep:300", "flood:bob:10"]' '"policy": {"message": ["bob"]}'),
+  $(wl bob '["sleep:1000", "recvn:10:100"]')]}"
+serve share
+if rc_is 0 && log_line share alice "queued 2" && log_line share carol "queued 2" &&
+  log_has share alice "error: alice's share of the queue of 'bob' is full (2 messages" &&
+  [[ $(grep -c "^msg carol bob" "$LOGS/share/bob.log") == 2 ]]; then
+  ok "each sender gets its share of a recipient's queue; the next sender still gets through"
+else not_ok "queue shares" "$(diag_logs share)"; fi
 
 # ---- events: priority order, published events only to those who ask, overflow ----
 manifest ev "{\"name\": \"ev\", \"limits\": {\"event-queue\": 4}, \"workloads\": [
@@ -348,6 +360,21 @@ runh audit verify --state-dir "$STATE" "$TMP/missing.log"
 check "audit verify of a missing file: exit 1, says so" eval 'rc_is 1 && err_has "missing.log"'
 runh audit
 check "audit without verify is a usage error" rc_is 2
+manifest noisy "{\"name\": \"noisy\", \"workloads\": [$(wl spammer '["refusals:100"]')]}"
+serve noisy
+runh audit verify --state-dir "$STATE" "$AUD/noisy.log"
+if rc_is 0 && log_line noisy spammer "refused 100" &&
+  [[ $(grep -c '"event":"message-refused"' "$AUD/noisy.log") == 20 ]] &&
+  grep -q '"workload":"spammer","event":"records-suppressed","detail":{"count":80}' "$AUD/noisy.log" &&
+  grep -q '"workload":"spammer","event":"workload-stopped"' "$AUD/noisy.log"; then
+  ok "a workload's actions add at most 20 audit records a second; the rest are counted in one"
+else not_ok "audit rate limit" "$(last_diag)" "$(cat "$AUD/noisy.log" | cut -c1-150 | tail -5)"; fi
+printf '{"seq":99,"partial' >>"$AUD/noisy.log"
+serve noisy
+if rc_is 1 && err_has "its last record does not verify (it does not end with a whole record): move the file away" &&
+  ! grep -q "started" "$TMP/err"; then
+  ok "an audit log whose end does not verify: nothing starts until the operator moves it away"
+else not_ok "audit log fails closed" "$(last_diag)"; fi
 
 # every workload's log and the supervisor's stderr, clean under the sanitizers
 if grep -rlE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOGS" "$TMP/err" >"$TMP/san" 2>/dev/null; then

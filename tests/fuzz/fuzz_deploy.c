@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       uint8_t key[EHAL_AUDIT_KEY_LEN] = {1, 2, 3};
       char err[512] = "";
       long count = 0;
-      long broken = ehal_audit_verify_mem((const char *)p, n, key, &count, err, sizeof err);
+      long broken = ehal_audit_verify_mem((const char *)p, n, "t1", key, &count, err, sizeof err);
       if (broken < 0 || broken > count || (broken > 0 && !err[0])) abort();
       break;
     }

@@ -22,6 +22,7 @@
  *   publish:TYPE:PRIO:TEXT  "published" or "error: MSG"
  *   flood:TO:SIZE           send SIZE-byte messages until refused: "queued N", "error: MSG"
  *   badsub:H                poll, then unsubscribe, a handle: "error: MSG" each
+ *   refusals:N              N sends to a workload that does not exist: "refused N"
  *   key                     make a crypto context and generate a key in it: "key"
  *   container:NAME          create, then delete, a storage container: "container"
  *   attest                  produce attestation evidence: "attested"
@@ -259,6 +260,18 @@ int main(int argc, char **argv) {
       while (k < 100000 && send(to, p, n, false)) k++;
       line("queued %zu", k);
       free(p);
+    } else if (!strcmp(op, "refusals")) {
+      int n = atoi(field(&rest)), refused = 0;
+      for (int i = 0; i < n; i++) {
+        elastic_communication_message_handle_t h;
+        elastic_string_t e;
+        if (!elastic_communication_send_message(
+                elastic_string("nobody"), (elastic_bytes_t){(uint8_t *)"x", 1}, false, &h, &e)) {
+          refused++;
+          elastic_string_free(&e);
+        }
+      }
+      line("refused %d", refused);
     } else if (!strcmp(op, "badsub")) {
       uint64_t h = strtoull(field(&rest), NULL, 10);
       elastic_events_list_event_data_t l;
