@@ -19,6 +19,8 @@
 #include "../verify/verify.h"
 
 #define VERIFY_MAX_INPUT (16u << 20)
+/* a module is hashed, never parsed: as big as modules get */
+#define VERIFY_MAX_MODULE (1u << 30)
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -180,7 +182,10 @@ int ehal_cmd_verify(int argc, char **argv) {
   char why[600];
   if (module_path) {
     size_t n;
-    uint8_t *m = read_all(module_path, &n, why, sizeof why);
+    uint8_t *m =
+        strcmp(module_path, "-")
+            ? ehal_read_file(module_path, VERIFY_MAX_MODULE, &n, why, sizeof why)
+            : ehal_read_fd_named(STDIN_FILENO, "-", VERIFY_MAX_MODULE, &n, why, sizeof why);
     if (!m) return early_fail(json, why);
     unsigned int hl = 0;
     EVP_Digest(m, n, o.expect_module_sha384, &hl, EVP_sha384(), NULL);
