@@ -337,10 +337,11 @@ ehal_manifest *ehal_manifest_parse(const char *path, const char *text, size_t le
     return NULL;
   }
   m->stop_timeout_ms = 5000;
+  m->log_max_bytes = 64u << 20;
   static const char *const top_keys[] = {"name", "workloads", "limits", "stop-timeout", NULL};
-  static const char *const dep_limits[] = {
-      "queue-messages", "queue-bytes", "event-queue", "subscriptions",
-      "memory-mib",     "storage-mib", NULL};
+  static const char *const dep_limits[] = {"queue-messages", "queue-bytes", "event-queue",
+                                           "subscriptions",  "memory-mib",  "storage-mib",
+                                           "log-mib",        NULL};
   json_object *ws = NULL, *lim = NULL;
   if (!json_object_is_type(root, json_type_object)) {
     problem(&c, NULL, NULL, "must be a JSON object");
@@ -371,6 +372,9 @@ ehal_manifest *ehal_manifest_parse(const char *path, const char *text, size_t le
     m->limits.subscriptions = (uint32_t)v;
     get_num(&c, lim, NULL, "memory-mib", 1, 1u << 24, &m->memory_total_mib);
     get_num(&c, lim, NULL, "storage-mib", 1, 1u << 30, &m->storage_total_mib);
+    v = 64;
+    get_num(&c, lim, NULL, "log-mib", 1, 1u << 20, &v);
+    m->log_max_bytes = v << 20;
   }
   if (!json_object_object_get_ex(root, "workloads", &ws) ||
       !json_object_is_type(ws, json_type_array) || json_object_array_length(ws) == 0 ||

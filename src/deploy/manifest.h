@@ -52,6 +52,7 @@ typedef struct {
   ehal_broker_limits limits;
   uint64_t stop_timeout_ms;                     /* grace on stop before workloads are killed */
   uint64_t memory_total_mib, storage_total_mib; /* 0: the sum of the ceilings */
+  uint64_t log_max_bytes; /* a workload's log file rotates past this */
 } ehal_manifest;
 
 /* NULL when the file cannot be read or has any problem: each is written to

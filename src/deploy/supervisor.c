@@ -49,7 +49,9 @@ typedef struct {
   int idx;
   wstate state;
   pid_t pid;
-  int fd; /* our end of the channel; -1 when closed */
+  int fd;             /* our end of the channel; -1 when closed */
+  int out_fd, log_fd; /* its stdout and stderr (a pipe), and its log file */
+  uint64_t log_bytes; /* in the log file now */
   uint8_t *in;
   size_t in_len, in_cap;
   ehal_wire_out out;
@@ -203,7 +205,7 @@ static int spawn(sv *s, wl *w) {
   snprintf(timeout, sizeof timeout, "%.3f", (double)c->timeout_ms / 1000.0);
   size_t max = 24 + 2 * (c->nenv + c->nconnect + c->nbind) + c->nargs;
   char **argv = calloc(max, sizeof *argv);
-  int sp[2] = {-1, -1}, log = -1;
+  int sp[2] = {-1, -1}, pp[2] = {-1, -1}, log = -1;
   if (!argv || asprintf(&log_path, "%s/%s.log", s->log_dir, c->name) < 0) {
     free(argv);
     return -1;
@@ -246,8 +248,8 @@ static int spawn(sv *s, wl *w) {
     say("%s: %s", c->name, err);
     goto out;
   }
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
-    say("%s: socketpair: %s", c->name, strerror(errno));
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0 || pipe2(pp, O_CLOEXEC) != 0) {
+    say("%s: socketpair or pipe: %s", c->name, strerror(errno));
     goto out;
   }
   pid_t parent = getpid();
@@ -259,8 +261,8 @@ static int spawn(sv *s, wl *w) {
   }
   if (pid == 0) {
     /* the workload's process: it dies with the supervisor, gets no
-     * terminal signals of its own, and inherits nothing but its log and
-     * its end of the channel (as fd 3) */
+     * terminal signals of its own, and inherits nothing but the pipe to
+     * its log (as stdout and stderr) and its end of the channel (fd 3) */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(1);
     setpgid(0, 0);
@@ -270,7 +272,7 @@ static int spawn(sv *s, wl *w) {
     signal(SIGPIPE, SIG_DFL);
     int ch = fcntl(sp[1], F_DUPFD, 10);
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (ch < 0 || null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0 ||
+    if (ch < 0 || null < 0 || dup2(null, 0) < 0 || dup2(pp[1], 1) < 0 || dup2(pp[1], 2) < 0 ||
         dup2(ch, 3) < 0)
       _exit(127);
     close(ch);
@@ -283,6 +285,15 @@ static int spawn(sv *s, wl *w) {
   fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
   w->fd = sp[0];
   sp[0] = -1;
+  close(pp[1]);
+  pp[1] = -1;
+  fcntl(pp[0], F_SETFL, fcntl(pp[0], F_GETFL) | O_NONBLOCK);
+  w->out_fd = pp[0];
+  pp[0] = -1;
+  struct stat st;
+  w->log_bytes = fstat(log, &st) == 0 ? (uint64_t)st.st_size : 0;
+  w->log_fd = log;
+  log = -1;
   w->pid = pid;
   w->state = W_RUNNING;
   ehal_broker_set_gone(s->b, w->idx, false);
@@ -299,6 +310,8 @@ static int spawn(sv *s, wl *w) {
 out:
   if (sp[0] >= 0) close(sp[0]);
   if (sp[1] >= 0) close(sp[1]);
+  if (pp[0] >= 0) close(pp[0]);
+  if (pp[1] >= 0) close(pp[1]);
   if (log >= 0) close(log);
   free(log_path);
   free(argv);
@@ -424,6 +437,50 @@ static void read_channel(sv *s, wl *w) {
   }
 }
 
+/* ---- logs ---- */
+
+/* The log grew past the deployment's bound: it becomes NAME.log.1 (the
+ * one before goes) and a new NAME.log begins, so a workload's logs take
+ * at most twice the bound on disk, whatever it writes. */
+static void rotate_log(sv *s, wl *w) {
+  char *cur = NULL, *old = NULL, err[256];
+  if (asprintf(&cur, "%s/%s.log", s->log_dir, w->cfg->name) >= 0 &&
+      asprintf(&old, "%s/%s.log.1", s->log_dir, w->cfg->name) >= 0 && rename(cur, old) == 0) {
+    close(w->log_fd);
+    w->log_fd =
+        ehal_secure_open(cur, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0600, err, sizeof err);
+    if (w->log_fd < 0) say("%s: %s", w->cfg->name, err);
+    w->log_bytes = 0;
+  }
+  free(cur);
+  free(old);
+}
+
+/* Moves what the workload wrote into its log: a few reads per wakeup, or,
+ * with drain, all there is (its process has ended).  At the end of the
+ * pipe, both close. */
+static void pump_log(sv *s, wl *w, bool drain) {
+  char buf[65536];
+  for (int reads = 0; w->out_fd >= 0 && (drain || reads < 4); reads++) {
+    ssize_t k = read(w->out_fd, buf, sizeof buf);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !drain) return;
+    if (k <= 0) {
+      close(w->out_fd);
+      w->out_fd = -1;
+      break;
+    }
+    if (w->log_fd >= 0 && ehal_write_all(w->log_fd, buf, (size_t)k) == 0) {
+      w->log_bytes += (uint64_t)k;
+      if (w->log_bytes > s->m->log_max_bytes) rotate_log(s, w);
+    }
+  }
+  if (w->out_fd < 0 && w->log_fd >= 0) {
+    close(w->log_fd);
+    w->log_fd = -1;
+  }
+}
+
 /* ---- workloads that end ---- */
 
 static void ended(sv *s, wl *w, int status) {
@@ -432,6 +489,7 @@ static void ended(sv *s, wl *w, int status) {
   w->pid = 0;
   ehal_broker_reset(s->b, w->idx);
   audit_flush(s, w);
+  pump_log(s, w, true);
   bool trapped = false;
   if (w->killed_by_us) {
     snprintf(w->last, sizeof w->last, "stopped");
@@ -746,11 +804,14 @@ static void on_signal(sv *s) {
 }
 
 static int run_loop(sv *s) {
-  struct pollfd *pf = calloc(s->n + 2, sizeof *pf);
-  wl **who = calloc(s->n + 2, sizeof *who);
-  if (!pf || !who) {
+  /* per workload: its channel and its output; then signals and control */
+  struct pollfd *pf = calloc(2 * s->n + 2, sizeof *pf);
+  wl **who = calloc(2 * s->n + 2, sizeof *who);
+  bool *is_log = calloc(2 * s->n + 2, sizeof *is_log);
+  if (!pf || !who || !is_log) {
     free(pf);
     free(who);
+    free(is_log);
     return -1;
   }
   while (any_alive(s)) {
@@ -759,16 +820,27 @@ static int run_loop(sv *s) {
     pf[k++] = (struct pollfd){s->ctl_fd, POLLIN, 0};
     for (size_t i = 0; i < s->n; i++) {
       wl *w = &s->w[i];
-      if (w->fd < 0) continue;
-      who[k] = w;
-      pf[k++] =
-          (struct pollfd){w->fd, (short)(POLLIN | (w->out_off < w->out_len ? POLLOUT : 0)), 0};
+      if (w->fd >= 0) {
+        who[k] = w;
+        is_log[k] = false;
+        pf[k++] =
+            (struct pollfd){w->fd, (short)(POLLIN | (w->out_off < w->out_len ? POLLOUT : 0)), 0};
+      }
+      if (w->out_fd >= 0) {
+        who[k] = w;
+        is_log[k] = true;
+        pf[k++] = (struct pollfd){w->out_fd, POLLIN, 0};
+      }
     }
     int rc = poll(pf, k, next_timeout(s, now_ms()));
     if (rc < 0 && errno != EINTR) break;
     if (rc > 0) {
       for (size_t i = 2; i < k; i++) {
         wl *w = who[i];
+        if (is_log[i]) {
+          if (pf[i].revents & (POLLIN | POLLHUP | POLLERR)) pump_log(s, w, false);
+          continue;
+        }
         if (pf[i].revents & POLLOUT) flush(w);
         if (w->fd >= 0 && (pf[i].revents & (POLLIN | POLLHUP | POLLERR))) read_channel(s, w);
       }
@@ -779,6 +851,7 @@ static int run_loop(sv *s) {
   }
   free(pf);
   free(who);
+  free(is_log);
   return 0;
 }
 
@@ -800,7 +873,7 @@ int ehal_serve(const ehal_manifest *m, const ehal_serve_options *o) {
   void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
   s.b = ehal_manifest_broker(m);
   s.w = calloc(m->n, sizeof *s.w);
-  for (size_t i = 0; s.w && i < s.n; i++) s.w[i].fd = -1;
+  for (size_t i = 0; s.w && i < s.n; i++) s.w[i].fd = s.w[i].out_fd = s.w[i].log_fd = -1;
   if (o->log_dir) {
     s.log_dir = strdup(o->log_dir);
     if (s.log_dir && ehal_mkdir_p(s.log_dir) != 0) {
@@ -823,7 +896,8 @@ int ehal_serve(const ehal_manifest *m, const ehal_serve_options *o) {
   say("deployment '%s': %zu workloads, logs in %s", m->name, m->n, s.log_dir);
   if (open_audit(&s) != 0) goto out;
   for (size_t i = 0; i < s.n; i++) {
-    s.w[i] = (wl){.cfg = &m->w[i], .idx = (int)i, .state = W_DONE, .fd = -1};
+    s.w[i] =
+        (wl){.cfg = &m->w[i], .idx = (int)i, .state = W_DONE, .fd = -1, .out_fd = -1, .log_fd = -1};
     snprintf(s.w[i].last, sizeof s.w[i].last, "not started");
   }
   for (size_t i = 0; i < s.n && !s.stopping; i++)
@@ -838,6 +912,8 @@ out:
   for (size_t i = 0; s.w && i < s.n; i++) {
     if (s.w[i].pid > 0) kill(s.w[i].pid, SIGKILL);
     close_channel(&s.w[i]);
+    if (s.w[i].out_fd >= 0) close(s.w[i].out_fd);
+    if (s.w[i].log_fd >= 0) close(s.w[i].log_fd);
     free(s.w[i].in);
     ehal_wire_free(&s.w[i].out);
   }

@@ -168,6 +168,15 @@ if log_has res w '{"event":"resource-granted","workload":"b","resource":"memory"
   ok "grants and refusals are platform events"
 else not_ok "resource events" "$(diag_logs res)"; fi
 
+# ---- a workload's log is bounded: it rotates, whatever the workload writes ----
+manifest spew "{\"name\": \"spew\", \"limits\": {\"log-mib\": 1}, \"workloads\": [$(wl talker '["spew:5000"]')]}"
+serve spew
+size=$(stat -c %s "$LOGS/spew/talker.log" 2>/dev/null || echo 0)
+size1=$(stat -c %s "$LOGS/spew/talker.log.1" 2>/dev/null || echo 0)
+if rc_is 0 && log_line spew talker "spewed" && ((size <= 1048576 + 65536 && size1 <= 1048576 + 65536 && size1 > 0)); then
+  ok "5000 KiB of output in 1 MiB logs: the log rotates, at most twice the bound on disk"
+else not_ok "log rotation ($size, $size1 bytes)" "$(last_diag)"; fi
+
 # ---- a relay that lies: sealed messages open only as (true sender, this workload) ----
 python3 "$(dirname "$0")/fake_supervisor.py" capture "$EHAL" "$STATE" "$G" "$TMP/sealed" >"$TMP/cap.out" 2>&1
 python3 "$(dirname "$0")/fake_supervisor.py" relay "$EHAL" "$STATE" "$G" "$TMP/sealed" >"$TMP/out" 2>"$TMP/err"

@@ -23,6 +23,7 @@
  *   flood:TO:SIZE           send SIZE-byte messages until refused: "queued N", "error: MSG"
  *   badsub:H                poll, then unsubscribe, a handle: "error: MSG" each
  *   refusals:N              N sends to a workload that does not exist: "refused N"
+ *   spew:KIB                write KIB KiB of lines to stdout, then "spewed"
  *   key                     make a crypto context and generate a key in it: "key"
  *   container:NAME          create, then delete, a storage container: "container"
  *   attest                  produce attestation evidence: "attested"
@@ -260,6 +261,13 @@ int main(int argc, char **argv) {
       while (k < 100000 && send(to, p, n, false)) k++;
       line("queued %zu", k);
       free(p);
+    } else if (!strcmp(op, "spew")) {
+      long kib = atol(field(&rest));
+      char chunk[1024];
+      memset(chunk, 'x', sizeof chunk - 1);
+      chunk[sizeof chunk - 1] = '\n';
+      for (long i = 0; i < kib; i++) fwrite(chunk, 1, sizeof chunk, stdout);
+      line("spewed");
     } else if (!strcmp(op, "refusals")) {
       int n = atoi(field(&rest)), refused = 0;
       for (int i = 0; i < n; i++) {
