@@ -300,7 +300,8 @@ typedef struct {
    * elastic_hal_instance_free).  0: the workload is a deployment of one. */
   int deployment_fd;
   /* The workload's storage quota: bytes of objects over all its containers
-   * (each object also counts 2048 bytes of overhead).  0 = 1 GiB.  A
+   * (each object also counts 2048 bytes of overhead).  0 = 1 GiB (or what
+   * the process-wide storage limits say).  A
    * resources grant raises it while the workload runs. */
   uint64_t max_storage_bytes;
 } elastic_hal_config;

@@ -56,7 +56,7 @@ struct ehal_bus *ehal_instance_bus(ehal_instance *inst) {
     /* alone, a workload has its bases and nothing more to be granted */
     uint64_t base[EHAL_RES_TYPES] = {0};
     base[EHAL_RES_MEMORY] = (uint64_t)inst->base_memory_pages << 16;
-    base[EHAL_RES_STORAGE] = inst->storage_quota;
+    base[EHAL_RES_STORAGE] = ehal_storage_quota(inst);
     inst->bus = ehal_bus_local(inst->workload, base);
   }
   return inst->bus;

@@ -42,6 +42,8 @@ const char *ehal_platform_version(void);
  * first use, freed with the instance.  NULL when out of memory. */
 struct ehal_bus *ehal_instance_bus(ehal_instance *inst);
 
+/* The workload's storage quota now in force (bytes). */
+uint64_t ehal_storage_quota(ehal_instance *inst);
 /* inst->storage_quota changed: the open store, if any, follows it. */
 void ehal_storage_quota_changed(ehal_instance *inst);
 

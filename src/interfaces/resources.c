@@ -77,7 +77,7 @@ void ehal_impl_resources_allocate(ehal_instance *inst, ehal_resources_allocation
       st->memory_granted += granted;
     }
   } else {
-    inst->storage_quota += granted;
+    inst->storage_quota = ehal_storage_quota(inst) + granted;
     ehal_storage_quota_changed(inst);
   }
   if (why) { /* give it back: a grant this runtime cannot honour is no grant */
@@ -113,7 +113,7 @@ void ehal_impl_resources_deallocate(ehal_instance *inst, ehal_str id,
   } else {
     ehal_be_usage u;
     char why[256];
-    uint64_t quota = inst->storage_quota - g->amount;
+    uint64_t quota = ehal_storage_quota(inst) - g->amount;
     if (ehal_storage_usage(inst->state_dir, inst->workload, &u, why, sizeof why) != 0)
       EHAL_FAIL(ret, "%s", why);
     uint64_t charged = u.bytes + u.objects * EHAL_STORE_OBJECT_CHARGE;

@@ -71,7 +71,7 @@ static struct ehal_storage_state *opened(ehal_instance *inst, ehal_store_err *e)
   if (!st->store) {
     ehal_store_limits lim;
     ehal_storage_get_limits(&lim);
-    lim.max_bytes_per_workload = inst->storage_quota;
+    lim.max_bytes_per_workload = ehal_storage_quota(inst);
     st->store = ehal_store_open(inst->state_dir, inst->workload, NULL, &lim, e);
     if (!st->store) return NULL;
   }
@@ -352,4 +352,13 @@ void ehal_impl_storage_load_key_context(ehal_instance *inst, uint64_t container,
 void ehal_storage_quota_changed(ehal_instance *inst) {
   struct ehal_storage_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_STORAGE);
   if (st && st->store) ehal_store_set_quota(st->store, inst->storage_quota);
+}
+
+uint64_t ehal_storage_quota(ehal_instance *inst) {
+  if (!inst->storage_quota) {
+    ehal_store_limits lim;
+    ehal_storage_get_limits(&lim);
+    inst->storage_quota = lim.max_bytes_per_workload;
+  }
+  return inst->storage_quota;
 }

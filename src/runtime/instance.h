@@ -65,7 +65,7 @@ struct ehal_instance {
   int deployment_fd;
   struct ehal_bus *bus;
   /* resources: the linear memory bound configured (pages) and the storage
-   * quota now in force (bytes; a grant raises it) */
+   * quota now in force (bytes; a grant raises it; 0: ehal_storage_quota) */
   uint32_t base_memory_pages;
   uint64_t storage_quota;
 
