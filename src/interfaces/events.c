@@ -72,12 +72,10 @@ void ehal_impl_events_publish(ehal_instance *inst, ehal_events_event_type_t even
     EHAL_FAIL(ret, "%s", err);
 }
 
-/* Takes the subscription's pending events: the events, and the arena
- * copies of their payloads and sources; NULL when the call cannot go on
- * (ret is set, or the arena is exhausted and the call traps). */
+/* Takes the subscription's pending events (ehal_broker_events_free them);
+ * on failure NULL with *failed set and why said. */
 static ehal_event **take(ehal_instance *inst, uint64_t handle, size_t *n, ehal_str *why,
                          bool *failed) {
-  *failed = false;
   struct ehal_bus *bus = bus_of(inst, why);
   if (!bus) {
     *failed = true;
@@ -105,12 +103,8 @@ static bool event_data(ehal_instance *inst, const ehal_event *e, ehal_events_eve
 void ehal_impl_events_poll_events(ehal_instance *inst, uint64_t handle,
                                   ehal_events_result_list_event_data_string_t *ret) {
   size_t n = 0;
-  bool failed;
-  ehal_event **ev = take(inst, handle, &n, &ret->err, &failed);
-  if (failed) {
-    ret->is_err = true;
-    return;
-  }
+  ehal_event **ev = take(inst, handle, &n, &ret->err, &ret->is_err);
+  if (ret->is_err) return;
   ehal_events_event_data_t *out = ehal_stage(inst, n ? n : 1, sizeof *out);
   for (size_t i = 0; out && i < n; i++)
     if (!event_data(inst, ev[i], &out[i])) out = NULL;
@@ -122,12 +116,8 @@ void ehal_impl_events_poll_events(ehal_instance *inst, uint64_t handle,
 void ehal_impl_events_poll_envelopes(ehal_instance *inst, uint64_t handle,
                                      ehal_events_result_list_event_envelope_string_t *ret) {
   size_t n = 0;
-  bool failed;
-  ehal_event **ev = take(inst, handle, &n, &ret->err, &failed);
-  if (failed) {
-    ret->is_err = true;
-    return;
-  }
+  ehal_event **ev = take(inst, handle, &n, &ret->err, &ret->is_err);
+  if (ret->is_err) return;
   ehal_events_event_envelope_t *out = ehal_stage(inst, n ? n : 1, sizeof *out);
   for (size_t i = 0; out && i < n; i++) {
     size_t slen = strlen(ev[i]->source);

@@ -16,6 +16,17 @@ mkdir -p "$OUT/corpus"
 n=0
 failed=0
 say() { n=$((n + 1)); echo "$1 $n - $2"; [[ $1 == ok ]] || failed=$((failed + 1)); }
+# fuzz NAME MAX_LEN CORPUS WHAT: runs $OUT/fuzz_NAME for SECS on CORPUS
+fuzz() {
+  if (cd "$OUT" && ./fuzz_$1 -max_total_time="$SECS" -max_len="$2" -rss_limit_mb=2048 \
+    -print_final_stats=1 "$3" >"fuzz-$1.log" 2>&1); then
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/fuzz-$1.log" | grep -o '[0-9]*$')
+    say ok "fuzz_$1: ${SECS}s, ${runs:-?} inputs, $4"
+  else
+    say "not ok" "fuzz_$1: $4"
+    grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$OUT/fuzz-$1.log" | head -20 | sed 's/^/# /'
+  fi
+}
 
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Iinclude -I"$BUILD/gen" -Isrc/runtime \
@@ -36,14 +47,7 @@ done
 python3 tests/cli/hostile_names.py "$OUT/corpus/names" /nonexistent >/dev/null &&
   mv "$OUT"/corpus/names/*.wasm "$OUT/corpus/" && rmdir "$OUT/corpus/names"
 
-if (cd "$OUT" && ./fuzz_wasm -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 \
-  -print_final_stats=1 corpus >fuzz.log 2>&1); then
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/fuzz.log" | grep -o '[0-9]*$')
-  say ok "fuzz_wasm: ${SECS}s, ${runs:-?} inputs, no crash and every rewriting invariant held"
-else
-  say "not ok" "fuzz_wasm: no crash and every rewriting invariant held"
-  grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$OUT/fuzz.log" | head -20 | sed 's/^/# /'
-fi
+fuzz wasm 65536 corpus "no crash and every rewriting invariant held"
 # the verifier's readers of untrusted evidence
 if clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Iinclude tests/fuzz/fuzz_verify.c $(ls src/verify/*.c | grep -v '/api\.c$') src/util/*.c \
@@ -52,14 +56,7 @@ if clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefi
   mkdir -p "$OUT/corpus-verify"
   find ../shared/testdata/attestation -type f -size -2M -exec cp {} "$OUT/corpus-verify/" \; 2>/dev/null
   cp tests/fuzz/seeds/verify/* "$OUT/corpus-verify/" 2>/dev/null
-  if (cd "$OUT" && ./fuzz_verify -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 \
-    -print_final_stats=1 corpus-verify >fuzz-verify.log 2>&1); then
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/fuzz-verify.log" | grep -o '[0-9]*$')
-    say ok "fuzz_verify: ${SECS}s, ${runs:-?} inputs, no crash, every result has a reason"
-  else
-    say "not ok" "fuzz_verify: no crash, every result has a reason"
-    grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$OUT/fuzz-verify.log" | head -20 | sed 's/^/# /'
-  fi
+  fuzz verify 65536 corpus-verify "no crash, every result has a reason"
 else
   say "not ok" "build the fuzz_verify harness with clang -fsanitize=fuzzer"
   sed 's/^/# /' "$OUT/build-verify.log" | head -20
@@ -75,14 +72,7 @@ if clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefi
   say ok "build the fuzz_deploy harness with clang -fsanitize=fuzzer"
   mkdir -p "$OUT/corpus-deploy"
   cp tests/fuzz/seeds/deploy/* "$OUT/corpus-deploy/" 2>/dev/null
-  if (cd "$OUT" && ./fuzz_deploy -max_total_time="$SECS" -max_len=16384 -rss_limit_mb=2048 \
-    -print_final_stats=1 corpus-deploy >fuzz-deploy.log 2>&1); then
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/fuzz-deploy.log" | grep -o '[0-9]*$')
-    say ok "fuzz_deploy: ${SECS}s, ${runs:-?} inputs, no crash, every answer a whole frame"
-  else
-    say "not ok" "fuzz_deploy: no crash, every answer a whole frame"
-    grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$OUT/fuzz-deploy.log" | head -20 | sed 's/^/# /'
-  fi
+  fuzz deploy 16384 corpus-deploy "no crash, every answer a whole frame"
 else
   say "not ok" "build the fuzz_deploy harness with clang -fsanitize=fuzzer"
   sed 's/^/# /' "$OUT/build-deploy.log" | head -20
@@ -96,14 +86,7 @@ if clang++ -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=unde
   say ok "build the fuzz_spirv harness with clang -fsanitize=fuzzer"
   mkdir -p "$OUT/corpus-spirv"
   cp "$BUILD"/shaders/*.spv "$OUT/corpus-spirv/" 2>/dev/null
-  if (cd "$OUT" && ./fuzz_spirv -max_total_time="$SECS" -max_len=16384 -rss_limit_mb=2048 \
-    -print_final_stats=1 corpus-spirv >fuzz-spirv.log 2>&1); then
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/fuzz-spirv.log" | grep -o '[0-9]*$')
-    say ok "fuzz_spirv: ${SECS}s, ${runs:-?} inputs, no crash, refusals say why, what passes is rewritten whole"
-  else
-    say "not ok" "fuzz_spirv: no crash, refusals say why, what passes is rewritten whole"
-    grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$OUT/fuzz-spirv.log" | head -20 | sed 's/^/# /'
-  fi
+  fuzz spirv 16384 corpus-spirv "no crash, refusals say why, what passes is rewritten whole"
 else
   say "not ok" "build the fuzz_spirv harness with clang -fsanitize=fuzzer"
   sed 's/^/# /' "$OUT/build-spirv.log" | head -20
