@@ -19,6 +19,8 @@ ehal_guest(gpu_guest SOURCES ${CMAKE_SOURCE_DIR}/tests/guests/gpu_guest.c SHADER
 
 # unit tests of the runtime's internal pieces
 ehal_c_test(test_units SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_units.c)
+# a deployment's broker, channel, audit log and manifest, without processes
+ehal_c_test(test_deploy SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_deploy.c)
 # the canonical ABI through a real guest and the real engine
 ehal_c_test(test_abi SOURCES ${CMAKE_SOURCE_DIR}/tests/unit/test_abi.c GUESTS abi_guest caps_guest)
 # how much native stack host paths take; a fault in host code is no guest trap
