@@ -304,6 +304,11 @@ typedef struct {
    * the process-wide storage limits say).  A
    * resources grant raises it while the workload runs. */
   uint64_t max_storage_bytes;
+  /* The sockets' bandwidth budget: bytes per second sent and received
+   * together (TLS and DTLS: application bytes), with bursts of up to a
+   * second's worth; a call waits while the budget is spent (at most its
+   * socket timeout).  0 = not metered.  A resources grant raises it. */
+  uint64_t network_rate;
 } elastic_hal_config;
 
 elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *module,

@@ -78,6 +78,8 @@ static void usage_run(FILE *f) {
       "                         host's environment is never passed on\n"
       "  -m, --max-memory MIB   bound on the guest's linear memory (default 1024)\n"
       "      --max-storage MIB  the guest's storage quota (default 1024)\n"
+      "      --max-network-rate KIB  the guest's sockets' bandwidth budget in KiB/s,\n"
+      "                         sent and received together (default: not metered)\n"
       "      --max-sleep-ms MS  bound on one clock.sleep (default 10000)\n"
       "      --timeout SECONDS  end the guest with the trap 'interrupted' (exit 134) when it\n"
       "                         runs longer (fractions allowed; default: no bound)\n"
@@ -345,6 +347,7 @@ static int cmd_run(int argc, char **argv) {
                                        {"gpu-max-workgroups", required_argument, 0, 'X'},
                                        {"channel", required_argument, 0, 'H'},
                                        {"max-storage", required_argument, 0, 'Q'},
+                                       {"max-network-rate", required_argument, 0, 'R'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL, *gpu_driver = NULL;
@@ -353,7 +356,7 @@ static int cmd_run(int argc, char **argv) {
   int envc = 0, nconnect = 0, nbind = 0, c;
   unsigned long max_mib = 1024, max_sleep_ms = 10000, max_sockets = 1024;
   unsigned long gpu_mib = 1024, gpu_buffers = 1024, gpu_workgroups = 1ul << 20, channel_fd = 0;
-  unsigned long storage_mib = 1024;
+  unsigned long storage_mib = 1024, net_kib = 0;
   uint64_t timeout_ms = 0, socket_timeout_ms = 30000, gpu_timeout_ms = 5000;
   /* first pass: options only, so every early return happens before allocating */
   while ((c = getopt_long(argc, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
@@ -431,6 +434,12 @@ static int cmd_run(int argc, char **argv) {
           tls_identity = optarg;
         break;
       case 'W': tls_password_file = optarg; break;
+      case 'R':
+        if (!parse_num(optarg, 1, 1ul << 24, &net_kib)) {
+          fprintf(stderr, "%s: --max-network-rate takes KiB per second from 1 to 16777216\n", prog);
+          return 2;
+        }
+        break;
       case 'Q':
         if (!parse_num(optarg, 1, 1ul << 24, &storage_mib)) {
           fprintf(stderr, "%s: --max-storage takes a number of MiB from 1 to 16777216\n", prog);
@@ -565,7 +574,8 @@ static int cmd_run(int argc, char **argv) {
       .gpu_max_buffers = (uint32_t)gpu_buffers,
       .gpu_max_workgroups = gpu_workgroups,
       .deployment_fd = (int)channel_fd,
-      .max_storage_bytes = (uint64_t)storage_mib << 20};
+      .max_storage_bytes = (uint64_t)storage_mib << 20,
+      .network_rate = (uint64_t)net_kib << 10};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
     if (err.trapped) {

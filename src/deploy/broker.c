@@ -484,15 +484,11 @@ static void usage(const ehal_broker *b, int type, uint64_t *total, uint64_t *use
 }
 
 static int unsupported(int type, char *err, size_t errlen) {
-  if (type == EHAL_RES_MEMORY || type == EHAL_RES_STORAGE) return 0;
+  if (type == EHAL_RES_MEMORY || type == EHAL_RES_STORAGE || type == EHAL_RES_NETWORK) return 0;
   if (type == EHAL_RES_CPU)
     snprintf(err, errlen,
              "cpu allocations are not supported on this node: the HAL has no CPU control "
              "here (capabilities: resources.cpu)");
-  else if (type == EHAL_RES_NETWORK)
-    snprintf(err, errlen,
-             "network allocations are not supported: the HAL enforces no bandwidth budget "
-             "yet (capabilities: resources.network)");
   else
     snprintf(err, errlen, "no resource type %d", type);
   return -1;
@@ -537,7 +533,7 @@ int ehal_broker_allocate(ehal_broker *b, int who, int type, uint64_t amount, uin
   uint64_t total, used;
   usage(b, type, &total, &used);
   uint8_t prio = priority < w->max_priority ? (uint8_t)priority : w->max_priority;
-  const char *unit = type == EHAL_RES_MEMORY || type == EHAL_RES_STORAGE ? "bytes" : "units";
+  const char *unit = type == EHAL_RES_NETWORK ? "bytes/s" : "bytes";
   allocation *slot = NULL;
   for (size_t k = 0; k < EHAL_MAX_ALLOCATIONS && !slot; k++)
     if (w->allocs[k].type < 0) slot = &w->allocs[k];

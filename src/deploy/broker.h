@@ -131,8 +131,8 @@ void ehal_broker_stats_of(const ehal_broker *b, int who, ehal_broker_stats *st);
  * stays within the deployment's total.  Where the deployment sets a total,
  * the last quarter of it goes only to requests of priority 128 or more (a
  * request's priority is capped by the workload's own maximum).  Memory is granted in
- * whole 64 KiB pages, storage in bytes.  CPU and network are not
- * arbitrated here: requests for them are refused, saying why. */
+ * whole 64 KiB pages, storage in bytes, network in bytes per second.  CPU
+ * is not arbitrated here: requests for it are refused, saying why. */
 enum { EHAL_RES_MEMORY, EHAL_RES_CPU, EHAL_RES_STORAGE, EHAL_RES_NETWORK, EHAL_RES_TYPES };
 #define EHAL_ALLOC_ID_LEN 32          /* hex characters of an allocation id */
 #define EHAL_MAX_ALLOCATIONS 64u      /* live allocations per workload */

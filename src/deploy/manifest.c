@@ -162,8 +162,8 @@ static char *resolve_module(const char *manifest, const char *module) {
 static const char *const workload_keys[] = {"name",    "module",       "world",  "args",   "env",
                                             "restart", "max-restarts", "limits", "policy", NULL};
 static const char *const limit_keys[] = {
-    "memory-mib", "memory-max-mib", "storage-mib",  "storage-max-mib",
-    "priority",   "timeout",        "max-sleep-ms", NULL};
+    "memory-mib",      "memory-max-mib", "storage-mib", "storage-max-mib", "network-kib",
+    "network-max-kib", "priority",       "timeout",     "max-sleep-ms",    NULL};
 static const char *const policy_keys[] = {"message", "events-from", "allow-connect", "allow-bind",
                                           NULL};
 
@@ -227,7 +227,7 @@ static void load_workload(checker *c, const char *path, json_object *o, size_t i
   w->storage_mib = 1024;
   w->priority = 100;
   w->max_sleep_ms = 10000;
-  uint64_t mem_max = 0, st_max = 0;
+  uint64_t mem_max = 0, st_max = 0, net_max = 0;
   json_object *lim;
   if (json_object_object_get_ex(o, "limits", &lim)) {
     if (!json_object_is_type(lim, json_type_object)) {
@@ -242,6 +242,10 @@ static void load_workload(checker *c, const char *path, json_object *o, size_t i
       get_num(c, lim, who, "storage-mib", 1, 1u << 24, &v);
       w->storage_mib = (uint32_t)v;
       get_num(c, lim, who, "storage-max-mib", 1, 1u << 24, &st_max);
+      v = 0;
+      get_num(c, lim, who, "network-kib", 1, 1u << 24, &v);
+      w->network_kib = (uint32_t)v;
+      get_num(c, lim, who, "network-max-kib", 1, 1u << 24, &net_max);
       v = w->priority;
       get_num(c, lim, who, "priority", 0, 255, &v);
       w->priority = (uint8_t)v;
@@ -251,6 +255,11 @@ static void load_workload(checker *c, const char *path, json_object *o, size_t i
   }
   w->memory_max_mib = mem_max ? (uint32_t)mem_max : w->memory_mib;
   w->storage_max_mib = st_max ? (uint32_t)st_max : w->storage_mib;
+  w->network_max_kib = net_max ? (uint32_t)net_max : w->network_kib;
+  if (net_max && !w->network_kib)
+    problem(c, who, "limits.network-max-kib", "needs limits.network-kib (a metered network)");
+  else if (w->network_max_kib < w->network_kib)
+    problem(c, who, "limits.network-max-kib", "is below network-kib (%u)", w->network_kib);
   if (w->memory_max_mib < w->memory_mib)
     problem(c, who, "limits.memory-max-mib", "is below memory-mib (%u)", w->memory_mib);
   if (w->storage_max_mib < w->storage_mib)
@@ -449,6 +458,8 @@ ehal_broker *ehal_manifest_broker(const ehal_manifest *m) {
                              (uint64_t)w->memory_max_mib << 20, w->priority);
     ehal_broker_set_resource(b, (int)i, EHAL_RES_STORAGE, (uint64_t)w->storage_mib << 20,
                              (uint64_t)w->storage_max_mib << 20, w->priority);
+    ehal_broker_set_resource(b, (int)i, EHAL_RES_NETWORK, (uint64_t)w->network_kib << 10,
+                             (uint64_t)w->network_max_kib << 10, w->priority);
     for (size_t k = 0; k < w->nmessage; k++)
       for (size_t j = 0; j < m->n; j++)
         if (!strcmp(w->message[k], "*") || !strcmp(w->message[k], m->w[j].name))

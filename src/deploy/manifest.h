@@ -34,6 +34,7 @@ typedef struct {
   uint32_t memory_max_mib;               /* what resources grants may raise it to */
   uint32_t storage_mib, storage_max_mib; /* storage quota: at start, and at most */
   uint8_t priority;                      /* the highest priority its resource requests carry */
+  uint32_t network_kib, network_max_kib; /* bandwidth budget, KiB/s (0: not metered) */
   uint64_t timeout_ms;                   /* 0: none */
   uint64_t max_sleep_ms;
   char **message; /* whom it may message ("*": every other workload) */
@@ -52,7 +53,7 @@ typedef struct {
   ehal_broker_limits limits;
   uint64_t stop_timeout_ms;                     /* grace on stop before workloads are killed */
   uint64_t memory_total_mib, storage_total_mib; /* 0: the sum of the ceilings */
-  uint64_t log_max_bytes; /* a workload's log file rotates past this */
+  uint64_t log_max_bytes;                       /* a workload's log file rotates past this */
 } ehal_manifest;
 
 /* NULL when the file cannot be read or has any problem: each is written to

@@ -198,9 +198,10 @@ static void push(char **argv, size_t *k, const char *a) { argv[(*k)++] = (char *
 
 static int spawn(sv *s, wl *w) {
   const ehal_manifest_workload *c = w->cfg;
-  char mem[16], storage[16], sleep_ms[24], timeout[32], *log_path = NULL;
+  char mem[16], storage[16], net[16], sleep_ms[24], timeout[32], *log_path = NULL;
   snprintf(mem, sizeof mem, "%u", c->memory_mib);
   snprintf(storage, sizeof storage, "%u", c->storage_mib);
+  snprintf(net, sizeof net, "%u", c->network_kib);
   snprintf(sleep_ms, sizeof sleep_ms, "%llu", (unsigned long long)c->max_sleep_ms);
   snprintf(timeout, sizeof timeout, "%.3f", (double)c->timeout_ms / 1000.0);
   size_t max = 24 + 2 * (c->nenv + c->nconnect + c->nbind) + c->nargs;
@@ -230,6 +231,10 @@ static int spawn(sv *s, wl *w) {
   if (c->timeout_ms) {
     push(argv, &k, "--timeout");
     push(argv, &k, timeout);
+  }
+  if (c->network_kib) {
+    push(argv, &k, "--max-network-rate");
+    push(argv, &k, net);
   }
   for (size_t i = 0; i < c->nenv; i++) push(argv, &k, "--env"), push(argv, &k, c->env[i]);
   for (size_t i = 0; i < c->nconnect; i++)

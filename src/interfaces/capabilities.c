@@ -56,12 +56,13 @@ static const struct {
     {"gpu", "gpu.vulkan", true},
     {"gpu", "gpu.spirv", true},
     {"gpu", "gpu.adapter", true},
-    /* what resources can grant: memory and storage; no CPU control and no
-     * bandwidth budget yet (requests for them are refused) */
+    /* what resources can grant: memory, storage and network (a bandwidth
+     * budget, where the workload's network is metered); no CPU control yet
+     * (requests for it are refused) */
     {"resources", "resources.memory", true},
     {"resources", "resources.storage", true},
     {"resources", "resources.cpu", false},
-    {"resources", "resources.network", false},
+    {"resources", "resources.network", true},
 };
 
 static cap_row g_rows[512];

@@ -57,6 +57,7 @@ struct ehal_bus *ehal_instance_bus(ehal_instance *inst) {
     uint64_t base[EHAL_RES_TYPES] = {0};
     base[EHAL_RES_MEMORY] = (uint64_t)inst->base_memory_pages << 16;
     base[EHAL_RES_STORAGE] = ehal_storage_quota(inst);
+    base[EHAL_RES_NETWORK] = inst->net_rate;
     inst->bus = ehal_bus_local(inst->workload, base);
   }
   return inst->bus;

@@ -6,11 +6,12 @@
  * deployment's totals, priority); this file makes a grant real in this
  * runtime: a memory grant raises the bound memory.grow honours (growing
  * past it returns -1), a storage grant raises the workload's storage
- * quota.  Giving an allocation back lowers them again, unless the memory
- * has already grown into the grant (linear memory never shrinks) or the
- * stored bytes would no longer fit; then the allocation stays.  Every
- * allocation is released when the workload's run ends.  CPU and network
- * requests are refused: this HAL has no control to back them yet.
+ * quota, a network grant the sockets' bandwidth budget (of a workload
+ * whose network is metered at all).  Giving an allocation back lowers
+ * them again, unless the memory has already grown into the grant (linear
+ * memory never shrinks) or the stored bytes would no longer fit; then the
+ * allocation stays.  Every allocation is released when the workload's run
+ * ends.  CPU requests are refused: this HAL has no CPU control yet.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +57,13 @@ static bool apply_memory(ehal_instance *inst, uint64_t granted) {
   return ehal_engine_memory_limit(inst->eng, (uint32_t)want) == want;
 }
 
+/* A network budget exists only where the workload's network is metered. */
+#define UNMETERED "this workload's network is not metered (no bandwidth budget): nothing to grant"
+
 void ehal_impl_resources_allocate(ehal_instance *inst, ehal_resources_allocation_request_t req,
                                   ehal_resources_result_allocation_response_string_t *ret) {
   BUS_OR_FAIL(ret);
+  if (req.resource_type == EHAL_RES_NETWORK && !inst->net_rate) EHAL_FAIL(ret, UNMETERED);
   grant *slot = NULL;
   for (size_t i = 0; i < EHAL_MAX_ALLOCATIONS && !slot; i++)
     if (st->g[i].type < 0) slot = &st->g[i];
@@ -76,6 +81,8 @@ void ehal_impl_resources_allocate(ehal_instance *inst, ehal_resources_allocation
     } else {
       st->memory_granted += granted;
     }
+  } else if (req.resource_type == EHAL_RES_NETWORK) {
+    inst->net_rate += granted;
   } else {
     inst->storage_quota = ehal_storage_quota(inst) + granted;
     ehal_storage_quota_changed(inst);
@@ -110,7 +117,7 @@ void ehal_impl_resources_deallocate(ehal_instance *inst, ehal_str id,
                 "the workload's memory has grown to %u pages, past the %llu it would keep: "
                 "linear memory never shrinks, so the allocation stays",
                 used, (unsigned long long)pages);
-  } else {
+  } else if (g->type == EHAL_RES_STORAGE) {
     ehal_be_usage u;
     char why[256];
     uint64_t quota = ehal_storage_quota(inst) - g->amount;
@@ -129,6 +136,8 @@ void ehal_impl_resources_deallocate(ehal_instance *inst, ehal_str id,
   if (g->type == EHAL_RES_MEMORY) {
     st->memory_granted -= g->amount;
     apply_memory(inst, st->memory_granted);
+  } else if (g->type == EHAL_RES_NETWORK) {
+    inst->net_rate -= g->amount;
   } else {
     inst->storage_quota -= g->amount;
     ehal_storage_quota_changed(inst);
@@ -141,6 +150,7 @@ void ehal_impl_resources_query_available(ehal_instance *inst,
                                          ehal_resources_result_u64_string_t *ret) {
   BUS_OR_FAIL(ret);
   (void)st;
+  if (resource_type == EHAL_RES_NETWORK && !inst->net_rate) EHAL_FAIL(ret, UNMETERED);
   char err[512];
   if (bus->ops->available(bus, resource_type, &ret->val, err, sizeof err) != 0)
     EHAL_FAIL(ret, "%s", err);

@@ -8,7 +8,9 @@
  * send on a full buffer, receive) waits at most the instance's socket
  * timeout (elastic_hal_config.socket_timeout_ms, 30 s by default) and then
  * fails with "timed out"; an interrupt of the instance (--timeout) ends the
- * wait too.  Descriptors are non-blocking and polled.
+ * wait too.  Descriptors are non-blocking and polled.  A metered workload
+ * (elastic_hal_config.network_rate, raised by resources grants) keeps to
+ * its bandwidth budget: see the end of this file.
  *
  * A socket gets its descriptor when its address family is known: at bind
  * or connect.  Names are resolved here (getaddrinfo), and the policy
@@ -649,8 +651,8 @@ static void accept_conn(ehal_instance *inst, uint64_t socket,
   }
 }
 
-void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes data,
-                            ehal_sockets_result_u32_string_t *ret) {
+static void send_impl(ehal_instance *inst, uint64_t socket, ehal_bytes data,
+                      ehal_sockets_result_u32_string_t *ret) {
   GET_SOCK(s, socket, ret);
   if (s->state != S_CONNECTED)
     EHAL_FAIL(ret, "send: the socket is not connected%s",
@@ -711,8 +713,8 @@ void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes dat
 
 #define EHAL_SOCKET_MAX_RECEIVE (1u << 20)
 
-void ehal_impl_sockets_receive(ehal_instance *inst, uint64_t socket, uint32_t max_len,
-                               ehal_sockets_result_list_u8_string_t *ret) {
+static void receive_impl(ehal_instance *inst, uint64_t socket, uint32_t max_len,
+                         ehal_sockets_result_list_u8_string_t *ret) {
   GET_SOCK(s, socket, ret);
   /* a bound UDP socket receives from anyone; a DTLS one only once connected */
   if (s->state != S_CONNECTED && !(s->state == S_BOUND && s->proto == EHAL_SOCKETS_PROTOCOL_UDP))
@@ -842,8 +844,8 @@ void ehal_impl_sockets_set_timeout(ehal_instance *inst, uint64_t socket, uint32_
   s->timeout_ms = timeout_ms < inst->socket_timeout_ms ? timeout_ms : inst->socket_timeout_ms;
 }
 
-void ehal_impl_sockets_send_to(ehal_instance *inst, uint64_t socket, ehal_bytes data,
-                               ehal_sockets_address_t peer, ehal_sockets_result_u32_string_t *ret) {
+static void send_to_impl(ehal_instance *inst, uint64_t socket, ehal_bytes data,
+                         ehal_sockets_address_t peer, ehal_sockets_result_u32_string_t *ret) {
   GET_SOCK(s, socket, ret);
   if (s->proto != EHAL_SOCKETS_PROTOCOL_UDP)
     EHAL_FAIL(ret, "send-to: only for UDP sockets (a %s socket sends to its peer)",
@@ -880,8 +882,8 @@ void ehal_impl_sockets_send_to(ehal_instance *inst, uint64_t socket, ehal_bytes 
   ret->val = (uint32_t)sent;
 }
 
-void ehal_impl_sockets_receive_from(ehal_instance *inst, uint64_t socket, uint32_t max_len,
-                                    ehal_sockets_result_datagram_string_t *ret) {
+static void receive_from_impl(ehal_instance *inst, uint64_t socket, uint32_t max_len,
+                              ehal_sockets_result_datagram_string_t *ret) {
   GET_SOCK(s, socket, ret);
   if (s->proto != EHAL_SOCKETS_PROTOCOL_UDP) EHAL_FAIL(ret, "receive-from: only for UDP sockets");
   if (s->fd < 0) EHAL_FAIL(ret, "receive-from: bind the socket first (or send-to)");
@@ -1012,4 +1014,76 @@ void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
   accept_conn(inst, socket, ret);
   if (!ret->is_err && ret->val)
     ehal_emit_event(inst, EHAL_EVENTS_EVENT_TYPE_NETWORK, "connection-accepted", NULL, NULL);
+}
+
+/* ---- the bandwidth budget (resources, docs/deployment.md) ----
+ * A bucket of bytes refilled at inst->net_rate per second, holding at most
+ * a second's worth.  A transfer is charged once it happened (nothing is
+ * cut short: a datagram stays whole), and the next one waits while the
+ * balance is below zero, at most the socket timeout. */
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void budget_refill(ehal_instance *inst) {
+  uint64_t now = now_ns();
+  if (inst->net_refilled_ns) {
+    double add = (double)(now - inst->net_refilled_ns) * (double)inst->net_rate / 1e9;
+    double t = (double)inst->net_tokens + add;
+    inst->net_tokens = t > (double)inst->net_rate ? (int64_t)inst->net_rate : (int64_t)t;
+  }
+  inst->net_refilled_ns = now;
+}
+
+/* 0 when the budget allows a transfer now (having waited for it), -1 when
+ * it would take longer than the socket timeout. */
+static int budget_wait(ehal_instance *inst) {
+  if (!inst->net_rate) return 0;
+  budget_refill(inst);
+  if (inst->net_tokens >= 0) return 0;
+  uint64_t ns = (uint64_t)((double)-inst->net_tokens * 1e9 / (double)inst->net_rate) + 1;
+  if (ns / 1000000u > inst->socket_timeout_ms) return -1;
+  struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  budget_refill(inst);
+  return 0;
+}
+
+static void budget_charge(ehal_instance *inst, size_t n) {
+  if (inst->net_rate) inst->net_tokens -= (int64_t)n;
+}
+
+#define BUDGETED(call, ret, what, n)                                                    \
+  do {                                                                                  \
+    if (budget_wait(inst) != 0)                                                         \
+      EHAL_FAIL(ret,                                                                    \
+                "%s: the workload's network budget (%llu bytes/s) is spent for longer " \
+                "than its socket timeout",                                              \
+                what, (unsigned long long)inst->net_rate);                              \
+    call;                                                                               \
+    if (!(ret)->is_err) budget_charge(inst, (n));                                       \
+  } while (0)
+
+void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes data,
+                            ehal_sockets_result_u32_string_t *ret) {
+  BUDGETED(send_impl(inst, socket, data, ret), ret, "send", ret->val);
+}
+
+void ehal_impl_sockets_receive(ehal_instance *inst, uint64_t socket, uint32_t max_len,
+                               ehal_sockets_result_list_u8_string_t *ret) {
+  BUDGETED(receive_impl(inst, socket, max_len, ret), ret, "receive", ret->val.len);
+}
+
+void ehal_impl_sockets_send_to(ehal_instance *inst, uint64_t socket, ehal_bytes data,
+                               ehal_sockets_address_t peer, ehal_sockets_result_u32_string_t *ret) {
+  BUDGETED(send_to_impl(inst, socket, data, peer, ret), ret, "send-to", ret->val);
+}
+
+void ehal_impl_sockets_receive_from(ehal_instance *inst, uint64_t socket, uint32_t max_len,
+                                    ehal_sockets_result_datagram_string_t *ret) {
+  BUDGETED(receive_from_impl(inst, socket, max_len, ret), ret, "receive-from", ret->val.data.len);
 }

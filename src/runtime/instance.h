@@ -68,6 +68,11 @@ struct ehal_instance {
    * quota now in force (bytes; a grant raises it; 0: ehal_storage_quota) */
   uint32_t base_memory_pages;
   uint64_t storage_quota;
+  /* the sockets' bandwidth budget (bytes per second, both ways together;
+   * 0: not metered) and its bucket (sockets.c) */
+  uint64_t net_rate;
+  int64_t net_tokens;
+  uint64_t net_refilled_ns;
 
   /* set while the host calls the guest's cabi_realloc to lower a result:
    * the canonical ABI forbids the guest to call the host then */

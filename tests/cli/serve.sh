@@ -136,10 +136,11 @@ if rc_is 0 && log_line hal watcher 'event crypto keeper 0 128 {"event":"key-crea
 else not_ok "the HAL's own events" "$(diag_logs hal)"; fi
 
 # ---- resources: memory and storage granted, enforced and given back ----
-manifest res "{\"name\": \"res\", \"limits\": {\"memory-mib\": 24}, \"workloads\": [
+manifest res "{\"name\": \"res\", \"limits\": {\"memory-mib\": 28}, \"workloads\": [
   $(wl a '["avail:memory", "grow:62", "grow:1", "alloc:memory:2000000:10", "grow:31", "grow:1", "dealloc:0", "avail:memory", "alloc:cpu:1:1", "avail:cpu", "alloc:network:5:1", "dealloc:x", "fill:1500", "alloc:storage:1048576:10", "fill:1500", "dealloc:1", "sleep:800", "alloc:memory:4194304:200"]' '"limits": {"memory-mib": 4, "memory-max-mib": 12, "storage-mib": 1, "storage-max-mib": 3, "priority": 50}'),
   $(wl b '["sleep:300", "alloc:memory:5242880:200", "avail:memory", "alloc:memory:4194304:200", "sleep:1500"]' '"limits": {"memory-mib": 4, "memory-max-mib": 12, "priority": 200}'),
-  $(wl w '["sub:platform", "poll:100:2500"]' '"limits": {"memory-mib": 4}, "policy": {"events-from": ["*"]}')]}"
+  $(wl w '["sub:platform", "poll:100:2500"]' '"limits": {"memory-mib": 4}, "policy": {"events-from": ["*"]}'),
+  $(wl n '["avail:network", "alloc:network:65536:10", "avail:network", "alloc:network:200000:10", "dealloc:0", "avail:network"]' '"limits": {"memory-mib": 4, "network-kib": 64, "network-max-kib": 256}')]}"
 serve res
 if rc_is 0 && log_line res a "available 8388608" && log_line res a "grow 2" && log_line res a "grow -1" &&
   log_line res a "granted 2031616" && log_line res a "grow 64" &&
@@ -154,15 +155,20 @@ if log_has res a "error: limit exceeded: workload 'a' would store 1538048 bytes,
 else not_ok "storage grants" "$(diag_logs res)"; fi
 if log_has res a "error: cpu allocations are not supported on this node" &&
   [[ $(grep -c "error: cpu allocations are not supported" "$LOGS/res/a.log") == 2 ]] &&
-  log_has res a "error: network allocations are not supported" &&
+  log_has res a "error: this workload's network is not metered (no bandwidth budget): nothing to grant" &&
   log_line res a "error: no allocation with that id (held by this workload)"; then
-  ok "cpu and network requests are refused, saying why; an unknown allocation id is refused"
+  ok "cpu requests and network requests of an unmetered workload are refused, saying why; an unknown allocation id is refused"
 else not_ok "unsupported resources" "$(diag_logs res)"; fi
 if log_line res b "granted 5242880" && log_line res b "available 3145728" &&
   log_has res a "error: refused under contention: less than a quarter of the deployment's memory would be left, which only requests of priority 128 or more may take (this one has 50)" &&
   log_has res b "error: refused: b would hold 13631488 bytes of memory, above its ceiling of 12582912"; then
   ok "the deployment's total: the last quarter goes to high priority; a ceiling is a ceiling"
 else not_ok "contention and ceilings" "$(diag_logs res)"; fi
+if log_line res n "available 196608" && log_line res n "granted 65536" && log_line res n "available 131072" &&
+  log_has res n "error: refused: n would hold 331072 bytes/s of network, above its ceiling of 262144" &&
+  log_line res n "deallocated" && [[ $(grep -c "^available 196608" "$LOGS/res/n.log") == 2 ]]; then
+  ok "network: a metered workload's bandwidth budget is granted, bounded and given back"
+else not_ok "network grants" "$(diag_logs res)"; fi
 if log_has res w '{"event":"resource-granted","workload":"b","resource":"memory","amount":5242880}' &&
   log_has res w '{"event":"resource-refused","workload":"a","resource":"memory","amount":4194304}'; then
   ok "grants and refusals are platform events"
@@ -189,6 +195,33 @@ if rc_is 0 && [[ -s $TMP/sealed ]] && ! grep -q secret "$TMP/sealed" &&
   [[ $(sed -n 5p "$TMP/out") == "msg alice bob 0 5 plain" ]]; then
   ok "a relay sees only ciphertext; relayed as another sender or altered, a sealed message does not open"
 else not_ok "sealed messages against a lying relay" "$(cat "$TMP/cap.out" "$TMP/out" "$TMP/err")"; fi
+
+# ---- the bandwidth budget: the sockets keep to it ----
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+peer_1mib() { # a server that sends 1 MiB to each of 2 clients, then closes
+  timeout 60 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4); open(sys.argv[2], "w").close()
+for _ in range(2):
+    c, _ = s.accept(); c.recv(2); c.sendall(b"a" * 1048576); c.shutdown(socket.SHUT_WR)
+    c.recv(1); c.close()' "$port" "$TMP/peer.ready" &
+  for ((i = 0; i < 100; i++)); do [[ -e $TMP/peer.ready ]] && break; sleep 0.05; done
+}
+runh compile --cache --state-dir "$STATE" "$GUESTS/net_guest.wasm" # not timed below
+rm -f "$TMP/peer.ready"
+peer_1mib
+t0=$(date +%s%N)
+runh run --state-dir "$STATE" --allow-connect "127.0.0.1:$port" "$GUESTS/net_guest.wasm" tcp-client 127.0.0.1 "$port" hi
+fast=$((($(date +%s%N) - t0) / 1000000))
+fast_bytes=$(wc -c <"$TMP/out")
+t0=$(date +%s%N)
+runh run --state-dir "$STATE" --max-network-rate 256 --allow-connect "127.0.0.1:$port" "$GUESTS/net_guest.wasm" tcp-client 127.0.0.1 "$port" hi
+slow=$((($(date +%s%N) - t0) / 1000000))
+if rc_is 0 && ((fast_bytes >= 1048576 && $(wc -c <"$TMP/out") >= 1048576 && slow >= 2500 && slow > fast + 1500)); then
+  ok "1 MiB at a budget of 256 KiB/s takes ${slow} ms (unmetered: ${fast} ms)"
+else not_ok "the bandwidth budget (${slow} ms metered, ${fast} ms not)" "$(last_diag)"; fi
+wait
 
 # ---- a workload alone (run) is a deployment of one ----
 runh run --state-dir "$STATE" "$G" list send:bob:x sub:crypto key poll:1:1000 recv:0
