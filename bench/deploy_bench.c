@@ -10,8 +10,9 @@
  *
  * Each guest exchange is a real deployment (ehal_serve with the built CLI
  * running each workload, bench/guests/deploy_bench_guest.c), its results
- * read from the workloads' logs.  Not a test: exits 0 unless something
- * failed.
+ * read from the workloads' logs.  Every figure is the median of TRIALS
+ * runs (three processes on few cores schedule unevenly).  Not a test:
+ * exits 0 unless something failed.
  *
  *   build/bench/elastic-hal-bench-deploy
  */
@@ -39,6 +40,17 @@
 #define ROUNDS 2000
 #define STREAM 2000
 #define EVENTS 1000
+#define TRIALS 5
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median(double *v) {
+  qsort(v, TRIALS, sizeof *v, cmp_double);
+  return v[TRIALS / 2];
+}
 
 static char g_dir[4096];
 
@@ -150,38 +162,54 @@ static double native(size_t size, long n, bool stream) {
   return stream ? t : t / (double)n;
 }
 
+/* Medians over TRIALS of a deployment's figure and of native's. */
+static void measure(const char *a, const char *a_args, const char *b, const char *b_args,
+                    const char *report, const char *key, size_t size, long n, bool stream,
+                    double *dep, double *nat) {
+  double d[TRIALS], v[TRIALS];
+  for (int t = 0; t < TRIALS; t++) {
+    d[t] = deployment(a, a_args, b, b_args, report, key);
+    v[t] = native(size, n, stream);
+  }
+  *dep = median(d);
+  *nat = median(v);
+}
+
 int main(void) {
   snprintf(g_dir, sizeof g_dir, "/tmp/ehal-bench-deploy-XXXXXX");
   if (!mkdtemp(g_dir)) die("mkdtemp");
   printf("elastic-hal-bench-deploy: messages and events between workloads of a deployment\n");
-  printf("(each workload a process of its own; native: two processes on a Unix socket)\n\n");
+  printf(
+      "(each workload a process of its own; native: two processes on a Unix socket;\n"
+      " medians of %d runs)\n\n",
+      TRIALS);
   printf("%-34s %14s %14s %8s\n", "", "deployment", "native", "ratio");
-  char a[64], b[64];
+  char a[64], b[64], key[32];
   size_t sizes[] = {64, 65536};
+  double g, nat;
   for (int i = 0; i < 2; i++) {
     snprintf(a, sizeof a, "\"ping\", \"%d\", \"%zu\"", ROUNDS, sizes[i]);
     snprintf(b, sizeof b, "\"pong\", \"%d\"", ROUNDS);
-    char key[32];
     snprintf(key, sizeof key, "rtt %zu ", sizes[i]);
-    double g = deployment("ping", a, "pong", b, "ping", key) / 1000.0;
-    double nat = native(sizes[i], ROUNDS, false) / 1000.0;
-    printf("round trip, %-5s messages (us)     %14.1f %14.1f %7.2fx\n",
-           sizes[i] == 64 ? "64 B" : "64 KiB", g, nat, g / nat);
+    measure("ping", a, "pong", b, "ping", key, sizes[i], ROUNDS, false, &g, &nat);
+    printf("round trip, %-6s messages (us)     %14.1f %14.1f %7.2fx\n",
+           sizes[i] == 64 ? "64 B" : "64 KiB", g / 1000.0, nat / 1000.0, g / nat);
   }
   snprintf(a, sizeof a, "\"stream\", \"%d\", \"65536\"", STREAM);
   snprintf(b, sizeof b, "\"sink\", \"%d\"", STREAM);
   double mib = (double)STREAM * 65536 / (1 << 20);
-  double g = mib / (deployment("stream", a, "sink", b, "stream", "stream 65536 ") / 1e9);
-  double nat = mib / (native(65536, STREAM, true) / 1e9);
-  printf("throughput, 64 KiB messages (MiB/s) %14.0f %14.0f %7.2fx\n", g, nat, nat / g);
+  measure("stream", a, "sink", b, "stream", "stream 65536 ", 65536, STREAM, true, &g, &nat);
+  printf("throughput, 64 KiB messages (MiB/s) %14.0f %14.0f %7.2fx\n", mib / (g / 1e9),
+         mib / (nat / 1e9), g / nat);
   snprintf(a, sizeof a, "\"pub\", \"%d\"", EVENTS);
   snprintf(b, sizeof b, "\"sub\", \"%d\"", EVENTS);
-  double ev = deployment("pub", a, "sub", b, "sub", "event ") / 1000.0;
-  double one_way = native(64, ROUNDS, false) / 2000.0;
-  printf("event publish-to-poll (us)         %14.1f %14.1f %7.2fx\n", ev, one_way, ev / one_way);
+  measure("pub", a, "sub", b, "sub", "event ", 64, ROUNDS, false, &g, &nat);
+  printf("event publish-to-poll (us)         %14.1f %14.1f %7.2fx\n", g / 1000.0, nat / 2000.0,
+         g / (nat / 2));
   printf(
-      "\n(ratio: deployment / native for times, native / deployment for throughput;\n"
-      " the event's native column is one way of a 64 B native round trip)\n");
+      "\n(ratio: deployment / native, time against time: for throughput, native's\n"
+      " rate over the deployment's; the event's native column is one way of a 64 B\n"
+      " native round trip)\n");
   bench_rm_tree(g_dir);
   return 0;
 }

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../util/byteorder.h"
+
 enum {
   OP_SEND = 1,
   OP_RECEIVE,
@@ -165,27 +167,54 @@ typedef struct {
   ehal_bus bus;
   int fd;
   ehal_wire_out out;
-  uint8_t *answer; /* the last answer's body */
+  uint8_t *in; /* the last answer: length, then body */
+  size_t in_cap;
 } channel_bus;
+
+/* Reads one answer into c->in, in as few reads as it takes (one, mostly:
+ * the supervisor sends exactly one answer per request, so nothing of a
+ * next frame can follow it).  Its body length in *len; -1 when the
+ * supervisor is gone or sent a frame of a bad length. */
+static int read_answer(channel_bus *c, size_t *len) {
+  size_t have = 0, need = 4;
+  for (;;) {
+    if (have >= 4) {
+      uint32_t n = ehal_get_u32(c->in);
+      if (n == 0 || n > EHAL_WIRE_MAX_BODY) return -1;
+      need = 4 + (size_t)n;
+      if (have >= need) break;
+    }
+    if (need > c->in_cap || !c->in) {
+      size_t cap = need > 65536 ? need : 65536;
+      uint8_t *p = realloc(c->in, cap);
+      if (!p) return -1;
+      c->in = p;
+      c->in_cap = cap;
+    }
+    ssize_t k = read(c->fd, c->in + have, c->in_cap - have);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return -1;
+    have += (size_t)k;
+  }
+  *len = need - 4;
+  return 0;
+}
 
 /* Sends the request built in c->out and reads the answer: 0 with *r over
  * its fields when it says ok, -1 with err set otherwise. */
 static int call(channel_bus *c, ehal_wire_in *r, char *err, size_t errlen) {
   size_t n = ehal_wire_end(&c->out);
-  free(c->answer);
-  c->answer = NULL;
   size_t len;
   if (!n) {
     snprintf(err, errlen, "request too large or out of memory");
     return -1;
   }
-  if (ehal_wire_write_all(c->fd, c->out.buf, n) != 0 ||
-      ehal_wire_read_frame(c->fd, &c->answer, &len) != 0) {
+  if (ehal_wire_write_all(c->fd, c->out.buf, n) != 0 || read_answer(c, &len) != 0) {
     snprintf(err, errlen, "the deployment's supervisor is gone");
     return -1;
   }
-  *r = (ehal_wire_in){c->answer + 1, len - 1, false};
-  if (c->answer[0] == ANSWER_OK) return 0;
+  *r = (ehal_wire_in){c->in + 5, len - 1, false};
+  if (c->in[4] == ANSWER_OK) return 0;
   size_t elen;
   const uint8_t *e = ehal_wire_get_bytes(r, &elen);
   snprintf(err, errlen, "%.*s", (int)elen, (const char *)e);
@@ -390,7 +419,7 @@ static int chan_available(ehal_bus *bus, int type, uint64_t *out, char *err, siz
 static void chan_free(ehal_bus *bus) {
   channel_bus *c = chan(bus);
   ehal_wire_free(&c->out);
-  free(c->answer);
+  free(c->in);
   free(c);
 }
 

@@ -437,8 +437,9 @@ static void read_channel(sv *s, wl *w) {
       return;
     }
     w->in_len += (size_t)k;
+    size_t room = w->in_cap - (w->in_len - (size_t)k);
     serve_frames(s, w);
-    if (w->fd < 0) return;
+    if (w->fd < 0 || (size_t)k < room) return; /* drained: poll says when more comes */
   }
 }
 

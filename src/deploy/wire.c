@@ -120,30 +120,3 @@ int ehal_wire_write_all(int fd, const void *p, size_t n) {
   }
   return 0;
 }
-
-static int read_all(int fd, void *p, size_t n) {
-  uint8_t *b = p;
-  while (n > 0) {
-    ssize_t k = read(fd, b, n);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return -1;
-    b += k;
-    n -= (size_t)k;
-  }
-  return 0;
-}
-
-int ehal_wire_read_frame(int fd, uint8_t **body, size_t *len) {
-  uint8_t hdr[4];
-  if (read_all(fd, hdr, 4) != 0) return -1;
-  uint32_t n = ehal_get_u32(hdr);
-  if (n == 0 || n > EHAL_WIRE_MAX_BODY) return -1;
-  uint8_t *b = malloc(n);
-  if (!b || read_all(fd, b, n) != 0) {
-    free(b);
-    return -1;
-  }
-  *body = b;
-  *len = n;
-  return 0;
-}

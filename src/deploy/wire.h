@@ -48,10 +48,7 @@ const uint8_t *ehal_wire_get_bytes(ehal_wire_in *r, size_t *n);
 /* Whether the whole body was read, and read well. */
 static inline bool ehal_wire_done(const ehal_wire_in *r) { return !r->failed && r->left == 0; }
 
-/* Blocking whole-buffer I/O on a stream socket (EINTR retried). */
+/* Writes all of a buffer to a stream socket (EINTR retried; no SIGPIPE). */
 int ehal_wire_write_all(int fd, const void *p, size_t n);
-/* Reads one frame's body into a malloc'd buffer; -1 on EOF, error or a
- * body over EHAL_WIRE_MAX_BODY. */
-int ehal_wire_read_frame(int fd, uint8_t **body, size_t *len);
 
 #endif
