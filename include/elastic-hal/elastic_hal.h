@@ -297,8 +297,11 @@ typedef struct {
   uint64_t gpu_max_workgroups;
   /* A workload of a deployment (elastic-hal serve, docs/deployment.md):
    * the socket to its supervisor (still the caller's, to close after
-   * elastic_hal_instance_free).  0: the workload is a deployment of one. */
+   * elastic_hal_instance_free).  0: the workload is a deployment of one.
+   * deployment: the deployment's name, bound into the keys of sealed
+   * messages (NULL: none). */
   int deployment_fd;
+  const char *deployment;
   /* The workload's storage quota: bytes of objects over all its containers
    * (each object also counts 2048 bytes of overhead).  0 = 1 GiB (or what
    * the process-wide storage limits say).  A

@@ -106,6 +106,8 @@ static void usage_run(FILE *f) {
       "      --tls-identity-password-file FILE  its password (the file's first line)\n"
       "      --channel FD       the workload is part of a deployment: FD is its socket to\n"
       "                         the supervisor (set by 'elastic-hal serve', not by hand)\n"
+      "      --deployment NAME  the deployment's name, bound into sealed messages' keys\n"
+      "                         (set by 'elastic-hal serve')\n"
       "  -h, --help             show this help\n"
       "\n"
       "Exit status: the guest's exit status; 134 if the guest trapped; 1 on errors.\n",
@@ -348,6 +350,7 @@ static int cmd_run(int argc, char **argv) {
                                        {"channel", required_argument, 0, 'H'},
                                        {"max-storage", required_argument, 0, 'Q'},
                                        {"max-network-rate", required_argument, 0, 'R'},
+                                       {"deployment", required_argument, 0, 'Y'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL, *gpu_driver = NULL;
@@ -357,6 +360,7 @@ static int cmd_run(int argc, char **argv) {
   unsigned long max_mib = 1024, max_sleep_ms = 10000, max_sockets = 1024;
   unsigned long gpu_mib = 1024, gpu_buffers = 1024, gpu_workgroups = 1ul << 20, channel_fd = 0;
   unsigned long storage_mib = 1024, net_kib = 0;
+  const char *deployment = NULL;
   uint64_t timeout_ms = 0, socket_timeout_ms = 30000, gpu_timeout_ms = 5000;
   /* first pass: options only, so every early return happens before allocating */
   while ((c = getopt_long(argc, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
@@ -434,6 +438,7 @@ static int cmd_run(int argc, char **argv) {
           tls_identity = optarg;
         break;
       case 'W': tls_password_file = optarg; break;
+      case 'Y': deployment = optarg; break;
       case 'R':
         if (!parse_num(optarg, 1, 1ul << 24, &net_kib)) {
           fprintf(stderr, "%s: --max-network-rate takes KiB per second from 1 to 16777216\n", prog);
@@ -575,7 +580,8 @@ static int cmd_run(int argc, char **argv) {
       .gpu_max_workgroups = gpu_workgroups,
       .deployment_fd = (int)channel_fd,
       .max_storage_bytes = (uint64_t)storage_mib << 20,
-      .network_rate = (uint64_t)net_kib << 10};
+      .network_rate = (uint64_t)net_kib << 10,
+      .deployment = deployment};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
     if (err.trapped) {

@@ -218,6 +218,8 @@ static int spawn(sv *s, wl *w) {
   push(argv, &k, "3");
   push(argv, &k, "--workload");
   push(argv, &k, c->name);
+  push(argv, &k, "--deployment");
+  push(argv, &k, s->m->name);
   push(argv, &k, "--world");
   push(argv, &k, c->world);
   push(argv, &k, "--state-dir");

@@ -8,8 +8,8 @@
  *
  * encrypt = true seals the payload here, in the sender's runtime, for the
  * recipient alone: AES-256-GCM under a key derived from the sealing root
- * for the ordered pair (sender, recipient), with both names as associated
- * data and a fresh random nonce.  The relay sees only ciphertext; the
+ * for the deployment and the ordered pair (sender, recipient), with the
+ * three names as associated data and a fresh random nonce.  The relay sees only ciphertext; the
  * recipient's runtime opens it with the key of the pair (true sender,
  * itself), so a message relayed under another sender's name, altered or
  * meant for another workload does not open and is reported, never
@@ -44,12 +44,19 @@ void ehal_state_destroy_communication(ehal_instance *inst, void *state) {
   free(state);
 }
 
-/* "sender\0recipient": the key's context and the associated data. */
-static size_t pair(const char *s, size_t slen, const char *r, size_t rlen, uint8_t *out) {
-  memcpy(out, s, slen);
-  out[slen] = 0;
-  memcpy(out + slen + 1, r, rlen);
-  return slen + 1 + rlen;
+/* "deployment\0sender\0recipient" into out (cap bytes): the key's context
+ * and the associated data.  Its length, or 0 when it does not fit. */
+static size_t pair(const ehal_instance *inst, const char *s, size_t slen, const char *r,
+                   size_t rlen, uint8_t *out, size_t cap) {
+  const char *d = inst->deployment ? inst->deployment : "";
+  size_t dlen = strlen(d);
+  if (dlen + slen + rlen + 2 > cap) return 0;
+  memcpy(out, d, dlen);
+  out[dlen] = 0;
+  memcpy(out + dlen + 1, s, slen);
+  out[dlen + 1 + slen] = 0;
+  memcpy(out + dlen + slen + 2, r, rlen);
+  return dlen + slen + rlen + 2;
 }
 
 /* The pair's key; 0 or -1 with *why set. */
@@ -95,11 +102,10 @@ void ehal_impl_communication_send_message(ehal_instance *inst, ehal_str recipien
   const uint8_t *out = data.ptr;
   size_t out_len = data.len;
   if (encrypt) {
-    size_t self_len = strlen(inst->workload);
-    uint8_t ctx[512], key[32];
-    if (self_len + 1 + recipient.len > sizeof ctx)
-      EHAL_FAIL(ret, "this workload's name is too long to seal messages under");
-    size_t ctx_len = pair(inst->workload, self_len, recipient.ptr, recipient.len, ctx);
+    uint8_t ctx[640], key[32];
+    size_t ctx_len = pair(inst, inst->workload, strlen(inst->workload), recipient.ptr,
+                          recipient.len, ctx, sizeof ctx);
+    if (!ctx_len) EHAL_FAIL(ret, "this workload's name is too long to seal messages under");
     if (pair_key(inst, ctx, ctx_len, key, &ret->err) != 0) {
       ret->is_err = true;
       return;
@@ -149,8 +155,8 @@ static void receive(ehal_instance *inst, uint64_t timeout_ms,
   memcpy(names + slen, self, rlen);
   size_t len = m->len;
   if (m->encrypted) {
-    uint8_t ctx[512], key[32];
-    size_t ctx_len = slen + 1 + rlen <= sizeof ctx ? pair(m->sender, slen, self, rlen, ctx) : 0;
+    uint8_t ctx[640], key[32];
+    size_t ctx_len = pair(inst, m->sender, slen, self, rlen, ctx, sizeof ctx);
     int rc =
         ctx_len == 0 || m->len < SEAL_OVERHEAD || pair_key(inst, ctx, ctx_len, key, &ret->err) != 0;
     if (!rc) {

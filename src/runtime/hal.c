@@ -885,6 +885,7 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   inst->user_data = cfg->user_data;
   inst->module = m;
   inst->workload = dupstr(cfg->workload ? cfg->workload : "workload");
+  inst->deployment = cfg->deployment ? dupstr(cfg->deployment) : NULL;
   inst->state_dir = dupstr(cfg->state_dir);
   inst->world = dupstr(ehal_linker_identity(l));
   inst->argc = cfg->argc;
@@ -973,6 +974,7 @@ void elastic_hal_instance_free(elastic_hal_instance *inst) {
     OPENSSL_cleanse(inst->tls_identity_password, strlen(inst->tls_identity_password));
   free(inst->tls_identity_password);
   free(inst->workload);
+  free(inst->deployment);
   free(inst->state_dir);
   free(inst->world);
   freev(inst->argc, inst->argv);

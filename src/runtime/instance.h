@@ -45,6 +45,7 @@ struct ehal_instance {
 
   /* configuration, owned copies */
   char *workload;
+  char *deployment; /* the deployment's name (elastic-hal serve); NULL: none */
   char *state_dir;
   char *world;
   int argc;
