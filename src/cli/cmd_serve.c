@@ -227,15 +227,18 @@ int ehal_cmd_status(int argc, char **argv) {
 
 static void usage_audit(FILE *f) {
   fprintf(f,
-          "Usage: %s audit verify [--state-dir DIR] FILE\n"
+          "Usage: %s audit verify [--state-dir DIR] [--deployment NAME] FILE\n"
           "\n"
           "Check a deployment's audit log (STATE_DIR/audit/DEPLOYMENT.log): every record's\n"
           "mac under this node's audit key (derived from the sealing root of DIR) and the\n"
           "hash chain from each record to the next.  Reports the first broken record.\n"
           "Records cut off the end are not detected: compare the count with what you expect.\n"
+          "The log must be DEPLOYMENT's (default: FILE's name without .log): another\n"
+          "deployment's log, or an empty one, does not verify.\n"
           "\n"
           "Options:\n"
           "  --state-dir DIR  the state directory the deployment ran on\n"
+          "  --deployment NAME  the deployment the log must be of\n"
           "  -h, --help       show this help\n"
           "\n"
           "Exit status: 0 when every record verifies; 1 when one does not, or on errors;\n"
@@ -244,9 +247,11 @@ static void usage_audit(FILE *f) {
 }
 
 int ehal_cmd_audit(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"state-dir", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  const char *state = NULL;
+  static const struct option opts[] = {{"state-dir", required_argument, 0, 's'},
+                                       {"deployment", required_argument, 0, 'd'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *state = NULL, *deployment = NULL;
   int c;
   if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
     usage_audit(stdout);
@@ -261,6 +266,7 @@ int ehal_cmd_audit(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
     switch (c) {
       case 's': state = optarg; break;
+      case 'd': deployment = optarg; break;
       case 'h': usage_audit(stdout); return 0;
       default: usage_audit(stderr); return 2;
     }
@@ -269,16 +275,25 @@ int ehal_cmd_audit(int argc, char **argv) {
     usage_audit(stderr);
     return 2;
   }
-  char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir();
+  char *state_dir = state ? strdup(state) : elastic_hal_default_state_dir(), name[256];
+  if (!deployment) { /* the supervisor names the log STATE_DIR/audit/DEPLOYMENT.log */
+    const char *base = strrchr(argv[optind], '/');
+    snprintf(name, sizeof name, "%s", base ? base + 1 : argv[optind]);
+    size_t n = strlen(name);
+    if (n > 4 && !strcmp(name + n - 4, ".log")) name[n - 4] = 0;
+    deployment = name;
+  }
   char err[512];
   int rc = 1;
-  long count = 0, broken = ehal_audit_verify(argv[optind], state_dir, &count, err, sizeof err);
+  long count = 0,
+       broken = ehal_audit_verify(argv[optind], deployment, state_dir, &count, err, sizeof err);
   if (broken < 0) {
     fprintf(stderr, "%s audit: %s\n", prog, err);
   } else if (broken > 0) {
     printf("%s: BROKEN at %s\n", argv[optind], err);
   } else {
-    printf("%s: %ld records, every mac and link verifies\n", argv[optind], count);
+    printf("%s: %ld records of deployment '%s', every mac and link verifies\n", argv[optind], count,
+           deployment);
     rc = 0;
   }
   free(state_dir);

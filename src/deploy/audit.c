@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,7 +21,8 @@
 #define HASH_HEX 64
 #define MAC_SUFFIX ",\"mac\":\"" /* then 64 hex, then "} */
 #define SUFFIX_LEN (sizeof MAC_SUFFIX - 1 + HASH_HEX + 2)
-#define AUDIT_MAX_BYTES (1ull << 30)
+#define AUDIT_MAX_BYTES (1ull << 30) /* what verify reads */
+#define AUDIT_TAIL 262144            /* what open reads: the last record is in it */
 
 struct ehal_audit {
   int fd;
@@ -120,22 +122,35 @@ ehal_audit *ehal_audit_open(const char *path, const char *deployment,
     ehal_audit_close(a);
     return NULL;
   }
-  /* continue the chain after the last record there is, once it verifies */
+  /* continue the chain after the last record there is, once it verifies:
+   * only the file's tail is read (a record is far shorter than it) */
+  struct stat st;
+  off_t from = fstat(a->fd, &st) == 0 && st.st_size > AUDIT_TAIL ? st.st_size - AUDIT_TAIL : 0;
   size_t len = 0;
-  uint8_t *text = ehal_read_fd_named(a->fd, path, AUDIT_MAX_BYTES, &len, err, errlen);
-  if (!text) {
+  uint8_t *text = malloc(AUDIT_TAIL);
+  ssize_t k = text ? pread(a->fd, text, AUDIT_TAIL, from) : -1;
+  if (k < 0) {
+    snprintf(err, errlen, "cannot read %s: %s", path, text ? strerror(errno) : "out of memory");
+    free(text);
     ehal_audit_close(a);
     return NULL;
   }
+  len = (size_t)k;
   const char *cur = (const char *)text, *end = cur + len, *line, *last = NULL;
   size_t n, last_len = 0;
+  if (from > 0) { /* the window's first line is probably cut: skip it */
+    const char *nl = memchr(cur, '\n', len);
+    cur = nl ? nl + 1 : end;
+  }
   while ((line = next_line(&cur, end, &n)))
     if (n) last = line, last_len = n;
-  if (last) {
+  if (len) {
     char why[256];
     uint64_t seq = 0;
-    if (len && text[len - 1] != '\n')
+    if (text[len - 1] != '\n')
       snprintf(why, sizeof why, "it does not end with a whole record");
+    else if (!last)
+      snprintf(why, sizeof why, "no record in its last %d bytes", AUDIT_TAIL);
     else if (check_record(last, last_len, a->deployment, a->key, NULL, &seq, why, sizeof why))
       ;
     else
@@ -158,7 +173,16 @@ ehal_audit *ehal_audit_open(const char *path, const char *deployment,
 
 int ehal_audit_record(ehal_audit *a, const char *workload, const char *event, const char *detail) {
   json_object *o = json_object_new_object(), *d = detail ? json_tokener_parse(detail) : NULL;
-  if (!o) return -1;
+  if (!o) {
+    json_object_put(d);
+    return -1;
+  }
+  /* a record not written whole leaves nothing: the file, seq and prev go
+   * back to what they were */
+  char prev[HASH_HEX + 1];
+  memcpy(prev, a->prev, sizeof prev);
+  uint64_t seq = a->seq;
+  off_t at = lseek(a->fd, 0, SEEK_END);
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   json_object_object_add(o, "seq", json_object_new_int64((int64_t)++a->seq));
@@ -191,6 +215,14 @@ int ehal_audit_record(ehal_audit *a, const char *workload, const char *event, co
     free(line);
   }
   json_object_put(o);
+  if (rc != 0) {
+    int e = errno;
+    if (at >= 0 && ftruncate(a->fd, at) != 0) { /* nothing more can be done */
+    }
+    memcpy(a->prev, prev, sizeof prev);
+    a->seq = seq;
+    errno = e;
+  }
   return rc;
 }
 
@@ -202,28 +234,25 @@ void ehal_audit_close(ehal_audit *a) {
   free(a);
 }
 
-long ehal_audit_verify(const char *path, const char *state_dir, long *count, char *err,
-                       size_t errlen) {
+long ehal_audit_verify(const char *path, const char *deployment, const char *state_dir, long *count,
+                       char *err, size_t errlen) {
+  char dep[256];
+  if (!deployment) { /* STATE_DIR/audit/NAME.log */
+    const char *base = strrchr(path, '/');
+    snprintf(dep, sizeof dep, "%s", base ? base + 1 : path);
+    size_t n = strlen(dep);
+    if (n > 4 && !strcmp(dep + n - 4, ".log")) dep[n - 4] = 0;
+    deployment = dep;
+  }
   size_t len = 0;
   uint8_t *text = ehal_read_file(path, AUDIT_MAX_BYTES, &len, err, errlen);
   if (!text) return -1;
-  /* the deployment the log claims picks the key: a claim that is not the
-   * log's own makes every mac fail */
-  const char *cur = (const char *)text, *line;
-  size_t n;
-  char dep[256] = "";
-  if ((line = next_line(&cur, cur + len, &n))) {
-    char *copy = strndup(line, n);
-    json_object *o = copy ? json_tokener_parse(copy) : NULL, *v;
-    if (json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "deployment", &v))
-      snprintf(dep, sizeof dep, "%s", str_of(v));
-    json_object_put(o);
-    free(copy);
-  }
   uint8_t key[EHAL_AUDIT_KEY_LEN];
   long broken = -1;
-  if (ehal_audit_key(state_dir, dep, key, err, errlen) == 0)
-    broken = ehal_audit_verify_mem((const char *)text, len, dep, key, count, err, errlen);
+  if (len == 0)
+    snprintf(err, errlen, "%s holds no record: nothing to verify", path);
+  else if (ehal_audit_key(state_dir, deployment, key, err, errlen) == 0)
+    broken = ehal_audit_verify_mem((const char *)text, len, deployment, key, count, err, errlen);
   OPENSSL_cleanse(key, sizeof key);
   free(text);
   return broken;

@@ -41,13 +41,14 @@ ehal_audit *ehal_audit_open(const char *path, const char *deployment,
 int ehal_audit_record(ehal_audit *a, const char *workload, const char *event, const char *detail);
 void ehal_audit_close(ehal_audit *a);
 
-/* Checks every record of path with the key of its deployment (named by
- * its first record) on the node of state_dir: each mac, each link, seq
- * rising by one, one deployment throughout.  0 when all verify (*count:
- * how many), else the number (from 1) of the first broken record, with
- * why in err; -1 when the file cannot be read or no key can be had. */
-long ehal_audit_verify(const char *path, const char *state_dir, long *count, char *err,
-                       size_t errlen);
+/* Checks every record of path as deployment's (NULL: the file's name
+ * without ".log", as the supervisor names it) with that deployment's key
+ * on the node of state_dir: each mac, each link, seq rising by one.  0
+ * when all verify (*count: how many, at least one), else the number (from
+ * 1) of the first broken record, with why in err; -1 when the file cannot
+ * be read, holds no record, or no key can be had. */
+long ehal_audit_verify(const char *path, const char *deployment, const char *state_dir, long *count,
+                       char *err, size_t errlen);
 /* The same over a log's text in memory, with a given key and deployment. */
 long ehal_audit_verify_mem(const char *text, size_t len, const char *deployment,
                            const uint8_t key[EHAL_AUDIT_KEY_LEN], long *count, char *err,

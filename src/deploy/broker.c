@@ -157,8 +157,10 @@ void ehal_broker_allow_message(ehal_broker *b, int from, int to) {
 }
 
 static void drop_queue(ehal_broker *b, int who) {
+  uint64_t received = b->w[who].received; /* dropped, not received */
   ehal_message *m;
   while ((m = ehal_broker_receive(b, who))) free(m);
+  b->w[who].received = received;
 }
 
 void ehal_broker_set_gone(ehal_broker *b, int who, bool gone) {
@@ -215,8 +217,9 @@ int ehal_broker_send(ehal_broker *b, int from, const char *to, size_t to_len, co
   uint32_t share_msgs = b->lim.queue_messages / senders;
   uint64_t share_bytes = b->lim.queue_bytes / senders;
   if (share_msgs < 1) share_msgs = 1;
-  if (share_bytes < EHAL_MESSAGE_MAX + 64) share_bytes = EHAL_MESSAGE_MAX + 64;
-  if (senders > 1 &&
+  /* a sender with nothing queued may always send one message (of any
+   * size the queue takes): a share is never too small for one */
+  if (senders > 1 && b->pair_msgs[pair] > 0 &&
       (b->pair_msgs[pair] >= share_msgs || b->pair_bytes[pair] + len > share_bytes)) {
     s->refused++;
     snprintf(err, errlen,
@@ -415,7 +418,11 @@ static int deliver(void *obj, void *arg) {
   if (s->source >= 0 ? s->source != d->source
                      : !d->b->may_receive[(size_t)d->owner * d->b->n + (size_t)d->source])
     return 0;
-  if (s->n >= d->b->lim.event_queue || *s->budget + d->len > d->b->lim.event_bytes) {
+  /* the byte budget bounds what workloads publish (up to 64 KiB each); the
+   * HAL's own events are small and bounded by the count alone, so no
+   * publisher can crowd them out */
+  if (s->n >= d->b->lim.event_queue ||
+      (d->published && *s->budget + d->len > d->b->lim.event_bytes)) {
     s->dropped++;
     return 0;
   }

@@ -64,7 +64,7 @@ typedef struct {
   /* audit records this workload's actions caused in the current second,
    * and those left out beyond AUDIT_PER_SECOND (reported in one record) */
   uint64_t audit_window;
-  uint32_t audit_count, audit_suppressed;
+  uint32_t audit_count[2], audit_suppressed[2]; /* [0] refusals, [1] the rest */
 } wl;
 
 typedef struct {
@@ -116,36 +116,45 @@ static void lifecycle(sv *s, wl *w, const char *event, ...) {
   json_object_put(o);
 }
 
+static void begin_stop(sv *s, const char *why);
+
+/* A record that cannot be written stops the deployment: it does not run
+ * on unaudited. */
 static void audit_write(sv *s, wl *w, const char *event, const char *detail) {
-  if (ehal_audit_record(s->audit, w->cfg->name, event, detail) != 0)
-    say("audit log %s: cannot write: %s", s->audit_path, strerror(errno));
+  if (ehal_audit_record(s->audit, w->cfg->name, event, detail) == 0) return;
+  say("audit log %s: cannot write: %s", s->audit_path, strerror(errno));
+  begin_stop(s, "the audit log cannot be written");
 }
 
 /* Reports the records left out of w's last window, if any. */
 static void audit_flush(sv *s, wl *w) {
-  if (!s->audit || !w->audit_suppressed) return;
-  char detail[64];
-  snprintf(detail, sizeof detail, "{\"count\":%u}", w->audit_suppressed);
-  w->audit_suppressed = 0;
+  if (!s->audit || !(w->audit_suppressed[0] | w->audit_suppressed[1])) return;
+  char detail[96];
+  snprintf(detail, sizeof detail, "{\"refusals\":%u,\"other\":%u}", w->audit_suppressed[0],
+           w->audit_suppressed[1]);
+  w->audit_suppressed[0] = w->audit_suppressed[1] = 0;
   audit_write(s, w, "records-suppressed", detail);
 }
 
-/* The supervisor's own lifecycle events are always recorded; what a
- * workload's actions cause (refusals, keys, grants...) at most
- * AUDIT_PER_SECOND a second, the rest counted in one record. */
+/* The supervisor's own lifecycle events are always recorded.  What a
+ * workload's actions cause, at most AUDIT_PER_SECOND a second of each
+ * kind: refusals, and the rest (keys, attestations, grants...), so that a
+ * flood of cheap refusals cannot hide a key or a grant; what is left out
+ * is counted in one record. */
 static bool audit_admit(sv *s, wl *w, const char *event) {
   if (!strncmp(event, "workload-", 9) || !strncmp(event, "deployment-", 11)) return true;
+  int kind = strstr(event, "-refused") ? 0 : 1;
   uint64_t now = now_ms();
   if (now - w->audit_window >= 1000) {
     audit_flush(s, w);
     w->audit_window = now;
-    w->audit_count = 0;
+    w->audit_count[0] = w->audit_count[1] = 0;
   }
-  if (w->audit_count >= AUDIT_PER_SECOND) {
-    w->audit_suppressed++;
+  if (w->audit_count[kind] >= AUDIT_PER_SECOND) {
+    w->audit_suppressed[kind]++;
     return false;
   }
-  w->audit_count++;
+  w->audit_count[kind]++;
   return true;
 }
 
@@ -452,14 +461,27 @@ static void read_channel(sv *s, wl *w) {
  * at most twice the bound on disk, whatever it writes. */
 static void rotate_log(sv *s, wl *w) {
   char *cur = NULL, *old = NULL, err[256];
-  if (asprintf(&cur, "%s/%s.log", s->log_dir, w->cfg->name) >= 0 &&
-      asprintf(&old, "%s/%s.log.1", s->log_dir, w->cfg->name) >= 0 && rename(cur, old) == 0) {
-    close(w->log_fd);
-    w->log_fd =
-        ehal_secure_open(cur, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0600, err, sizeof err);
-    if (w->log_fd < 0) say("%s: %s", w->cfg->name, err);
-    w->log_bytes = 0;
+  struct stat held, named;
+  /* only the file this supervisor holds is renamed; one deleted or
+   * replaced under it is simply started over */
+  bool ours = fstat(w->log_fd, &held) == 0 && held.st_nlink > 0 &&
+              asprintf(&cur, "%s/%s.log", s->log_dir, w->cfg->name) >= 0 &&
+              lstat(cur, &named) == 0 && named.st_dev == held.st_dev && named.st_ino == held.st_ino;
+  if (ours && asprintf(&old, "%s/%s.log.1", s->log_dir, w->cfg->name) >= 0 &&
+      rename(cur, old) == 0) {
+    int fd = ehal_secure_open(cur, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0600, err, sizeof err);
+    if (fd >= 0) {
+      close(w->log_fd);
+      w->log_fd = fd;
+    } else {
+      say("%s: %s", w->cfg->name, err);
+      if (ftruncate(w->log_fd, 0) != 0) { /* the old descriptor, emptied, goes on */
+      }
+    }
+  } else if (ftruncate(w->log_fd, 0) != 0) {
+    say("%s: log: %s", w->cfg->name, strerror(errno));
   }
+  w->log_bytes = 0;
   free(cur);
   free(old);
 }
@@ -469,7 +491,9 @@ static void rotate_log(sv *s, wl *w) {
  * pipe, both close. */
 static void pump_log(sv *s, wl *w, bool drain) {
   char buf[65536];
-  for (int reads = 0; w->out_fd >= 0 && (drain || reads < 4); reads++) {
+  /* draining takes at most a few pipes' worth: a descendant that keeps
+   * the pipe open and writing cannot hold the supervisor here */
+  for (int reads = 0; w->out_fd >= 0 && reads < (drain ? 64 : 4); reads++) {
     ssize_t k = read(w->out_fd, buf, sizeof buf);
     if (k < 0 && errno == EINTR) continue;
     if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !drain) return;
@@ -482,6 +506,10 @@ static void pump_log(sv *s, wl *w, bool drain) {
       w->log_bytes += (uint64_t)k;
       if (w->log_bytes > s->m->log_max_bytes) rotate_log(s, w);
     }
+  }
+  if (drain && w->out_fd >= 0) {
+    close(w->out_fd);
+    w->out_fd = -1;
   }
   if (w->out_fd < 0 && w->log_fd >= 0) {
     close(w->log_fd);

@@ -1017,10 +1017,16 @@ void ehal_impl_sockets_accept(ehal_instance *inst, uint64_t socket,
 }
 
 /* ---- the bandwidth budget (resources, docs/deployment.md) ----
- * A bucket of bytes refilled at inst->net_rate per second, holding at most
- * a second's worth.  A transfer is charged once it happened (nothing is
- * cut short: a datagram stays whole), and the next one waits while the
- * balance is below zero, at most the socket timeout. */
+ * A bucket of bytes refilled at inst->net_rate per second (kept as a
+ * fraction: frequent calls lose nothing to rounding), holding at most a
+ * second's worth.  A stream send or receive moves at most what the bucket
+ * holds (waiting, within the socket's deadline, until it holds a little):
+ * partial transfers are normal for streams.  A datagram to send waits
+ * until the bucket holds all of it; a received one (64 KiB at most) is
+ * charged once it came and may leave a small debt that the next call
+ * waits out.  So no call moves more than about a second's worth. */
+
+#define BUDGET_MIN_CHUNK 4096u /* a stream waits for this much, or all it asked */
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -1031,59 +1037,83 @@ static uint64_t now_ns(void) {
 static void budget_refill(ehal_instance *inst) {
   uint64_t now = now_ns();
   if (inst->net_refilled_ns) {
-    double add = (double)(now - inst->net_refilled_ns) * (double)inst->net_rate / 1e9;
-    double t = (double)inst->net_tokens + add;
-    inst->net_tokens = t > (double)inst->net_rate ? (int64_t)inst->net_rate : (int64_t)t;
+    double t =
+        inst->net_tokens + (double)(now - inst->net_refilled_ns) * (double)inst->net_rate / 1e9;
+    inst->net_tokens = t > (double)inst->net_rate ? (double)inst->net_rate : t;
   }
   inst->net_refilled_ns = now;
 }
 
-/* 0 when the budget allows a transfer now (having waited for it), -1 when
- * it would take longer than the socket timeout. */
-static int budget_wait(ehal_instance *inst) {
-  if (!inst->net_rate) return 0;
-  budget_refill(inst);
-  if (inst->net_tokens >= 0) return 0;
-  uint64_t ns = (uint64_t)((double)-inst->net_tokens * 1e9 / (double)inst->net_rate) + 1;
-  if (ns / 1000000u > inst->socket_timeout_ms) return -1;
-  struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+/* Waits until the bucket holds need bytes (at most a second's worth is
+ * ever needed), in slices that notice an interrupt, until deadline (ms).
+ * 0, or -1 when the deadline or an interrupt comes first. */
+static int budget_wait(ehal_instance *inst, double need, uint64_t deadline) {
+  for (;;) {
+    budget_refill(inst);
+    if (inst->net_tokens >= need) return 0;
+    uint64_t ns = (uint64_t)((need - inst->net_tokens) * 1e9 / (double)inst->net_rate) + 1;
+    if (ns > 100000000u) ns = 100000000u; /* 100 ms slices */
+    if (now_ms() + ns / 1000000u > deadline || ehal_engine_interrupt_pending(inst->eng)) return -1;
+    struct timespec ts = {0, (long)ns};
+    nanosleep(&ts, NULL);
   }
-  budget_refill(inst);
+}
+
+/* Before a transfer of up to *len bytes on s (whole: a datagram to send):
+ * waits for the budget and lowers *len to what it allows.  0 or -1. */
+static int budget_take(ehal_instance *inst, const sock *s, size_t *len, bool whole) {
+  if (!inst->net_rate) return 0;
+  uint64_t deadline = deadline_of(inst, s);
+  if (whole) return *len > inst->net_rate ? -1 : budget_wait(inst, (double)*len, deadline);
+  if (!stream(s)) return budget_wait(inst, 0, deadline); /* a datagram to receive */
+  double need = *len < BUDGET_MIN_CHUNK ? (double)*len : BUDGET_MIN_CHUNK;
+  if (need > (double)inst->net_rate) need = (double)inst->net_rate;
+  if (budget_wait(inst, need, deadline) != 0) return -1;
+  if (*len > (size_t)inst->net_tokens) *len = (size_t)inst->net_tokens;
+  if (*len == 0) *len = 1;
   return 0;
 }
 
 static void budget_charge(ehal_instance *inst, size_t n) {
-  if (inst->net_rate) inst->net_tokens -= (int64_t)n;
+  if (inst->net_rate) inst->net_tokens -= (double)n;
 }
 
-#define BUDGETED(call, ret, what, n)                                                    \
-  do {                                                                                  \
-    if (budget_wait(inst) != 0)                                                         \
-      EHAL_FAIL(ret,                                                                    \
-                "%s: the workload's network budget (%llu bytes/s) is spent for longer " \
-                "than its socket timeout",                                              \
-                what, (unsigned long long)inst->net_rate);                              \
-    call;                                                                               \
-    if (!(ret)->is_err) budget_charge(inst, (n));                                       \
-  } while (0)
+#define BUDGET_FAIL(ret, what)                                                           \
+  EHAL_FAIL(ret,                                                                         \
+            "%s: the workload's network budget (%llu bytes/s) does not allow it within " \
+            "the socket's timeout",                                                      \
+            what, (unsigned long long)inst->net_rate)
 
 void ehal_impl_sockets_send(ehal_instance *inst, uint64_t socket, ehal_bytes data,
                             ehal_sockets_result_u32_string_t *ret) {
-  BUDGETED(send_impl(inst, socket, data, ret), ret, "send", ret->val);
+  GET_SOCK(s, socket, ret);
+  if (budget_take(inst, s, &data.len, !stream(s)) != 0) BUDGET_FAIL(ret, "send");
+  send_impl(inst, socket, data, ret);
+  if (!ret->is_err) budget_charge(inst, ret->val);
 }
 
 void ehal_impl_sockets_receive(ehal_instance *inst, uint64_t socket, uint32_t max_len,
                                ehal_sockets_result_list_u8_string_t *ret) {
-  BUDGETED(receive_impl(inst, socket, max_len, ret), ret, "receive", ret->val.len);
+  GET_SOCK(s, socket, ret);
+  size_t len = max_len;
+  if (max_len && budget_take(inst, s, &len, false) != 0) BUDGET_FAIL(ret, "receive");
+  receive_impl(inst, socket, (uint32_t)len, ret);
+  if (!ret->is_err) budget_charge(inst, ret->val.len);
 }
 
 void ehal_impl_sockets_send_to(ehal_instance *inst, uint64_t socket, ehal_bytes data,
                                ehal_sockets_address_t peer, ehal_sockets_result_u32_string_t *ret) {
-  BUDGETED(send_to_impl(inst, socket, data, peer, ret), ret, "send-to", ret->val);
+  GET_SOCK(s, socket, ret);
+  if (budget_take(inst, s, &data.len, true) != 0) BUDGET_FAIL(ret, "send-to");
+  send_to_impl(inst, socket, data, peer, ret);
+  if (!ret->is_err) budget_charge(inst, ret->val);
 }
 
 void ehal_impl_sockets_receive_from(ehal_instance *inst, uint64_t socket, uint32_t max_len,
                                     ehal_sockets_result_datagram_string_t *ret) {
-  BUDGETED(receive_from_impl(inst, socket, max_len, ret), ret, "receive-from", ret->val.data.len);
+  GET_SOCK(s, socket, ret);
+  size_t len = max_len;
+  if (budget_take(inst, s, &len, false) != 0) BUDGET_FAIL(ret, "receive-from");
+  receive_from_impl(inst, socket, max_len, ret);
+  if (!ret->is_err) budget_charge(inst, ret->val.data.len);
 }

@@ -905,8 +905,9 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   inst->gpu_max_workgroups = cfg->gpu_max_workgroups ? cfg->gpu_max_workgroups : 1u << 20;
   inst->deployment_fd = cfg->deployment_fd > 0 ? cfg->deployment_fd : 0;
   inst->storage_quota = cfg->max_storage_bytes; /* 0: the process-wide limits' (storage.c) */
-  inst->net_rate = cfg->network_rate;
-  inst->net_tokens = (int64_t)cfg->network_rate; /* a second's worth to start */
+  /* at most 1 TiB/s: any real budget, and no overflow in the bucket */
+  inst->net_rate = cfg->network_rate < (1ull << 40) ? cfg->network_rate : 1ull << 40;
+  inst->net_tokens = (double)inst->net_rate; /* a second's worth to start */
   inst->tls_ca_file = cfg->tls_ca_file ? dupstr(cfg->tls_ca_file) : NULL;
   inst->tls_identity = cfg->tls_identity_p12 ? dupstr(cfg->tls_identity_p12) : NULL;
   inst->tls_identity_password =

@@ -72,7 +72,7 @@ struct ehal_instance {
   /* the sockets' bandwidth budget (bytes per second, both ways together;
    * 0: not metered) and its bucket (sockets.c) */
   uint64_t net_rate;
-  int64_t net_tokens;
+  double net_tokens;
   uint64_t net_refilled_ns;
 
   /* set while the host calls the guest's cabi_realloc to lower a result:

@@ -373,7 +373,7 @@ AUD=$STATE/audit
 serve pair # a second run of the deployment continues its chain
 runh audit verify --state-dir "$STATE" "$AUD/pair.log"
 n_pair=$(wc -l <"$AUD/pair.log")
-if rc_is 0 && out_has "$n_pair records, every mac and link verifies" && ((n_pair >= 14)) &&
+if rc_is 0 && out_has "$n_pair records of deployment 'pair', every mac and link verifies" && ((n_pair >= 14)) &&
   grep -q '"workload":"alice","event":"message-refused","detail":{"recipient":"carol"}' "$AUD/pair.log" &&
   grep -q '"workload":"bob","event":"workload-stopped","detail":{"run":1,"status":0}' "$AUD/pair.log" &&
   grep -q '"workload":"keeper","event":"key-created","detail":{"algorithm":"aes256-gcm"}' "$AUD/hal.log" &&
@@ -385,7 +385,7 @@ else not_ok "audit log contents" "$(last_diag)" "$(head -c 2000 "$AUD/pair.log")
 # tamper CASE SED-OR-AWK-PROGRAM... : a changed copy of pair.log, verified
 tamper() {
   "${@:2}" "$AUD/pair.log" >"$TMP/t-$1.log"
-  runh audit verify --state-dir "$STATE" "$TMP/t-$1.log"
+  runh audit verify --state-dir "$STATE" --deployment pair "$TMP/t-$1.log"
 }
 tamper edit sed '3s/"run":1/"run":2/'
 check "an edited record is caught: its mac" eval 'rc_is 1 && out_has "BROKEN at record 3: its mac does not verify"'
@@ -398,6 +398,13 @@ check "an inserted record without the key is caught" eval 'rc_is 1 && out_has "B
 mkdir -m 700 "$TMP/other"
 runh audit verify --state-dir "$TMP/other" "$AUD/pair.log"
 check "another node's key verifies nothing of it" eval 'rc_is 1 && out_has "BROKEN at record 1: its mac does not verify"'
+cp "$AUD/pair.log" "$TMP/noisy.log"
+runh audit verify --state-dir "$STATE" "$TMP/noisy.log"
+check "another deployment's whole log, under this one's name, does not verify" \
+  eval 'rc_is 1 && out_has "BROKEN at record 1: its mac does not verify"'
+: >"$TMP/empty.log"
+runh audit verify --state-dir "$STATE" --deployment pair "$TMP/empty.log"
+check "an empty log does not verify" eval 'rc_is 1 && err_has "holds no record"'
 runh audit verify --state-dir "$STATE" "$TMP/missing.log"
 check "audit verify of a missing file: exit 1, says so" eval 'rc_is 1 && err_has "missing.log"'
 runh audit
@@ -407,7 +414,7 @@ serve noisy
 runh audit verify --state-dir "$STATE" "$AUD/noisy.log"
 if rc_is 0 && log_line noisy spammer "refused 100" &&
   [[ $(grep -c '"event":"message-refused"' "$AUD/noisy.log") == 20 ]] &&
-  grep -q '"workload":"spammer","event":"records-suppressed","detail":{"count":80}' "$AUD/noisy.log" &&
+  grep -q '"workload":"spammer","event":"records-suppressed","detail":{"refusals":80,"other":0}' "$AUD/noisy.log" &&
   grep -q '"workload":"spammer","event":"workload-stopped"' "$AUD/noisy.log"; then
   ok "a workload's actions add at most 20 audit records a second; the rest are counted in one"
 else not_ok "audit rate limit" "$(last_diag)" "$(cat "$AUD/noisy.log" | cut -c1-150 | tail -5)"; fi
