@@ -4,10 +4,13 @@
  *
  * Served: args and environment (only what the operator passed: the host's
  * environment is never inherited), clocks, random_get, writing to stdout and
- * stderr, sched_yield and proc_exit.  Every other preview 1 function is
- * linked with its exact signature but returns ENOSYS (or EBADF for file
- * descriptors that do not exist): there are no preopened directories, no
- * files and no sockets here.  Persistence is the HAL storage interface's job.
+ * stderr, poll_oneoff on clocks and stdio (so that sleep works, within the
+ * workload's sleep bound), sched_yield and proc_exit.  Every other preview 1
+ * function is linked with its exact signature and answers the errno its
+ * case calls for: there are no preopened directories, no files and no
+ * sockets here, so a descriptor beyond stdio is EBADF, stdio is neither a
+ * directory (ENOTDIR) nor a socket (ENOTSOCK), and what remains is ENOSYS.
+ * Persistence is the HAL storage interface's job.
  *
  * Bad guest pointers get EFAULT, as in the WASI specification.
  */
@@ -29,6 +32,9 @@ enum {
   WASI_EINVAL = 28,
   WASI_EIO = 29,
   WASI_ENOSYS = 52,
+  WASI_ENOTDIR = 54,
+  WASI_ENOTSOCK = 57,
+  WASI_ENOTSUP = 58,
   WASI_ESPIPE = 70,
 };
 
@@ -188,6 +194,113 @@ static void proc_exit(void *env, uint32_t code) {
   ehal_trap_record(inst, EHAL_TRAP_HOST, "proc_exit(%u)", code);
 }
 
+/* poll_oneoff: clock subscriptions (so that wasi-libc's sleep and
+ * nanosleep work) and stdio.  Layouts (preview 1): a subscription is 48
+ * bytes: userdata u64 @0, tag u8 @8, then for a clock id u32 @16, timeout
+ * u64 @24, precision u64 @32, flags u16 @40 (1: absolute), for fd_read and
+ * fd_write the fd u32 @16.  An event is 32 bytes: userdata u64 @0, error
+ * u16 @8, type u8 @10, nbytes u64 @16, flags u16 @24.  stdout and stderr
+ * are always writable; nothing else is a descriptor (EBADF).  A wait
+ * longer than the workload's sleep bound is refused (ENOTSUP), never cut
+ * short; it ends early, as an interrupt, when the instance is interrupted. */
+#define POLL_MAX_SUBSCRIPTIONS 4096u
+
+static uint64_t clock_ns(clockid_t c) {
+  struct timespec ts;
+  clock_gettime(c, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void put_event(uint8_t *e, uint64_t userdata, uint16_t error, uint8_t type,
+                      uint64_t nbytes) {
+  memset(e, 0, 32);
+  ehal_put_u64(e, userdata);
+  ehal_put_u16(e + 8, error);
+  e[10] = type;
+  ehal_put_u64(e + 16, nbytes);
+}
+
+/* A clock subscription's deadline on the monotonic clock, given the
+ * monotonic time t0 the call began; false for a clock not offered here. */
+static bool deadline_of_sub(const uint8_t *s, uint64_t t0, uint64_t *at) {
+  clockid_t c;
+  if (!clock_id(ehal_get_u32(s + 16), &c) || (c != CLOCK_REALTIME && c != CLOCK_MONOTONIC))
+    return false;
+  uint64_t timeout = ehal_get_u64(s + 24);
+  if (ehal_get_u16(s + 40) & 1) { /* absolute on its own clock: made relative */
+    uint64_t t = clock_ns(c);
+    timeout = timeout > t ? timeout - t : 0;
+  }
+  *at = t0 + (timeout < UINT64_MAX - t0 ? timeout : UINT64_MAX - t0);
+  return true;
+}
+
+static uint32_t poll_oneoff(void *env, uint32_t in, uint32_t out, uint32_t n, uint32_t nevents) {
+  ehal_instance *inst = env;
+  if (n == 0 || n > POLL_MAX_SUBSCRIPTIONS) return WASI_EINVAL;
+  const uint8_t *subs = mem(inst, in, 48ull * n);
+  uint8_t *evs = mem(inst, out, 32ull * n);
+  if (!subs || !evs || !mem(inst, nevents, 4)) return WASI_EFAULT;
+  /* anything but a valid clock is an event at once, and then nobody waits */
+  uint64_t t0 = clock_ns(CLOCK_MONOTONIC), wake = UINT64_MAX, at;
+  bool immediate = false;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *s = subs + 48ull * i;
+    if (s[8] != 0 || !deadline_of_sub(s, t0, &at))
+      immediate = true;
+    else if (at < wake)
+      wake = at;
+  }
+  uint64_t now = t0;
+  if (!immediate && wake > now) {
+    if (inst->max_sleep_ns && wake - now > inst->max_sleep_ns) return WASI_ENOTSUP;
+    while ((now = clock_ns(CLOCK_MONOTONIC)) < wake) {
+      if (inst->eng && ehal_engine_interrupt_pending(inst->eng)) break;
+      uint64_t left = wake - now, slice = left < 100000000u ? left : 100000000u;
+      struct timespec ts = {0, (long)slice};
+      nanosleep(&ts, NULL);
+    }
+  }
+  uint32_t ready = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *s = subs + 48ull * i;
+    uint64_t userdata = ehal_get_u64(s);
+    uint8_t tag = s[8], *e = evs + 32ull * ready;
+    if (tag == 0) {
+      if (!deadline_of_sub(s, t0, &at))
+        put_event(e, userdata, WASI_EINVAL, 0, 0), ready++;
+      else if (now >= at)
+        put_event(e, userdata, 0, 0, 0), ready++;
+    } else if (tag == 1 || tag == 2) {
+      bool writable = tag == 2 && host_fd(inst, ehal_get_u32(s + 16)) >= 0;
+      put_event(e, userdata, writable ? 0 : WASI_EBADF, tag, writable ? 65536 : 0);
+      ready++;
+    } else {
+      return WASI_EINVAL;
+    }
+  }
+  return put_u32(inst, nevents, ready);
+}
+
+/* Sockets: none exist as WASI descriptors (the HAL's sockets interface is
+ * the way): stdio is not a socket, anything else is no descriptor. */
+static uint32_t no_sock(uint32_t fd) { return fd <= 2 ? WASI_ENOTSOCK : WASI_EBADF; }
+#define U __attribute__((unused)) uint32_t
+static uint32_t sock_accept(void *env, uint32_t fd, U flags, U out) {
+  return (void)env, no_sock(fd);
+}
+static uint32_t sock_recv(void *env, uint32_t fd, U a, U b, U c, U d, U e) {
+  return (void)env, no_sock(fd);
+}
+static uint32_t sock_send(void *env, uint32_t fd, U a, U b, U c, U d) {
+  return (void)env, no_sock(fd);
+}
+static uint32_t sock_shutdown(void *env, uint32_t fd, U how) { return (void)env, no_sock(fd); }
+/* Paths: there are no preopened directories, so no descriptor is one:
+ * stdio is not a directory, anything else is no descriptor. */
+static uint32_t no_dir(uint32_t fd) { return fd <= 2 ? WASI_ENOTDIR : WASI_EBADF; }
+#undef U
+
 /* Not provided here: each returns ENOSYS (EBADF for the fd-taking ones, as
  * no descriptor beyond stdio exists), with its exact preview 1 signature. */
 #define NOSYS(name, err, ...) \
@@ -211,22 +324,35 @@ NOSYS(fd_readdir, WASI_EBADF, U a, U b, U c, L d, U e)
 NOSYS(fd_renumber, WASI_EBADF, U a, U b)
 NOSYS(fd_sync, WASI_EBADF, U a)
 NOSYS(fd_tell, WASI_EBADF, U a, U b)
-NOSYS(path_create_directory, WASI_ENOSYS, U a, U b, U c)
-NOSYS(path_filestat_get, WASI_ENOSYS, U a, U b, U c, U d, U e)
-NOSYS(path_filestat_set_times, WASI_ENOSYS, U a, U b, U c, U d, L e, L f, U g)
-NOSYS(path_link, WASI_ENOSYS, U a, U b, U c, U d, U e, U f, U g)
-NOSYS(path_open, WASI_ENOSYS, U a, U b, U c, U d, U e, L f, L g, U h, U i)
-NOSYS(path_readlink, WASI_ENOSYS, U a, U b, U c, U d, U e, U f)
-NOSYS(path_remove_directory, WASI_ENOSYS, U a, U b, U c)
-NOSYS(path_rename, WASI_ENOSYS, U a, U b, U c, U d, U e, U f)
-NOSYS(path_symlink, WASI_ENOSYS, U a, U b, U c, U d, U e)
-NOSYS(path_unlink_file, WASI_ENOSYS, U a, U b, U c)
-NOSYS(poll_oneoff, WASI_ENOSYS, U a, U b, U c, U d)
+static uint32_t path_create_directory(void *env, uint32_t a, U b, U c) {
+  return (void)env, no_dir(a);
+}
+static uint32_t path_filestat_get(void *env, uint32_t a, U b, U c, U d, U e) {
+  return (void)env, no_dir(a);
+}
+static uint32_t path_filestat_set_times(void *env, uint32_t a, U b, U c, U d, L e, L f, U g) {
+  return (void)env, no_dir(a);
+}
+static uint32_t path_link(void *env, uint32_t a, U b, U c, U d, U e, U f, U g) {
+  return (void)env, no_dir(a);
+}
+static uint32_t path_open(void *env, uint32_t a, U b, U c, U d, U e, L f, L g, U h, U i) {
+  return (void)env, no_dir(a);
+}
+static uint32_t path_readlink(void *env, uint32_t a, U b, U c, U d, U e, U f) {
+  return (void)env, no_dir(a);
+}
+static uint32_t path_remove_directory(void *env, uint32_t a, U b, U c) {
+  return (void)env, no_dir(a);
+}
+static uint32_t path_rename(void *env, uint32_t a, U b, U c, U d, U e, U f) {
+  return (void)env, no_dir(a);
+}
+static uint32_t path_symlink(void *env, uint32_t a, U b, U c, U d, U e) {
+  return (void)env, no_dir(a);
+}
+static uint32_t path_unlink_file(void *env, uint32_t a, U b, U c) { return (void)env, no_dir(a); }
 NOSYS(proc_raise, WASI_ENOSYS, U a)
-NOSYS(sock_accept, WASI_ENOSYS, U a, U b, U c)
-NOSYS(sock_recv, WASI_ENOSYS, U a, U b, U c, U d, U e, U f)
-NOSYS(sock_send, WASI_ENOSYS, U a, U b, U c, U d, U e)
-NOSYS(sock_shutdown, WASI_ENOSYS, U a, U b)
 #undef U
 #undef L
 

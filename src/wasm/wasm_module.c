@@ -269,12 +269,8 @@ int ehal_wasm_admit(const ehal_wasm_info *info, elastic_hal_error *err) {
                "import %s#%s: unsupported value type (v128 or reference)", mod, field);
       return -1;
     }
-    for (size_t j = 0; j < i; j++)
-      if (!strcmp(im->module, info->imports[j].module) &&
-          !strcmp(im->field, info->imports[j].field)) {
-        snprintf(err->msg, sizeof err->msg, "import %s#%s appears twice", mod, field);
-        return -1;
-      }
+    /* the same function imported twice is valid WebAssembly (AssemblyScript
+     * emits it): each import is resolved, and its signature checked, alone */
   }
   if (info->n_memories > 1) {
     snprintf(err->msg, sizeof err->msg, "modules with more than one memory are not supported");

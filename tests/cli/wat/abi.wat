@@ -405,7 +405,7 @@
         (call $expect (i32.eq (call $fd_write (i32.const 5) (i32.const 0x200) (i32.const 1) (i32.const 0x300)) (i32.const 8)) (i32.const 4))
         (call $expect (i32.eq (call $fd_write (i32.const 0) (i32.const 0x200) (i32.const 1) (i32.const 0x300)) (i32.const 8)) (i32.const 5))
         (call $expect (i32.eq (call $path_open (i32.const 3) (i32.const 0) (i32.const 0x100) (i32.const 6) (i32.const 0)
-                                               (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 0x300)) (i32.const 52)) (i32.const 6))
+                                               (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 0x300)) (i32.const 8)) (i32.const 6))
         (call $expect (i32.ne (call $fd_read (i32.const 0) (i32.const 0x200) (i32.const 1) (i32.const 0x300)) (i32.const 0)) (i32.const 7))
         (call $expect (i32.ne (call $fd_write (i32.const 1) (i32.const 0x200) (i32.const 0x20000000) (i32.const 0x300)) (i32.const 0)) (i32.const 8))
         (call $expect (i32.eq (call $random_get (i32.const 0x7fff0000) (i32.const 16)) (i32.const 21)) (i32.const 9))
