@@ -5,7 +5,8 @@ set -euo pipefail
 
 PKGS=(build-essential cmake python3 pkg-config libssl-dev libjson-c-dev libsqlite3-dev wabt clang lld wasi-libc
       libclang-rt-14-dev-wasm32 libclang-rt-14-dev librust-blake3-dev nodejs npm openssl sqlite3 curl
-      libvulkan-dev mesa-vulkan-drivers glslang-tools spirv-tools)
+      libvulkan-dev mesa-vulkan-drivers glslang-tools spirv-tools
+      libc++-14-dev-wasm32 libc++abi-14-dev-wasm32 rustc libstd-rust-dev-wasm32)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -30,9 +31,10 @@ if ((${#missing[@]})); then
 fi
 
 if [[ "${1:-}" == "--tests" ]]; then
-  # The WIT parser (jco), pinned by package-lock.json.
-  if [[ ! -x node_modules/.bin/jco ]]; then
-    echo "setup: npm ci (jco, pinned by package-lock.json)" >&2
+  # The WIT parser and component tools (jco) and AssemblyScript, pinned by
+  # package-lock.json.
+  if [[ ! -x node_modules/.bin/jco || ! -x node_modules/.bin/asc ]]; then
+    echo "setup: npm ci (jco and AssemblyScript, pinned by package-lock.json)" >&2
     npm ci --no-audit --no-fund --loglevel=error
   fi
 fi

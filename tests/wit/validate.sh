@@ -9,6 +9,8 @@ cd "$(dirname "$0")/../.."
 WIT_DIR=wit
 PACKAGES=(platform capabilities crypto random storage communication sockets gpu resources events clock)
 WORLDS=(elastic-tee-hal elastic-tee-minimal elastic-tee-attestation elastic-tee-storage elastic-tee-network elastic-tee-compute)
+# wit/guest.wit: the guest side of each (imports), what guest toolchains target
+GUEST_WORLDS=("${WORLDS[@]/%/-guest}")
 
 failures=0
 n=0
@@ -69,24 +71,37 @@ for p in "${PACKAGES[@]}"; do
     jco guest-types "$WIT_DIR" --world-name "elastic:$p/$p-world@$v" -q -o "$tmp/out-$p"
 done
 
-# 3. Every composed world resolves ...
-for w in "${WORLDS[@]}"; do
+# 3. Every composed world, host and guest side, resolves ...
+for w in "${WORLDS[@]}" "${GUEST_WORLDS[@]}"; do
   expect_pass "world elastic:tee-hal/$w resolves" \
     jco guest-types "$WIT_DIR" --world-name "elastic:tee-hal/$w" -q -o "$tmp/out-$w"
 done
 
 # ... and encodes into a component (dummy core module, then component new).
 # jco 1.35.0's `embed -n` is ignored, so each world gets its own root package
-# that includes it, with the HAL packages as dependencies.
-for w in "${WORLDS[@]}"; do
+# that includes it, with the HAL packages as dependencies.  For a guest-side
+# world, the component's imports must be exactly the host-side world's
+# interfaces (what `elastic-hal run --world NAME` links).
+for w in "${WORLDS[@]}" "${GUEST_WORLDS[@]}"; do
   d="$tmp/embed-$w"
-  mkdir -p "$d/wit/deps"
+  mkdir -p "$d/wit/deps/tee-hal"
   cp "$WIT_DIR"/deps/*.wit "$d/wit/deps/"
-  cp "$WIT_DIR/complete.wit" "$d/wit/deps/tee-hal.wit"
+  cp "$WIT_DIR/complete.wit" "$WIT_DIR/guest.wit" "$d/wit/deps/tee-hal/"
   printf 'package validate:composed;\n\nworld w {\n  include elastic:tee-hal/%s@0.1.0;\n}\n' "$w" >"$d/wit/w.wit"
   expect_pass "world elastic:tee-hal/$w encodes as a component" \
     bash -c 'npx --no-install jco embed --dummy --wit "$1/wit" -o "$1/embed.wasm" &&
              npx --no-install jco new "$1/embed.wasm" -o "$1/component.wasm"' _ "$d"
+  if [[ $w == *-guest ]]; then
+    host=${w%-guest}
+    want=$(sed -n "/^world $host {/,/^}/s/^  export \(.*\);$/\1/p" "$WIT_DIR/complete.wit" | sort)
+    got=$(jco wit "$d/component.wasm" 2>/dev/null | sed -n 's/^ *import \(elastic:.*\);$/\1/p' | sort)
+    n=$((n + 1))
+    if [[ -n $want && $want == "$got" ]]; then
+      ok "world elastic:tee-hal/$w imports exactly what $host exports"
+    else
+      not_ok "world elastic:tee-hal/$w imports exactly what $host exports (got: ${got//$'\n'/ })"
+    fi
+  fi
 done
 
 # 4. Negative controls: broken copies of the WIT must be rejected.

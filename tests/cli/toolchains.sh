@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# toolchains.sh - guests from Debian's toolchains (issue 13): the Rust
+# bindings witgen generates, built with Debian's rustc alone into the Rust
+# example, and the C bindings from C++ (clang++ with libc++ for wasm32-wasi),
+# each run against the HAL; the guest-side worlds as --world names.
+source "$(dirname "$0")/common.bash"
+
+mkdir -m 700 -p "$STATE"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BINDINGS=$BUILD/gen/guest
+# Debian's rustc (rustc, libstd-rust-dev-wasm32): a rustup toolchain earlier
+# in PATH may lack the wasm32-wasi target
+RUSTC=${RUSTC:-/usr/bin/rustc}
+
+# ---- Rust ----
+rustflags=(--edition 2021 --target wasm32-wasi -O -C strip=debuginfo)
+if ! "$RUSTC" --version >/dev/null 2>&1; then
+  not_ok "Debian's rustc is installed at $RUSTC (tools/setup.sh --tests installs it)"
+else
+  echo "# $("$RUSTC" --version)"
+  "$RUSTC" "${rustflags[@]}" --crate-type rlib --crate-name elastic_hal \
+    "$BINDINGS/elastic_hal.rs" -o "$TMP/libelastic_hal.rlib" 2>"$TMP/rustc.err"
+  check "the generated Rust bindings build as a crate for wasm32-wasi, without a warning" \
+    eval '[[ -f $TMP/libelastic_hal.rlib && ! -s $TMP/rustc.err ]] || { sed "s/^/#   /" "$TMP/rustc.err" | head -20; false; }'
+  "$RUSTC" "${rustflags[@]}" --extern elastic_hal="$TMP/libelastic_hal.rlib" \
+    "$ROOT/examples/rust/main.rs" -o "$TMP/notes.wasm" 2>"$TMP/rustc.err"
+  check "examples/rust builds against them with rustc alone" \
+    eval '[[ -f $TMP/notes.wasm ]] || { sed "s/^/#   /" "$TMP/rustc.err" | head -20; false; }'
+fi
+
+if [[ -f $TMP/notes.wasm ]]; then
+  runh run --state-dir "$STATE" "$TMP/notes.wasm"
+  check "the Rust workload runs: platform, capabilities, std's println" \
+    eval 'rc_is 0 && out_has "platform: simulated" && grep -qE "^capabilities: [0-9]+ of [0-9]+ supported" "$TMP/out"'
+  check "Result<Vec<u8>, String>: sha-256(abc) is the known digest" \
+    out_has "sha-256(abc): ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+  check "an error comes back as Err(String): a non-exportable key is not exported" \
+    out_has "export refused: the key of this crypto context is not exportable"
+  check "sealed with a context's key, kept in storage, read back and opened" \
+    out_has "note: meet at the usual place"
+  check "a handle type closes on drop: the context is gone after drop()" \
+    out_has "after drop: invalid crypto context handle"
+  ms=$(sed -n 's/.*slept \([0-9]*\) ms$/\1/p' "$TMP/out")
+  check "std::thread::sleep works (poll_oneoff): 20 ms took ${ms:-?} ms" \
+    eval '[[ -n $ms ]] && ((ms >= 19 && ms < 1000)) && no_sanitizer'
+
+  runh check --world elastic-tee-hal-guest "$TMP/notes.wasm"
+  check "check --world elastic-tee-hal-guest: the guest-side name links like elastic-tee-hal" \
+    eval 'rc_is 0 && out_has "all imports resolve in world elastic-tee-hal-guest"'
+  runh check --world elastic-tee-storage-guest "$TMP/notes.wasm"
+  check "check --world elastic-tee-storage-guest refuses, naming random and clock" \
+    eval 'rc_not0 && grep -q "elastic:random/random@0.1.0" "$TMP/out" "$TMP/err" &&
+          grep -q "elastic:clock/clock@0.1.1" "$TMP/out" "$TMP/err"'
+fi
+
+# ---- C++ ----
+cflags=(--target=wasm32-wasi -O2 -Wall -Wextra -Werror)
+if clang "${cflags[@]}" -c "$BINDINGS/elastic_hal_guest.c" -o "$TMP/guest.o" 2>"$TMP/cc.err" &&
+  clang++ "${cflags[@]}" -fno-exceptions -I "$BINDINGS" "$ROOT/examples/cpp/main.cpp" "$TMP/guest.o" \
+    -o "$TMP/signer.wasm" 2>>"$TMP/cc.err"; then
+  ok "examples/cpp builds with clang++ and libc++ for wasm32-wasi (C header from C++)"
+else
+  not_ok "examples/cpp builds with clang++ for wasm32-wasi (libc++-14-dev-wasm32 installed?)" \
+    "$(head -c 1500 "$TMP/cc.err")"
+fi
+if [[ -f $TMP/signer.wasm ]]; then
+  runh run --state-dir "$STATE" "$TMP/signer.wasm" -- "a message"
+  check "the C++ workload signs in the HAL and verifies; an altered message fails" \
+    eval 'rc_is 0 && out_has "platform: simulated" && out_has "signature: 64 bytes" &&
+          out_has "verify: valid, altered message: invalid" && no_sanitizer'
+fi
+
+finish
