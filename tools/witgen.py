@@ -13,6 +13,9 @@ Reads the WIT packages under wit/ (the single source of truth) and writes:
                     guest bindings for C workloads built for wasm32-wasi
   guest/elastic_hal.rs
                     guest bindings for Rust workloads (tools/witgen_rust.py)
+  guest/elastic_hal.ts
+                    guest bindings for AssemblyScript workloads
+                    (tools/witgen_as.py)
 
 Which functions the host implements is listed in a manifest (one line per
 interface: `<iface> <func>...` or `<iface> *`).  Only those get glue and are
@@ -1391,12 +1394,15 @@ def main():
         os.makedirs(args.out, exist_ok=True)
         HostGen(pkgs, manifest).generate(args.out)
         GuestGen(pkgs, manifest).generate(args.out)
-        # the Rust back end (tools/witgen_rust.py) uses this module's parser
-        # and ABI rules: make `import witgen` find this very module
+        # the Rust and AssemblyScript back ends (tools/witgen_rust.py,
+        # tools/witgen_as.py) use this module's parser and ABI rules: make
+        # `import witgen` find this very module
         sys.modules.setdefault("witgen", sys.modules[__name__])
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import witgen_rust
         witgen_rust.RustGen(pkgs, manifest).generate(args.out)
+        import witgen_as
+        witgen_as.AsGen(pkgs, manifest).generate(args.out)
     except WitError as e:
         print(f"witgen: error: {e}", file=sys.stderr)
         return 1
