@@ -22,10 +22,12 @@ else
     "$BINDINGS/elastic_hal.rs" -o "$TMP/libelastic_hal.rlib" 2>"$TMP/rustc.err"
   check "the generated Rust bindings build as a crate for wasm32-wasi, without a warning" \
     eval '[[ -f $TMP/libelastic_hal.rlib && ! -s $TMP/rustc.err ]] || { sed "s/^/#   /" "$TMP/rustc.err" | head -20; false; }'
-  "$RUSTC" "${rustflags[@]}" --extern elastic_hal="$TMP/libelastic_hal.rlib" \
-    "$ROOT/examples/rust/main.rs" -o "$TMP/notes.wasm" 2>"$TMP/rustc.err"
-  check "examples/rust builds against them with rustc alone" \
-    eval '[[ -f $TMP/notes.wasm ]] || { sed "s/^/#   /" "$TMP/rustc.err" | head -20; false; }'
+  for src in examples/rust/main.rs:notes tests/guests/shapes.rs:shapes; do
+    "$RUSTC" "${rustflags[@]}" --extern elastic_hal="$TMP/libelastic_hal.rlib" \
+      "$ROOT/${src%:*}" -o "$TMP/${src#*:}.wasm" 2>"$TMP/rustc.err"
+    check "${src%:*} builds against them with rustc alone" \
+      eval '[[ -f $TMP/${src#*:}.wasm ]] || { sed "s/^/#   /" "$TMP/rustc.err" | head -20; false; }'
+  done
 fi
 
 if [[ -f $TMP/notes.wasm ]]; then
@@ -51,6 +53,29 @@ if [[ -f $TMP/notes.wasm ]]; then
   check "check --world elastic-tee-storage-guest refuses, naming random and clock" \
     eval 'rc_not0 && grep -q "elastic:random/random@0.1.0" "$TMP/out" "$TMP/err" &&
           grep -q "elastic:clock/clock@0.1.1" "$TMP/out" "$TMP/err"'
+fi
+
+if [[ -f $TMP/shapes.wasm ]]; then
+  mkdir -m 700 -p "$TMP/state2"
+  runh run --max-storage 1 --state-dir "$TMP/state2" "$TMP/shapes.wasm"
+  check "Rust shapes: the guest exits 0" eval 'rc_is 0 && out_has "shapes done" && no_sanitizer'
+  check "Rust shapes: records of an enum and integers, of a string and an s32; a handle destroyed twice" \
+    eval 'grep -qE "^entropy: [0-2] [0-9]+ [0-9]+$" "$TMP/out" &&
+      grep -qE "^timezone: [^ ]+ -?[0-9]+$" "$TMP/out" &&
+      out_has "destroy-timer again: error: invalid timer handle"'
+  check "Rust shapes: a record of lists, Result<bool>, Option<enum> in a record, enums, AEAD, HMAC" \
+    eval 'out_has "keypair: 32 32" && out_has "verify: true false" &&
+      out_has "empty context: none false" && out_has "context: 5 true" &&
+      out_has "ecdsa: 65 64 true" && out_has "aead: 34 secret refused" &&
+      out_has "hmac: f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"'
+  check "Rust shapes: Vec<String>, metadata, pages of nested records with Option<String> cursors" \
+    eval 'out_has "objects: a,b" && out_has "metadata: 4 application/x-é dated" &&
+      out_has "page: 1 a v1 text/plain next some" && out_has "page 2: 1 b next none" &&
+      out_has "after delete: b"'
+  check "Rust shapes: &[PollEntry] (empty and not), a record parameter, envelopes, an empty Option" \
+    eval 'out_has "poll []: 0" && out_has "poll: 2 true" &&
+      grep -qE "^allocate: error: .*1052672" "$TMP/out" &&
+      out_has "envelope: shapes true 7 2 ev" && out_has "message: none"'
 fi
 
 # ---- C++ ----
