@@ -127,6 +127,17 @@ wat_text() {
   echo "$TMP/$1.wasm"
 }
 
+# The shapes guests (AssemblyScript, Rust): two pages of one object each, in
+# an order the storage does not promise: a (version 1, text/plain) and b
+# (version 2), one on each page.
+shapes_pages_ok() {
+  local p1 p2
+  p1=$(sed -n 's/^page: 1 \([ab]\) v[0-9]* .* next some$/\1/p' "$TMP/out")
+  p2=$(sed -n 's/^page 2: 1 \([ab]\) next none$/\1/p' "$TMP/out")
+  [[ -n $p1 && -n $p2 && $p1 != "$p2" ]] &&
+    grep -qE '^page: 1 (a v1 text/plain|b v2 application/x-é) next some$' "$TMP/out"
+}
+
 if [[ ! -x $EHAL ]]; then
   echo "not ok 1 - elastic-hal is built at $EHAL"
   exit 1
