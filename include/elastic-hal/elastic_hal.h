@@ -197,12 +197,13 @@ int elastic_hal_compile_signed(const char *wasm_path, const char *out_path,
 int elastic_hal_import(const char *signed_path, const char *out_path,
                        const char *const *trusted_pem, size_t n_trusted,
                        const elastic_hal_load_options *opts, elastic_hal_error *err);
-/* Load a core .wasm (compiled on demand into the cache) or an artifact
- * from elastic_hal_compile.  Anything else, and an artifact that fails
+/* Load a core .wasm (compiled on demand into the cache), a component (as
+ * its main core module, see docs/components.md) or an artifact from
+ * elastic_hal_compile.  Anything else, and an artifact that fails
  * authentication, is refused before any of its code runs. */
 elastic_hal_module *elastic_hal_module_load(const char *path, const elastic_hal_load_options *opts,
                                             elastic_hal_error *err);
-/* Load a module from memory: a core module or an artifact, as
+/* Load a module from memory: a core module, a component or an artifact, as
  * elastic_hal_module_load does with a file's contents; label names it in
  * messages.  The bytes are not kept. */
 elastic_hal_module *elastic_hal_module_load_bytes(const uint8_t *bytes, size_t len,
@@ -221,8 +222,13 @@ elastic_hal_module *elastic_hal_module_inspect(const char *path,
 int elastic_hal_module_runnable(const elastic_hal_module *module, uint32_t max_memory_pages,
                                 elastic_hal_error *err);
 void elastic_hal_module_free(elastic_hal_module *module);
-/* SHA-384 of the module as loaded (its code identity), lowercase hex. */
+/* SHA-384 of the module as loaded (its code identity), lowercase hex; for
+ * a component, of its main core module (what runs). */
 const char *elastic_hal_module_sha384(const elastic_hal_module *module);
+/* Whether the module was given as a component: its imports and exports are
+ * then its main core module's, and elastic_hal_check also resolves the
+ * interfaces the component imports. */
+bool elastic_hal_module_is_component(const elastic_hal_module *module);
 /* The tier of a loaded module's native code: QUICK or OPTIMIZED. */
 elastic_hal_tier elastic_hal_module_tier(const elastic_hal_module *module);
 

@@ -68,6 +68,7 @@ static void usage_run(FILE *f) {
       "\n"
       "Run GUEST (a .wasm, compiled on first use into the state directory's cache,\n"
       "or an artifact from 'elastic-hal compile').  ARGS become the guest's argv.\n"
+      "A component (jco new, wit-component) runs as its main core module.\n"
       "\n"
       "Options:\n"
       "  -w, --world NAME       world to link (default elastic-tee-hal)\n"
@@ -128,7 +129,7 @@ static void usage_compile(FILE *f) {
           ".wasm and compile it there, or build on a bigger machine with --sign and\n"
           "'elastic-hal import' the result on the target.  Several modules (a whole\n"
           "deployment, say) compile one after another into the directory OUT, as\n"
-          "OUT/NAME.art.\n"
+          "OUT/NAME.art.  Of a component, the artifact holds its main core module.\n"
           "\n"
           "  -o, --output OUT       where to write the artifact (a directory for several)\n"
           "      --cache            compile into the state directory's cache instead, where\n"
@@ -171,7 +172,8 @@ static void usage_check(FILE *f) {
           "import against the world (default elastic-tee-hal) plus WASI preview 1, its\n"
           "initial memory against --max-memory and its _start.  One line per problem.\n"
           "Nothing runs and nothing is written: an artifact is authenticated, never\n"
-          "loaded.  Exit status 0 only when run would start the guest.\n"
+          "loaded.  Exit status 0 only when run would start the guest.  Of a component:\n"
+          "its main core module, and the interfaces the component imports.\n"
           "\n"
           "  -w, --world NAME       world to link (default elastic-tee-hal)\n"
           "      --no-wasi          do not offer WASI preview 1\n"
@@ -852,7 +854,10 @@ static int cmd_check(int argc, char **argv) {
     printf("%s: %s\n", guest, err.msg);
     n++;
   }
-  if (n == 0) printf("%s: all imports resolve in world %s\n", guest, world);
+  if (n == 0 && elastic_hal_module_is_component(m))
+    printf("%s: a component; its core module's imports all resolve in world %s\n", guest, world);
+  else if (n == 0)
+    printf("%s: all imports resolve in world %s\n", guest, world);
   rc = n ? 1 : 0;
 out:
   elastic_hal_module_free(m);

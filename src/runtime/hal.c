@@ -10,6 +10,11 @@
  * authenticates (artifact_file.h): cache entries and 'elastic-hal compile'
  * output alike.  Anything else that is not a core module is refused before a
  * byte of it runs, and inspection (check) never loads native code at all.
+ *
+ * A component (Component Model binary) is taken as its main core module
+ * (wasm/component.h): from there on it is that core module, hashed, cached
+ * and compiled as one; only its component-level imports are kept, to be
+ * resolved against the linker with the module's own.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -31,6 +36,7 @@
 #include "../net/policy.h"
 #include "../util/fsutil.h"
 #include "../util/hex.h"
+#include "../wasm/component.h"
 #include "../wasm/wasm_module.h"
 #include "artifact_file.h"
 #include "instance.h"
@@ -39,6 +45,8 @@
 struct elastic_hal_module {
   char sha384[97];
   ehal_wasm_info info;     /* imports and exports, from the module as given */
+  bool is_component;       /* given as a component: info is its main module's */
+  ehal_component comp;     /* then its imports (comp.core is not kept) */
   ehal_engine_module *eng; /* NULL for inspect-only modules */
   elastic_hal_tier tier;   /* of its native code */
   /* handles given out by elastic_hal_instance_func, freed with the module */
@@ -101,27 +109,22 @@ static void set_error(elastic_hal_error *err, elastic_hal_error_kind kind, const
   err->kind = kind;
 }
 
-/* What a file is, from its first bytes.  Only two kinds are accepted: a
- * core module, and an artifact this HAL made (authenticated before use). */
+/* What a file is, from its first bytes.  Three kinds are accepted: a core
+ * module, a component (as its main core module), and an artifact this HAL
+ * made (authenticated before use). */
 typedef enum { IN_CORE, IN_COMPONENT, IN_OTHER_WASM, IN_ARTIFACT, IN_UNKNOWN } input_kind;
 
 static input_kind classify(const uint8_t *buf, size_t len) {
   if (ehal_artifact_is(buf, len)) return IN_ARTIFACT;
   if (len < 8 || memcmp(buf, "\0asm", 4) != 0) return IN_UNKNOWN;
   if (memcmp(buf + 4, "\x01\0\0\0", 4) == 0) return IN_CORE;
-  /* the component model's preamble: version 0x0d, layer 1 */
-  if (memcmp(buf + 4, "\x0d\0\x01\0", 4) == 0) return IN_COMPONENT;
+  if (ehal_component_is(buf, len)) return IN_COMPONENT;
   return IN_OTHER_WASM;
 }
 
-/* The error for an input that is neither a core module nor an artifact. */
+/* The error for an input that is neither a module nor an artifact. */
 static int refuse(const char *path, input_kind k, elastic_hal_error *err) {
-  if (k == IN_COMPONENT)
-    snprintf(err->msg, sizeof err->msg,
-             "%s is a WebAssembly component, not a core module: elastic-hal runs core modules "
-             "(build for wasm32-wasi, or use the core module the component was made from)",
-             path);
-  else if (k == IN_OTHER_WASM)
+  if (k == IN_OTHER_WASM)
     snprintf(err->msg, sizeof err->msg,
              "%s is a WebAssembly binary of a version this HAL does not know", path);
   else
@@ -136,12 +139,48 @@ static const char *state_dir_of(const elastic_hal_load_options *o) {
   return o && o->state_dir ? o->state_dir : NULL;
 }
 
+/* The one place a component becomes a core module, for run, check and
+ * compile alike: for a component (*k == IN_COMPONENT), its structure is
+ * read, *wasm and *len are narrowed to its main core module (a slice of the
+ * same bytes), *k becomes IN_CORE and m keeps its imports; take_module then
+ * checks them.  Any other input is left as it is. */
+static int unwrap_component(elastic_hal_module *m, const char *path, input_kind *k,
+                            const uint8_t **wasm, size_t *len, elastic_hal_error *err) {
+  if (*k != IN_COMPONENT) return 0;
+  if (ehal_component_read(*wasm, *len, &m->comp, err) != 0) {
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg);
+    snprintf(err->msg, sizeof err->msg, "%s: %s", path, why);
+    return -1;
+  }
+  m->is_component = true;
+  *wasm = m->comp.core;
+  *len = m->comp.core_len;
+  m->comp.core = NULL; /* points into the caller's buffer */
+  *k = IN_CORE;
+  return 0;
+}
+
+static void module_release(elastic_hal_module *m) {
+  ehal_wasm_info_free(&m->info);
+  ehal_component_free(&m->comp);
+}
+
 /* Fill m->info and m->sha384 from a core module, applying every check the
- * HAL makes of a module whatever it is linked against. */
+ * HAL makes of a module whatever it is linked against (and, for a
+ * component's main module, of the component's imports). */
 static int take_module(elastic_hal_module *m, const uint8_t *wasm, size_t len,
                        elastic_hal_error *err) {
-  if (ehal_wasm_parse(wasm, len, &m->info, err) != 0) return -1;
-  if (ehal_wasm_admit(&m->info, err) != 0) return -1;
+  if (ehal_wasm_parse(wasm, len, &m->info, err) != 0 || ehal_wasm_admit(&m->info, err) != 0) {
+    if (m->is_component) { /* say which module of the component */
+      char why[sizeof err->msg];
+      snprintf(why, sizeof why, "%s", err->msg);
+      snprintf(err->msg, sizeof err->msg, "the component's main core module (#%u of %u): %s",
+               m->comp.core_index, m->comp.n_core, why);
+    }
+    return -1;
+  }
+  if (m->is_component && ehal_component_admit(&m->comp, &m->info, err) != 0) return -1;
   uint8_t md[48];
   sha384_raw(wasm, len, md);
   hex48(md, m->sha384);
@@ -174,11 +213,15 @@ elastic_hal_module *elastic_hal_module_inspect(const char *path,
   elastic_hal_module *m = calloc(1, sizeof *m);
   int rc = -1;
   input_kind k = classify(buf, len);
+  const uint8_t *wasm = buf;
+  size_t wasm_len = len;
   if (!m) {
     snprintf(err->msg, sizeof err->msg, "out of memory");
+  } else if (unwrap_component(m, path, &k, &wasm, &wasm_len, err) != 0) {
+    /* err says why */
   } else if (k == IN_CORE) {
     /* and validated as compiling it would: check sees what run would */
-    rc = take_module(m, buf, len, err) == 0 ? ehal_engine_validate(buf, len, err) : -1;
+    rc = take_module(m, wasm, wasm_len, err) == 0 ? ehal_engine_validate(wasm, wasm_len, err) : -1;
   } else if (k == IN_ARTIFACT) {
     /* authenticated, never loaded: inspection runs none of its code */
     ehal_artifact_view v;
@@ -189,7 +232,7 @@ elastic_hal_module *elastic_hal_module_inspect(const char *path,
   }
   free(buf);
   if (rc != 0 && m) {
-    ehal_wasm_info_free(&m->info);
+    module_release(m);
     free(m);
     return NULL;
   }
@@ -205,6 +248,14 @@ static int compile_artifact(const char *wasm_path, const char *out_path,
   size_t len;
   if (read_file(wasm_path, &buf, &len, err) != 0) return -1;
   input_kind k = classify(buf, len);
+  elastic_hal_module m = {0};
+  /* the artifact is of a component's main core module */
+  const uint8_t *wasm = buf;
+  size_t wasm_len = len;
+  if (unwrap_component(&m, wasm_path, &k, &wasm, &wasm_len, err) != 0) {
+    free(buf);
+    return -1;
+  }
   if (k != IN_CORE) {
     if (k == IN_ARTIFACT)
       snprintf(err->msg, sizeof err->msg, "%s is already a compiled artifact", wasm_path);
@@ -213,14 +264,13 @@ static int compile_artifact(const char *wasm_path, const char *out_path,
     free(buf);
     return -1;
   }
-  elastic_hal_module m = {0};
   uint8_t key[EHAL_ARTIFACT_KEY_LEN], md[48];
   ehal_asym_key *signer = NULL;
   uint8_t *native = NULL;
   size_t native_len = 0;
   char why[1024];
   int rc = -1;
-  if (take_module(&m, buf, len, err) != 0) goto out;
+  if (take_module(&m, wasm, wasm_len, err) != 0) goto out;
   if (signing_key_pem) {
     if (!(signer = ehal_artifact_signing_key(signing_key_pem, why, sizeof why))) {
       snprintf(err->msg, sizeof err->msg, "%s", why);
@@ -236,13 +286,13 @@ static int compile_artifact(const char *wasm_path, const char *out_path,
   }
   /* an artifact someone asked for ahead of time: the optimized code */
   elastic_hal_tier tier = ELASTIC_HAL_TIER_OPTIMIZED;
-  if (ehal_engine_compile(wasm_path, buf, len, &tier, &native, &native_len,
+  if (ehal_engine_compile(wasm_path, wasm, wasm_len, &tier, &native, &native_len,
                           opts ? opts->progress : NULL, opts ? opts->user : NULL, err) != 0)
     goto out;
-  sha384_raw(buf, len, md);
-  if ((signer ? ehal_artifact_write_signed(out_path, signer, md, buf, len, native, native_len, why,
-                                           sizeof why)
-              : ehal_artifact_write(out_path, key, md, buf, len, native, native_len, why,
+  sha384_raw(wasm, wasm_len, md);
+  if ((signer ? ehal_artifact_write_signed(out_path, signer, md, wasm, wasm_len, native, native_len,
+                                           why, sizeof why)
+              : ehal_artifact_write(out_path, key, md, wasm, wasm_len, native, native_len, why,
                                     sizeof why)) != 0) {
     snprintf(err->msg, sizeof err->msg, "%s", why);
     goto out;
@@ -251,7 +301,7 @@ static int compile_artifact(const char *wasm_path, const char *out_path,
 out:
   OPENSSL_cleanse(key, sizeof key);
   ehal_asym_free(signer);
-  ehal_wasm_info_free(&m.info);
+  module_release(&m);
   free(native);
   free(buf);
   return rc;
@@ -500,6 +550,8 @@ static elastic_hal_module *load_bytes(const uint8_t *buf, size_t len, const char
   err->kind = ELASTIC_HAL_ERR_MODULE;
   if (!m) {
     set_error(err, ELASTIC_HAL_ERR_OTHER, "out of memory");
+  } else if (unwrap_component(m, path, &k, &buf, &len, err) != 0) {
+    /* err says why */
   } else if (k == IN_CORE) {
     if (take_module(m, buf, len, err) == 0) {
       m->tier = opts ? opts->tier : ELASTIC_HAL_TIER_AUTO;
@@ -527,7 +579,7 @@ static elastic_hal_module *load_bytes(const uint8_t *buf, size_t len, const char
     rc = -1;
   }
   if (rc != 0 && m) {
-    ehal_wasm_info_free(&m->info);
+    module_release(m);
     free(m);
     return NULL;
   }
@@ -617,12 +669,14 @@ void elastic_hal_module_free(elastic_hal_module *m) {
   for (size_t i = 0; i < m->n_funcs; i++) free(m->funcs[i]);
   free(m->funcs);
   if (m->eng) pthread_mutex_destroy(&m->funcs_lock);
-  ehal_wasm_info_free(&m->info);
+  module_release(m);
   ehal_engine_module_free(m->eng);
   free(m);
 }
 
 const char *elastic_hal_module_sha384(const elastic_hal_module *m) { return m->sha384; }
+
+bool elastic_hal_module_is_component(const elastic_hal_module *m) { return m->is_component; }
 
 elastic_hal_tier elastic_hal_module_tier(const elastic_hal_module *m) {
   return m->tier == ELASTIC_HAL_TIER_QUICK ? ELASTIC_HAL_TIER_QUICK : ELASTIC_HAL_TIER_OPTIMIZED;
@@ -664,6 +718,20 @@ static int resolve_all(const elastic_hal_module *m, const elastic_hal_linker *l,
   int problems = 0;
   size_t k = 0;
   if (report && replen) report[0] = 0;
+  /* a component's own imports first: each interface it imports must be
+   * served by the linker, used by its main module or not (WASI 0.2 ones,
+   * the adapter's, were admitted at load: preview 1 takes their place) */
+  for (size_t i = 0; i < m->comp.n_imports; i++) {
+    const ehal_component_import *im = &m->comp.imports[i];
+    char why[512], nb[200];
+    if (!ehal_component_needs_linking(im) || ehal_linker_provides(l, im->name, why, sizeof why))
+      continue;
+    problems++;
+    if (report && k < replen)
+      k += (size_t)snprintf(report + k, replen - k, "%scomponent imports %s: %s",
+                            problems > 1 ? "\n" : "", ehal_name_escaped(im->name, nb, sizeof nb),
+                            why);
+  }
   for (size_t i = 0; i < n_imports(m); i++) {
     const char *mod, *field, *sig;
     int kind;
@@ -857,6 +925,7 @@ static void freev(int n, char **v) {
 elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elastic_hal_linker *l,
                                               const elastic_hal_config *cfg,
                                               elastic_hal_error *err) {
+  err->trapped = false; /* set below only when the guest's start function traps */
   if (!m->eng) {
     snprintf(err->msg, sizeof err->msg, "module was only inspected, not loaded");
     return NULL;

@@ -181,6 +181,8 @@ int ehal_linker_add_world(elastic_hal_linker *linker, const char *world,
 }
 
 int elastic_hal_world_add_to_linker_by_name(elastic_hal_linker *linker, const char *world) {
+  for (const ehal_world_alias *a = ehal_world_aliases; a->name; a++)
+    if (strcmp(a->name, world) == 0) world = a->world;
   for (const ehal_world_def *w = ehal_worlds; w->name; w++)
     if (strcmp(w->name, world) == 0) return ehal_linker_add_world(linker, w->name, w->ifaces);
   return -1;
@@ -280,12 +282,10 @@ static ehal_hostfn check_func(const ehal_iface_def *d, const char *field, const 
   return f->fn;
 }
 
-ehal_hostfn ehal_linker_resolve(const elastic_hal_linker *linker, const char *module,
-                                const char *field, const char *sig, char *why, size_t whylen) {
-  /* plain core module names (WASI preview 1) */
-  for (size_t i = 0; i < linker->n; i++)
-    if (!linker->ifaces[i]->package && strcmp(linker->ifaces[i]->name, module) == 0)
-      return check_func(linker->ifaces[i], field, sig, why, whylen);
+/* The linker's interface for an import module name ("ns:pkg/iface@ver"),
+ * semver-compatibly; NULL with the reason in why. */
+static const ehal_iface_def *find_iface(const elastic_hal_linker *linker, const char *module,
+                                        char *why, size_t whylen) {
   import_name in;
   if (!parse_import(module, &in)) {
     snprintf(why, whylen, "unknown import module");
@@ -299,7 +299,7 @@ ehal_hostfn ehal_linker_resolve(const elastic_hal_linker *linker, const char *mo
       seen_version = d;
       continue;
     }
-    return check_func(d, field, sig, why, whylen);
+    return d;
   }
   if (seen_version) {
     snprintf(why, whylen, "no compatible version (this HAL provides %u.%u.%u)", seen_version->major,
@@ -314,6 +314,23 @@ ehal_hostfn ehal_linker_resolve(const elastic_hal_linker *linker, const char *mo
   }
   snprintf(why, whylen, "unknown interface");
   return NULL;
+}
+
+ehal_hostfn ehal_linker_resolve(const elastic_hal_linker *linker, const char *module,
+                                const char *field, const char *sig, char *why, size_t whylen) {
+  /* plain core module names (WASI preview 1) */
+  for (size_t i = 0; i < linker->n; i++)
+    if (!linker->ifaces[i]->package && strcmp(linker->ifaces[i]->name, module) == 0)
+      return check_func(linker->ifaces[i], field, sig, why, whylen);
+  const ehal_iface_def *d = find_iface(linker, module, why, whylen);
+  return d ? check_func(d, field, sig, why, whylen) : NULL;
+}
+
+bool ehal_linker_provides(const elastic_hal_linker *linker, const char *iface, char *why,
+                          size_t whylen) {
+  for (size_t i = 0; i < linker->ndefs; i++)
+    if (!strcmp(linker->defs[i].module, iface)) return true;
+  return find_iface(linker, iface, why, whylen) != NULL;
 }
 
 size_t ehal_linker_ifaces(const elastic_hal_linker *linker, const ehal_iface_def *const **out) {

@@ -35,6 +35,12 @@ typedef struct {
 
 extern const ehal_iface_def *const ehal_catalog[]; /* NULL-terminated */
 extern const ehal_world_def ehal_worlds[];         /* name == NULL ends */
+/* The guest-side names of the worlds (wit/guest.wit), which link what the
+ * host-side world of the same interfaces links. */
+typedef struct {
+  const char *name, *world;
+} ehal_world_alias;
+extern const ehal_world_alias ehal_world_aliases[]; /* name == NULL ends */
 extern const ehal_iface_def ehal_iface_wasi_preview1;
 
 /* Add one interface, or every interface of a world; adding an interface the
@@ -59,6 +65,12 @@ const char *ehal_linker_identity(const elastic_hal_linker *linker);
  * reason (without the import name) into why. */
 ehal_hostfn ehal_linker_resolve(const elastic_hal_linker *linker, const char *module,
                                 const char *field, const char *sig, char *why, size_t whylen);
+
+/* Whether the linker serves the interface a component imports by this
+ * name ("ns:pkg/iface@ver", resolved as an import module name is), or the
+ * embedder defined functions under it.  On false, the reason is in why. */
+bool ehal_linker_provides(const elastic_hal_linker *linker, const char *iface, char *why,
+                          size_t whylen);
 
 /* The interfaces in a linker. */
 size_t ehal_linker_ifaces(const elastic_hal_linker *linker, const ehal_iface_def *const **out);

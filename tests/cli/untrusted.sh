@@ -5,7 +5,8 @@
 #   - C payloads in import module, import field, export and name-section
 #     names never run, under run and compile
 #   - a shared library renamed app.wasm never runs, under run or check
-#   - a component binary is told apart from a core module
+#   - a component binary is told apart from a core module (and runs only
+#     as its main core module: a bare preamble has none)
 #   - an edited artifact, one made with another sealing root, and a cache
 #     entry swapped for another module's or for a plain shared library are
 #     refused (the cache recompiles); none of their code runs
@@ -68,7 +69,9 @@ runh compile --state-dir "$STATE" "$TMP/app.wasm" -o "$TMP/app.art"
 check "compile of a shared library: refused" eval 'rc_is 1 && no_mark && [[ ! -e $TMP/app.art ]]'
 printf '\0asm\x0d\0\x01\0' >"$TMP/component.wasm"
 runh run --state-dir "$STATE" "$TMP/component.wasm"
-check "a component binary is named as one" eval 'rc_is 1 && err_has "is a WebAssembly component, not a core module"'
+# (a component runs as its main core module: this one, a bare preamble, has none)
+check "a component binary is named as one" \
+  eval 'rc_is 1 && err_has "WebAssembly component with no core module that defines a memory"'
 runh check --state-dir "$STATE" "$TMP/component.wasm"
 check "check names a component binary too" eval 'rc_is 1 && err_has "WebAssembly component"'
 

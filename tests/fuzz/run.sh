@@ -3,7 +3,8 @@
 # clang (AddressSanitizer + UBSan) and run each for SECONDS (default 10:
 # the short slice the test suite runs; 'make fuzz' runs longer).  Seeds:
 # every module the build made and every .wat test module; for the SPIR-V
-# checker, every shader the build compiled.  Prints TAP.
+# checker, every shader the build compiled; for the component reader,
+# tests/fuzz/seeds/component/.  Prints TAP.
 # Needs a configured build tree for the generated header (BUILD, default
 # build).  A crash leaves its input in build/fuzz/ for replay:
 #   build/fuzz/fuzz_wasm build/fuzz/crash-...
@@ -48,6 +49,19 @@ python3 tests/cli/hostile_names.py "$OUT/corpus/names" /nonexistent >/dev/null &
   mv "$OUT"/corpus/names/*.wasm "$OUT/corpus/" && rmdir "$OUT/corpus/names"
 
 fuzz wasm 65536 corpus "no crash and every rewriting invariant held"
+# the component reader (run, check and compile take a component as its
+# main core module); seeds: small components jco made, and crafted ones
+if clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -Iinclude -I"$BUILD/gen" tests/fuzz/fuzz_component.c src/wasm/component.c src/wasm/wasm_module.c \
+  -o "$OUT/fuzz_component" 2>"$OUT/build-component.log"; then
+  say ok "build the fuzz_component harness with clang -fsanitize=fuzzer"
+  mkdir -p "$OUT/corpus-component"
+  cp tests/fuzz/seeds/component/* "$OUT/corpus-component/" 2>/dev/null
+  fuzz component 65536 corpus-component "no crash, refusals in one line, the main module inside"
+else
+  say "not ok" "build the fuzz_component harness with clang -fsanitize=fuzzer"
+  sed 's/^/# /' "$OUT/build-component.log" | head -20
+fi
 # the verifier's readers of untrusted evidence
 if clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Iinclude tests/fuzz/fuzz_verify.c $(ls src/verify/*.c | grep -v '/api\.c$') src/util/*.c \

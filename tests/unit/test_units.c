@@ -1,6 +1,6 @@
 /*
  * test_units.c - unit tests of the runtime's internal pieces: UTF-8
- * validation, the WebAssembly binary reader, signature printing, handle
+ * validation, the WebAssembly binary and component readers, signature printing, handle
  * tables and the import resolver at each linker grain.
  *
  * Hostile-input parses run in a forked child, so a crash or a sanitizer
@@ -32,6 +32,7 @@
 #include "net/policy.h"
 #include "tap.h"
 #include "util/fsutil.h"
+#include "wasm/component.h"
 #include "wasm/wasm_module.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -746,6 +747,330 @@ static void test_wasm_invalid(void) {
 /* =================================================================== */
 /* signature printing                                                  */
 /* =================================================================== */
+
+/* =================================================================== */
+/* Components (wasm/component.h)                                       */
+/* =================================================================== */
+
+static void bb_component_header(bb *b) { bb_bytes(b, "\0asm\x0d\0\x01\0", 8); }
+
+/* A core module: memory 0 none, 1 defined, 2 imported (as the adapter's). */
+static void core_module_bytes(bb *m, int memory) {
+  bb c = {0};
+  bb_header(m);
+  if (memory == 2) {
+    bb_bytes(&c, "\x01", 1);
+    bb_name(&c, "env");
+    bb_name(&c, "memory");
+    bb_bytes(&c, "\x02\x00\x01", 3);
+    bb_section(m, 2, &c);
+  } else if (memory == 1) {
+    bb_bytes(&c, "\x01\x00\x01", 3);
+    bb_section(m, 5, &c);
+  }
+  bb_free(&c);
+}
+
+/* Appends a core module section (id 1) holding such a module. */
+static void comp_core(bb *b, int memory) {
+  bb m = {0};
+  core_module_bytes(&m, memory);
+  bb_section(b, 1, &m);
+  bb_free(&m);
+}
+
+/* Appends an import section of one import: name encoding 0, name, then
+ * the externdesc bytes given. */
+static void comp_import(bb *b, const char *name, const char *desc, size_t desc_len) {
+  bb c = {0};
+  bb_bytes(&c, "\x01\x00", 2);
+  bb_name(&c, name);
+  bb_bytes(&c, desc, desc_len);
+  bb_section(b, 10, &c);
+  bb_free(&c);
+}
+
+typedef struct {
+  const uint8_t *buf;
+  size_t len;
+  const char *core_import; /* a module name the main module imports, or NULL */
+  const char *core_import2;
+} comp_arg;
+
+/* read, then admit against a main module that imports what arg says:
+ * value 0 (accepted), -1 (refused by read) or -2 (by admit); extra: the
+ * main module's index, and whether the first import needs linking (x100) */
+static void comp_child(void *arg, child_result *res) {
+  comp_arg *a = arg;
+  uint8_t *copy = malloc(a->len ? a->len : 1);
+  memcpy(copy, a->buf, a->len);
+  ehal_component c;
+  elastic_hal_error err;
+  memset(&err, 0, sizeof err);
+  g_max_alloc = 0;
+  g_track = true;
+  double t0 = now_s();
+  res->value = ehal_component_read(copy, a->len, &c, &err);
+  res->secs = now_s() - t0;
+  g_track = false;
+  res->max_alloc = g_max_alloc;
+  if (res->value == 0) {
+    bool inside = c.core >= copy && c.core_len >= 8 && c.core + c.core_len <= copy + a->len &&
+                  memcmp(c.core, "\0asm\1\0\0\0", 8) == 0;
+    ehal_wasm_import im[2] = {{(char *)a->core_import, (char *)"f", 0, (char *)":"},
+                              {(char *)a->core_import2, (char *)"f", 0, (char *)":"}};
+    ehal_wasm_info info = {0};
+    info.imports = im;
+    info.n_imports = a->core_import2 ? 2 : a->core_import ? 1 : 0;
+    if (!inside)
+      res->value = -3;
+    else if (ehal_component_admit(&c, &info, &err) != 0)
+      res->value = -2;
+    res->extra =
+        (int)c.core_index + (c.n_imports && ehal_component_needs_linking(&c.imports[0]) ? 100 : 0);
+    ehal_component_free(&c);
+  } else if (c.imports || c.n_imports || c.core) {
+    res->value = -4; /* a refusal leaves nothing behind */
+  }
+  snprintf(res->msg, sizeof res->msg, "%s", err.msg);
+  free(copy);
+}
+
+/* want NULL: accepted, with main module #want_index (and, want_link, its
+ * first import left to the linker); else refused with want in the message
+ * (by admit when after_read). */
+static void expect_comp(const bb *b, const char *core_import, const char *core_import2,
+                        const char *want, int want_extra, const char *what) {
+  comp_arg a = {b->p, b->len, core_import, core_import2};
+  child_result r;
+  char why[256];
+  if (!isolated(comp_child, &a, &r, why, sizeof why)) {
+    TAP_OK(false, "component: %s: %s without crashing", what, want ? "refused" : "accepted");
+    tap_diag("%s", why);
+    return;
+  }
+  bool ok = want ? ((r.value == -1 || r.value == -2) && strstr(r.msg, want) && !strchr(r.msg, '\n'))
+                 : r.value == 0 && r.extra == want_extra;
+  if (!TAP_OK(ok, "component: %s: %s%s%s%s", what, want ? "refused" : "accepted", want ? " (" : "",
+              want ? want : "", want ? ")" : ""))
+    tap_diag("rc %d, extra %d, message \"%s\"", r.value, r.extra, r.msg);
+  if (r.leaked) TAP_OK(false, "component: %s: no memory leaked", what);
+  if (r.secs > 0.5) TAP_OK(false, "component: %s: fast (took %.2f s)", what, r.secs);
+  if (TRACKING && r.max_alloc > (1u << 20))
+    TAP_OK(false, "component: %s: no allocation over 1 MiB (%zu bytes)", what, r.max_alloc);
+}
+
+/* Every prefix of a component: refused or accepted, never a crash, and
+ * refusals say why on one line. */
+static void comp_trunc_child(void *arg, child_result *res) {
+  comp_arg *a = arg;
+  int bad = 0, first = -1;
+  for (size_t cut = 0; cut < a->len; cut++) {
+    uint8_t *copy = malloc(cut ? cut : 1);
+    memcpy(copy, a->buf, cut);
+    ehal_component c;
+    elastic_hal_error err;
+    err.msg[0] = 0;
+    int rc = ehal_component_read(copy, cut, &c, &err);
+    if (rc == 0)
+      ehal_component_free(&c);
+    else if (!err.msg[0] || strchr(err.msg, '\n')) {
+      bad++;
+      if (first < 0) first = (int)cut;
+    }
+    free(copy);
+  }
+  res->value = bad;
+  res->extra = first;
+}
+
+static int frob(elastic_hal_instance *caller, const elastic_hal_val *args, size_t nargs,
+                elastic_hal_val *results, size_t nresults, void *user) {
+  (void)caller, (void)args, (void)nargs, (void)results, (void)nresults, (void)user;
+  return 0;
+}
+
+static void test_component(void) {
+  bb b = {0}, n = {0};
+  static const char inst[] = "\x05\x00"; /* externdesc: instance of type 0 */
+
+  bb_component_header(&b);
+  comp_core(&b, 1);
+  expect_comp(&b, NULL, NULL, NULL, 1, "one core module that defines a memory is the main one");
+  bb_free(&b);
+
+  /* what wit-component makes with the preview 1 adapter: shim, main,
+   * adapter (imports its memory), fixup; and a nested component that only
+   * re-types an export */
+  bb_component_header(&b);
+  comp_import(&b, "wasi:cli/exit@0.2.3", inst, 2);
+  comp_core(&b, 0);
+  comp_core(&b, 1);
+  comp_core(&b, 2);
+  comp_core(&b, 0);
+  bb_component_header(&n);
+  bb_bytes(&n, "\x07\x01\x00", 3); /* an empty type section in all but name */
+  bb_section(&b, 4, &n);
+  expect_comp(&b, "wasi_snapshot_preview1", NULL, NULL, 2,
+              "the adapter's shape: the 2nd of 4 core modules, the adapter's wasi:cli import");
+  expect_comp(&b, "elastic:clock/clock@0.1.1", NULL,
+              "component imports wasi:cli/exit@0.2.3: a WASI 0.2 interface", 0,
+              "WASI 0.2 imports when the main module does not import preview 1");
+  expect_comp(&b, "wasi_snapshot_preview1", "wasi:cli/exit@0.2.0", "wasi:cli/exit@0.2.3", 0,
+              "a WASI 0.2 interface the main module imports itself");
+  expect_comp(&b, "wasi_snapshot_preview1", "cm32p2|wasi:cli/exit@0.2", "wasi:cli/exit@0.2.3", 0,
+              "a WASI 0.2 interface the main module imports itself (cm32p2 names)");
+  {
+    comp_arg a = {b.p, b.len, NULL, NULL};
+    child_result r;
+    char why[256];
+    bool ran = isolated(comp_trunc_child, &a, &r, why, sizeof why);
+    if (!TAP_OK(ran && r.value == 0,
+                "component: every prefix of a %zu-byte component is read or refused with a "
+                "one-line reason",
+                b.len))
+      tap_diag("%s; %d bad, first at %d", ran ? "ran" : why, r.value, r.extra);
+  }
+  bb_free(&b);
+
+  const struct {
+    const char *name;
+    const char *desc;
+    size_t desc_len;
+    const char *want; /* NULL: accepted */
+  } imports[] = {
+      {"wasi:http/outgoing-handler@0.2.0", inst, 2,
+       "component imports wasi:http/outgoing-handler@0.2.0: a WASI 0.2 interface this HAL does "
+       "not implement (it provides WASI preview 1 to core modules)"},
+      {"wasi:cli/exit@0.3.0", inst, 2, "a WASI 0.2 interface"},
+      {"wasi:cli/exit@0.2.0-rc-2023-11-10", inst, 2, "a WASI 0.2 interface"},
+      {"wasi:cli/exit", inst, 2, "a WASI 0.2 interface"},
+      {"wasi:sockets/tcp@0.2.1", inst, 2, NULL},
+      {"elastic:crypto/crypto@0.1.1", inst, 2, NULL},
+      {"acme:widgets/frob", inst, 2, NULL},
+      {"foo", "\x01\x00", 2, "component imports foo, a function"},
+      {"foo", inst, 2, "not an interface name"},
+      {"a:b/", inst, 2, "not an interface name"},
+      {":b/c", inst, 2, "not an interface name"},
+      {"a:b/c/d", inst, 2, "not an interface name"},
+      {"m", "\x00\x11\x00", 3, "component imports m, a core module"},
+      {"v", "\x02\x00\x00", 3, "component imports v, a value"},
+      {"t", "\x03\x01", 2, "component imports t, a type"},
+      {"c", "\x04\x00", 2, "component imports c, a component"},
+  };
+  for (size_t i = 0; i < sizeof imports / sizeof imports[0]; i++) {
+    char what[160];
+    bb_component_header(&b);
+    comp_import(&b, imports[i].name, imports[i].desc, imports[i].desc_len);
+    comp_core(&b, 1);
+    bool links = imports[i].name[0] != 'w';
+    snprintf(what, sizeof what, "an import of %s (externdesc 0x%02x)", imports[i].name,
+             (unsigned char)imports[i].desc[0]);
+    expect_comp(&b, "wasi_snapshot_preview1", NULL, imports[i].want, 1 + (links ? 100 : 0), what);
+    bb_free(&b);
+  }
+
+  /* no main module, or two */
+  bb_component_header(&b);
+  expect_comp(&b, NULL, NULL, "no core module that defines a memory (it holds 0 core modules)", 0,
+              "a bare preamble");
+  comp_core(&b, 0);
+  comp_core(&b, 2);
+  expect_comp(&b, NULL, NULL, "no core module that defines a memory (it holds 2 core modules)", 0,
+              "core modules without a memory of their own");
+  comp_core(&b, 1);
+  comp_core(&b, 1);
+  expect_comp(&b, NULL, NULL, "2 core modules that define a memory (#3 and #4", 0,
+              "two core modules that define a memory");
+  bb_free(&b);
+
+  /* nesting */
+  bb_component_header(&b);
+  comp_core(&b, 1);
+  bb_component_header(&n);
+  comp_core(&n, 1);
+  bb_section(&b, 4, &n);
+  expect_comp(&b, NULL, NULL, "a nested component holds a core module", 0,
+              "a nested component with a core module");
+  bb_free(&b);
+  bb_component_header(&b);
+  comp_core(&b, 1);
+  bb deep = {0};
+  bb_component_header(&deep);
+  for (int d = 0; d < 4; d++) {
+    bb outer = {0};
+    bb_component_header(&outer);
+    bb_section(&outer, 4, &deep);
+    bb_free(&deep);
+    deep = outer;
+  }
+  bb_section(&b, 4, &deep);
+  bb_free(&deep);
+  expect_comp(&b, NULL, NULL, "nested more than", 0, "components nested 5 deep");
+  bb_free(&b);
+  bb_component_header(&b);
+  bb_bytes(&b, "\x04\x08\0asm\x0e\0\x01\0", 10);
+  comp_core(&b, 1);
+  expect_comp(&b, NULL, NULL, "no component preamble", 0, "a nested component of another version");
+  bb_free(&b);
+
+  /* framing */
+  const struct {
+    const char *bytes;
+    size_t len;
+    const char *want;
+    const char *what;
+  } raw[] = {
+      {"\x0d\x00", 2, "unknown section id 13", "an unknown section id"},
+      {"\x07\x05\x00", 3, "runs past", "a section running past the end"},
+      {"\x07\x80\x80\x80\x80\x10", 6, "LEB128", "a section size with bits above 32"},
+      {"\x07\x80\x80", 3, "unexpected end", "a section size cut off"},
+      {"\x0a\x05\xff\xff\xff\xff\x0f", 7, "import count exceeds", "an import count of 2^32-1"},
+      {"\x0a\x06\x01\x02\x01\x61\x05\x00", 8, "import name encoding 0x02",
+       "an unknown import name encoding"},
+      {"\x0a\x07\x01\x00\x02\x61\0\x05\x00", 9, "NUL", "an import name with NUL"},
+      {"\x0a\x06\x01\x00\x01\x61\x09\x00", 8, "import kind 0x09", "an unknown import kind"},
+      {"\x0a\x06\x01\x00\x09\x61\x05\x00", 8, "runs past", "an import name past its section"},
+      {"\x0a\x07\x01\x00\x01\x61\x05\x00\x00", 9, "bytes after", "trailing bytes"},
+      {"\x0a\x07\x01\x00\x01\x61\x00\x12\x00", 9, "module type", "a core import of another sort"},
+      {"\x0a\x06\x01\x00\x01\x61\x03\x07", 8, "type bound", "an unknown type bound"},
+      {"\x01\x08\0asm\x02\0\0\0", 10, "core module #1 is not", "a core module of version 2"},
+      {"\x01\x03\0as", 5, "core module #1 is not", "a 3-byte core module"},
+      {"\x01\x0b\0asm\1\0\0\0\x05\x05\x00", 13, "core module #1 is malformed",
+       "a core module section past its end"},
+      {"\x01\x0c\0asm\1\0\0\0\x05\x01\x80\x80", 14, "core module #1 is malformed",
+       "a memory count cut off"},
+  };
+  for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {
+    bb_component_header(&b);
+    bb_bytes(&b, raw[i].bytes, raw[i].len);
+    expect_comp(&b, NULL, NULL, raw[i].want, 0, raw[i].what);
+    bb_free(&b);
+  }
+  expect_comp(&(bb){(uint8_t *)"\0asm\1\0\0\0", 8, 8}, NULL, NULL, "not a WebAssembly component", 0,
+              "a core module given as a component");
+
+  /* what the linker says of a component's interfaces */
+  elastic_hal_linker *l = elastic_hal_linker_new();
+  char why[512] = "";
+  elastic_hal_world_add_to_linker_by_name(l, "elastic-tee-minimal");
+  TAP_OK(ehal_linker_provides(l, "elastic:crypto/crypto@0.1.1", why, sizeof why) &&
+             ehal_linker_provides(l, "elastic:crypto/crypto@0.1.0", why, sizeof why),
+         "component linking: the minimal world serves elastic:crypto/crypto 0.1.0 and 0.1.1");
+  TAP_OK(!ehal_linker_provides(l, "elastic:gpu/gpu@0.1.1", why, sizeof why) &&
+             !strcmp(why, "not in world elastic-tee-minimal"),
+         "component linking: elastic:gpu/gpu is not in world elastic-tee-minimal (\"%s\")", why);
+  TAP_OK(!ehal_linker_provides(l, "elastic:crypto/crypto@0.2.0", why, sizeof why) &&
+             strstr(why, "no compatible version"),
+         "component linking: elastic:crypto/crypto@0.2.0 has no compatible version (\"%s\")", why);
+  TAP_OK(!ehal_linker_provides(l, "acme:widgets/frob", why, sizeof why) &&
+             !strcmp(why, "unknown interface"),
+         "component linking: acme:widgets/frob is an unknown interface (\"%s\")", why);
+  TAP_OK(elastic_hal_linker_define(l, "acme:widgets/frob", "f", "i:i", frob, NULL, NULL) == 0 &&
+             ehal_linker_provides(l, "acme:widgets/frob", why, sizeof why),
+         "component linking: an interface the embedder defines functions of is served");
+  elastic_hal_linker_free(l);
+}
 
 static void test_sig_pretty(void) {
   char buf[128];
@@ -1638,6 +1963,7 @@ int main(void) {
   test_utf8();
   test_wasm_valid();
   test_wasm_invalid();
+  test_component();
   test_sig_pretty();
   test_handles();
   test_linker();
