@@ -963,8 +963,7 @@ class HostGen:
                     # interfaces, imported; a name --world takes for its
                     # host-side world (ehal_world_aliases), never a world of
                     # its own (a linker's identity names the host side)
-                    pkgnames = {path.split(":")[1].split("/")[0] for _, path in items}
-                    guest_worlds.append((wname, pkgnames))
+                    guest_worlds.append((wname, {path for _, path in items}))
                     continue
                 if any(d != "export" for d, _ in items):
                     raise WitError(f"world {wname}: mixes imports and exports")
@@ -977,16 +976,19 @@ class HostGen:
                     members.append(pkgname)
                 worlds.append((wname, members, p.test_only))
         worlds.sort(key=lambda w: w[2])  # wit/'s worlds first
-        host_worlds = {w: set(m) for w, m, _ in worlds}
+        # what each host-side world exports, as written (package, interface
+        # and version), for the guest side to match exactly
+        host_worlds = {w: {path for _, path in items}
+                       for p in self.pkgs for w, items in p.worlds.items()}
         aliases = []
-        for gname, pkgnames in guest_worlds:
+        for gname, paths in guest_worlds:
             host = gname[:-len("-guest")] if gname.endswith("-guest") else None
-            if host not in host_worlds:
+            if host not in {w for w, _, _ in worlds}:
                 raise WitError(f"world {gname}: a guest-side world is named after a host-side "
                                "world, NAME-guest")
-            if pkgnames != host_worlds[host]:
+            if paths != host_worlds[host]:
                 raise WitError(f"world {gname} does not import exactly what {host} exports: "
-                               f"{', '.join(sorted(pkgnames ^ host_worlds[host]))}")
+                               f"{', '.join(sorted(paths ^ host_worlds[host]))}")
             aliases.append((gname, host))
         iface_names = {cid(i.pkg.name) for i in ifaces}
         world_fns = []  # (function name, world name)

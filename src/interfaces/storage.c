@@ -206,7 +206,9 @@ void ehal_impl_storage_retrieve_object(ehal_instance *inst, uint64_t container, 
   if (ehal_store_get(c, kc, key.len, get_alloc, &d, &data, &len, NULL, &e)) {
     if (inst->trapped) return;
     ret->is_err = true;
-    ret->err = ehal_str_fmt(inst, "%s", e.msg);
+    /* never empty: an empty message in the guest's buffer would leave that
+     * buffer to no one (bindings free only what is not empty) */
+    ret->err = ehal_str_fmt(inst, "%s", e.msg[0] ? e.msg : "storage error");
     /* a guest buffer already given carries the message (see cabi.h) */
     if (d.direct && data) {
       size_t m = ret->err.len < DIRECT_MIN ? ret->err.len : DIRECT_MIN - 1;

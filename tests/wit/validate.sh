@@ -125,6 +125,15 @@ neg "world exporting an unknown interface" complete.wit 'elastic:gpu/gpu@0.1.1' 
 expect_fail "unknown world name is rejected" 'World `no-such-world` not found' \
   jco guest-types "$WIT_DIR" --world-name elastic:tee-hal/no-such-world -q -o "$tmp/out-none"
 
+# ... and tools/witgen.py refuses a guest-side world that drifts from its
+# host-side namesake (here: one interface at another version).
+d="$tmp/neg-guest"
+cp -r "$WIT_DIR" "$d"
+perl -0pi -e 's/(world elastic-tee-hal-guest \{.*?)elastic:crypto\/crypto\@0\.1\.1/$1elastic:crypto\/crypto\@0.1.0/s' "$d/guest.wit"
+expect_fail "a guest-side world importing other than its host-side world exports is rejected by witgen" \
+  'world elastic-tee-hal-guest does not import exactly what elastic-tee-hal exports' \
+  python3 tools/witgen.py --wit "$d" --implemented src/interfaces/implemented.txt -o "$d/gen"
+
 # 5. The test-only package (tests/wit/unimplemented.wit; only the test build's
 #    catalog has it, see tools/witgen.py) is standard WIT over the HAL's
 #    packages: its world resolves and encodes as a component.
