@@ -89,6 +89,19 @@ check "check --world elastic-tee-minimal: the component's clock import is named,
   eval 'rc_is 1 && grep -qx "component imports elastic:clock/clock@0.1.1: not in world elastic-tee-minimal" "$TMP/out" &&
     out_has "unresolved import elastic:clock/clock@0.1.1#"'
 
+# the guest-side world of wit/guest.wit, as a guest toolchain targets it
+mkdir -p "$TMP/wit-guestworld/deps/tee-hal"
+cp "${HAL_WIT[@]}" "$TMP/wit-guestworld/deps/"
+cp "$ROOT"/wit/complete.wit "$ROOT"/wit/guest.wit "$TMP/wit-guestworld/deps/tee-hal/"
+printf 'package test:guest;\nworld guestworld {\n  include elastic:tee-hal/elastic-tee-hal-guest@0.1.0;\n}\n' \
+  >"$TMP/wit-guestworld/w.wit"
+if component guestworld "$GUESTS/hello.wasm" --wasi-command; then
+  runh run --world elastic-tee-hal-guest --state-dir "$STATE" "$TMP/guestworld.wasm"
+  head -4 "$TMP/out" >"$TMP/gw.head"
+  check "run --world elastic-tee-hal-guest: a guest built against wit/guest.wit's world runs" \
+    eval 'rc_is 0 && cmp -s "$TMP/core.head" "$TMP/gw.head"'
+fi
+
 # preview 1 in the adapter's place: the same answers as the core module's
 WASI=$TMP/wasi.wasm
 world wasi "${HAL_WIT[@]}" </dev/null
