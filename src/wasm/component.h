@@ -17,7 +17,7 @@
  * The main module is the one core module that defines a memory: helper
  * modules import theirs (the adapter) or have none (shim, fixup).  The input
  * is untrusted: every length, count and LEB128 is checked against what is
- * left of its section, and nothing is allocated beyond the file's size.
+ * left of its section, and what is allocated grows linearly with the file.
  */
 #ifndef EHAL_COMPONENT_H
 #define EHAL_COMPONENT_H
