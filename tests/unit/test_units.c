@@ -911,6 +911,7 @@ static void test_component(void) {
   bb_component_header(&n);
   bb_bytes(&n, "\x07\x01\x00", 3); /* an empty type section in all but name */
   bb_section(&b, 4, &n);
+  bb_free(&n);
   expect_comp(&b, "wasi_snapshot_preview1", NULL, NULL, 2,
               "the adapter's shape: the 2nd of 4 core modules, the adapter's wasi:cli import");
   expect_comp(&b, "elastic:clock/clock@0.1.1", NULL,
@@ -990,6 +991,7 @@ static void test_component(void) {
   bb_component_header(&n);
   comp_core(&n, 1);
   bb_section(&b, 4, &n);
+  bb_free(&n);
   expect_comp(&b, NULL, NULL, "a nested component holds a core module", 0,
               "a nested component with a core module");
   bb_free(&b);
