@@ -707,143 +707,238 @@ static void entry_from(entry *en, const ehal_be_object *o) {
   memcpy(en->dtag, o->dtag, EHAL_TAG_LEN);
 }
 
-ehal_store_status ehal_store_put(ehal_store_container *c, const char *key, size_t keylen,
-                                 const uint8_t *data, size_t len, const char *ctype, size_t ctlen,
-                                 uint64_t *version, ehal_store_err *e) {
-  ehal_store *s = c->s;
-  if (check_key(key, keylen, e)) return e->code;
-  if (!ctype) {
-    ctype = EHAL_STORE_DEFAULT_CTYPE;
-    ctlen = strlen(ctype);
+/* Checks what can be checked of a change before any transaction. */
+static ehal_store_status check_op(const ehal_store *s, ehal_store_op *op, ehal_store_err *e) {
+  if (check_key(op->key, op->keylen, e)) return e->code;
+  if (op->del) return EHAL_STORE_OK;
+  if (!op->ctype) {
+    op->ctype = EHAL_STORE_DEFAULT_CTYPE;
+    op->ctlen = strlen(op->ctype);
   }
-  if (ctlen > EHAL_STORE_CTYPE_MAX ||
-      (ctlen && !name_ok(ctype, ctlen, EHAL_STORE_CTYPE_MAX, false)))
+  if (op->ctlen > EHAL_STORE_CTYPE_MAX ||
+      (op->ctlen && !name_ok(op->ctype, op->ctlen, EHAL_STORE_CTYPE_MAX, false)))
     return fail(e, EHAL_STORE_INVALID,
                 "a content type must be at most %d bytes without control characters",
                 EHAL_STORE_CTYPE_MAX);
-  if (len > s->lim.max_object_bytes)
+  if (op->len > s->lim.max_object_bytes)
     return fail(e, EHAL_STORE_LIMIT, "object of %zu bytes is larger than the maximum of %llu bytes",
-                len, (unsigned long long)s->lim.max_object_bytes);
+                op->len, (unsigned long long)s->lim.max_object_bytes);
+  return EHAL_STORE_OK;
+}
+
+/* A change of a batch once written in the open transaction: what the
+ * in-memory index becomes after the commit. */
+typedef struct {
+  bool del;
+  entry en; /* the new entry; for a delete, only its kid */
+} staged;
+
+/* Inside the write transaction: seals and writes the object of op at
+ * version ver, and folds it into the new container state *nr. */
+static ehal_store_status stage_put(ehal_store_container *c, ehal_be_container *nr,
+                                   const ehal_store_op *op, const uint8_t kid[EHAL_KID_LEN],
+                                   uint64_t ver, staged *out, ehal_store_err *e) {
+  ehal_store *s = c->s;
+  ptrdiff_t old = find_entry(c, kid, NULL);
+  if (old < 0 && nr->objects >= s->lim.max_objects_per_container)
+    return fail(e, EHAL_STORE_LIMIT, "container '%s' already holds the maximum of %llu objects",
+                c->name, (unsigned long long)s->lim.max_objects_per_container);
+  ehal_be_usage u;
+  if (s->ops->usage(s->be, &u) != 0) return be_fail(s, e, "cannot read usage");
+  /* Every object is charged its data plus a fixed overhead for its sealed
+   * header, key and index row, so a flood of empty objects with long keys
+   * cannot fill the disk under the quota.  Within a batch, usage already
+   * counts the changes written before this one. */
+  uint64_t old_size = old >= 0 ? c->ents[old].size : 0;
+  uint64_t objects = u.objects + (old < 0 ? 1 : 0);
+  uint64_t total = u.bytes - (old_size <= u.bytes ? old_size : u.bytes) + op->len +
+                   objects * EHAL_STORE_OBJECT_CHARGE;
+  if (total > s->lim.max_bytes_per_workload)
+    return fail(e, EHAL_STORE_LIMIT,
+                "workload '%s' would store %llu bytes, over its quota of %llu bytes", s->workload,
+                (unsigned long long)total, (unsigned long long)s->lim.max_bytes_per_workload);
+
+  ehal_store_status st = EHAL_STORE_OK;
+  ehal_be_object o;
+  memset(&o, 0, sizeof o);
+  memcpy(o.kid, kid, EHAL_KID_LEN);
+  o.version = ver;
+  o.size = op->len;
+  o.created_at = now_s();
+  /* header: u16 key length, key, u16 content-type length, content type */
+  size_t hlen = 4 + op->keylen + op->ctlen;
+  uint8_t hplain[4 + EHAL_STORE_KEY_MAX + EHAL_STORE_CTYPE_MAX];
+  ehal_put_u16(hplain, (uint16_t)op->keylen);
+  memcpy(hplain + 2, op->key, op->keylen);
+  ehal_put_u16(hplain + 2 + op->keylen, (uint16_t)op->ctlen);
+  memcpy(hplain + 4 + op->keylen, op->ctype, op->ctlen);
+  o.hdr_len = EHAL_NONCE_LEN + hlen + EHAL_TAG_LEN;
+  uint8_t *hdr = malloc(o.hdr_len), *ct = malloc(op->len ? op->len : 1);
+  uint8_t ad[AD_MAX];
+  size_t adl;
+  if (!hdr || !ct) {
+    st = fail(e, EHAL_STORE_IO, "out of memory");
+    goto out;
+  }
+  adl = object_ad(c, 'h', kid, o.version, o.size, o.created_at, NULL, ad);
+  if (ehal_seal_encrypt(c->k.enc, ad, adl, hplain, hlen, hdr + EHAL_NONCE_LEN, hdr,
+                        hdr + EHAL_NONCE_LEN + hlen) != 0) {
+    st = fail(e, EHAL_STORE_IO, "encryption failed");
+    goto out;
+  }
+  o.hdr = hdr;
+  adl = object_ad(c, 'd', kid, o.version, o.size, o.created_at, hdr_tag(&o), ad);
+  if (ehal_seal_encrypt(c->k.enc, ad, adl, op->data, op->len, ct, o.dnonce, o.dtag) != 0) {
+    st = fail(e, EHAL_STORE_IO, "encryption failed");
+    goto out;
+  }
+  o.data = ct;
+  o.data_len = op->len;
+  if (s->ops->object_put(s->be, c->id, &o) != 0) {
+    st = be_fail(s, e, "cannot write the object");
+    goto out;
+  }
+  out->del = false;
+  entry_from(&out->en, &o);
+  uint8_t prf[EHAL_MAC_LEN];
+  if (old >= 0) {
+    entry_prf(c, &c->ents[old], prf);
+    ehal_digest_sub(nr->digest, prf);
+    nr->bytes -= c->ents[old].size;
+  } else {
+    nr->objects++;
+  }
+  entry_prf(c, &out->en, prf);
+  ehal_digest_add(nr->digest, prf);
+  nr->bytes += op->len;
+out:
+  free(hdr);
+  free(ct);
+  return st;
+}
+
+/* Inside the write transaction: deletes the object of op and folds that
+ * into *nr. */
+static ehal_store_status stage_delete(ehal_store_container *c, ehal_be_container *nr,
+                                      const ehal_store_op *op, const uint8_t kid[EHAL_KID_LEN],
+                                      staged *out, ehal_store_err *e) {
+  ehal_store *s = c->s;
+  char kb[80];
+  ptrdiff_t idx = find_entry(c, kid, NULL);
+  if (idx < 0)
+    return fail(e, EHAL_STORE_NOTFOUND, "container '%s' has no object '%s'", c->name,
+                show_key(kb, op->key, op->keylen));
+  int rc = s->ops->object_delete(s->be, c->id, kid);
+  if (rc != 0)
+    return rc < 0 ? be_fail(s, e, "cannot delete the object")
+                  : fail(e, EHAL_STORE_INTEGRITY,
+                         "object '%s' of container '%s' is missing from the store (deleted "
+                         "outside the HAL)",
+                         show_key(kb, op->key, op->keylen), c->name);
+  uint8_t prf[EHAL_MAC_LEN];
+  entry_prf(c, &c->ents[idx], prf);
+  ehal_digest_sub(nr->digest, prf);
+  nr->objects--;
+  nr->bytes -= c->ents[idx].size;
+  out->del = true;
+  memcpy(out->en.kid, kid, EHAL_KID_LEN);
+  return EHAL_STORE_OK;
+}
+
+/* After the commit: the in-memory index takes every staged change (room
+ * for the new entries was made before the commit). */
+static void apply_staged(ehal_store_container *c, const staged *sg, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    size_t pos;
+    ptrdiff_t at = find_entry(c, sg[i].en.kid, &pos);
+    if (sg[i].del) {
+      memmove(&c->ents[at], &c->ents[at + 1], (c->n - (size_t)at - 1) * sizeof *c->ents);
+      c->n--;
+    } else if (at >= 0) {
+      c->ents[at] = sg[i].en;
+    } else {
+      memmove(&c->ents[pos + 1], &c->ents[pos], (c->n - pos) * sizeof *c->ents);
+      c->ents[pos] = sg[i].en;
+      c->n++;
+    }
+  }
+}
+
+ehal_store_status ehal_store_apply(ehal_store_container *c, const ehal_store_op *ops, size_t n,
+                                   uint64_t *version, ehal_store_err *e) {
+  ehal_store *s = c->s;
+  if (n == 0 || n > EHAL_STORE_APPLY_MAX)
+    return fail(e, EHAL_STORE_INVALID, "a batch holds 1 to %d changes, not %zu",
+                EHAL_STORE_APPLY_MAX, n);
+  ehal_store_op *op = malloc(n * sizeof *op);
+  staged *sg = malloc(n * sizeof *sg);
+  ehal_store_status st = EHAL_STORE_OK;
+  bool in_tx = false;
+  if (!op || !sg) {
+    st = fail(e, EHAL_STORE_IO, "out of memory");
+    goto out;
+  }
+  memcpy(op, ops, n * sizeof *op);
+  for (size_t i = 0; i < n; i++)
+    if ((st = check_op(s, &op[i], e))) goto out;
 
   /* sealing happens after the sync: the keys may have changed (keyed by
    * another instance of the workload) */
   ehal_be_container row;
-  ehal_store_status st = begin_sync(c, true, &row, e);
-  if (st) return st;
-  uint8_t *hdr = NULL, *ct = NULL;
-  if ((st = need_key(c, e))) goto fail;
-  uint8_t kid[EHAL_KID_LEN];
-  ehal_seal_kid(&c->k, key, keylen, kid);
-  size_t pos;
-  ptrdiff_t old = find_entry(c, kid, &pos);
-  if (old < 0 && c->objects >= s->lim.max_objects_per_container) {
-    st = fail(e, EHAL_STORE_LIMIT, "container '%s' already holds the maximum of %llu objects",
-              c->name, (unsigned long long)s->lim.max_objects_per_container);
-    goto fail;
+  if ((st = begin_sync(c, true, &row, e))) goto out;
+  in_tx = true;
+  if ((st = need_key(c, e))) goto out;
+  for (size_t i = 0; i < n; i++) {
+    ehal_seal_kid(&c->k, op[i].key, op[i].keylen, sg[i].en.kid);
+    for (size_t j = 0; j < i; j++)
+      if (!memcmp(sg[j].en.kid, sg[i].en.kid, EHAL_KID_LEN)) {
+        char kb[80];
+        st = fail(e, EHAL_STORE_INVALID, "a batch changes object '%s' more than once",
+                  show_key(kb, op[i].key, op[i].keylen));
+        goto out;
+      }
   }
-  ehal_be_usage u;
-  if (s->ops->usage(s->be, &u) != 0) {
-    st = be_fail(s, e, "cannot read usage");
-    goto fail;
-  }
-  /* Every object is charged its data plus a fixed overhead for its sealed
-   * header, key and index row, so a flood of empty objects with long keys
-   * cannot fill the disk under the quota. */
-  uint64_t old_size = old >= 0 ? c->ents[old].size : 0;
-  uint64_t objects = u.objects + (old < 0 ? 1 : 0);
-  uint64_t total = u.bytes - (old_size <= u.bytes ? old_size : u.bytes) + len +
-                   objects * EHAL_STORE_OBJECT_CHARGE;
-  if (total > s->lim.max_bytes_per_workload) {
-    st = fail(e, EHAL_STORE_LIMIT,
-              "workload '%s' would store %llu bytes, over its quota of %llu bytes", s->workload,
-              (unsigned long long)total, (unsigned long long)s->lim.max_bytes_per_workload);
-    goto fail;
-  }
-
-  ehal_be_object o;
-  memset(&o, 0, sizeof o);
-  memcpy(o.kid, kid, EHAL_KID_LEN);
-  o.version = c->version + 1;
-  o.size = len;
-  o.created_at = now_s();
-  /* header: u16 key length, key, u16 content-type length, content type */
-  size_t hlen = 4 + keylen + ctlen;
-  uint8_t hplain[4 + EHAL_STORE_KEY_MAX + EHAL_STORE_CTYPE_MAX];
-  ehal_put_u16(hplain, (uint16_t)keylen);
-  memcpy(hplain + 2, key, keylen);
-  ehal_put_u16(hplain + 2 + keylen, (uint16_t)ctlen);
-  memcpy(hplain + 4 + keylen, ctype, ctlen);
-  o.hdr_len = EHAL_NONCE_LEN + hlen + EHAL_TAG_LEN;
-  hdr = malloc(o.hdr_len);
-  ct = malloc(len ? len : 1);
-  if (!hdr || !ct) {
-    st = fail(e, EHAL_STORE_IO, "out of memory");
-    goto fail;
-  }
-  uint8_t ad[AD_MAX];
-  size_t adl = object_ad(c, 'h', kid, o.version, o.size, o.created_at, NULL, ad);
-  if (ehal_seal_encrypt(c->k.enc, ad, adl, hplain, hlen, hdr + EHAL_NONCE_LEN, hdr,
-                        hdr + EHAL_NONCE_LEN + hlen) != 0) {
-    st = fail(e, EHAL_STORE_IO, "encryption failed");
-    goto fail;
-  }
-  o.hdr = hdr;
-  adl = object_ad(c, 'd', kid, o.version, o.size, o.created_at, hdr_tag(&o), ad);
-  if (ehal_seal_encrypt(c->k.enc, ad, adl, data, len, ct, o.dnonce, o.dtag) != 0) {
-    st = fail(e, EHAL_STORE_IO, "encryption failed");
-    goto fail;
-  }
-  o.data = ct;
-  o.data_len = len;
-  if (s->ops->object_put(s->be, c->id, &o) != 0) {
-    st = be_fail(s, e, "cannot write the object");
-    goto fail;
-  }
-  entry en;
-  entry_from(&en, &o);
   ehal_be_container nr = row;
-  uint8_t prf[EHAL_MAC_LEN];
-  if (old >= 0) {
-    entry_prf(c, &c->ents[old], prf);
-    ehal_digest_sub(nr.digest, prf);
-    nr.bytes -= c->ents[old].size;
-  } else {
-    nr.objects++;
+  nr.version = c->version + 1;
+  size_t added = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t kid[EHAL_KID_LEN];
+    memcpy(kid, sg[i].en.kid, EHAL_KID_LEN);
+    st = op[i].del ? stage_delete(c, &nr, &op[i], kid, &sg[i], e)
+                   : stage_put(c, &nr, &op[i], kid, nr.version, &sg[i], e);
+    if (st) goto out;
+    if (!op[i].del && find_entry(c, kid, NULL) < 0) added++;
   }
-  entry_prf(c, &en, prf);
-  ehal_digest_add(nr.digest, prf);
-  nr.bytes += len;
-  nr.version = o.version;
-  /* make room for the entry before committing, so a commit is never
+  /* make room for the new entries before committing, so a commit is never
    * followed by a failure to record it */
-  if (old < 0 && c->n == c->cap) {
-    size_t cap = c->cap ? c->cap * 2 : 64;
+  if (c->n + added > c->cap) {
+    size_t cap = c->cap ? c->cap : 64;
+    while (cap < c->n + added) cap *= 2;
     entry *ne = realloc(c->ents, cap * sizeof *ne);
     if (!ne) {
       st = fail(e, EHAL_STORE_IO, "out of memory");
-      goto fail;
+      goto out;
     }
     c->ents = ne;
     c->cap = cap;
   }
-  free(hdr);
-  free(ct);
-  hdr = ct = NULL;
-  if ((st = commit_state(c, &nr, e))) return st;
-  if (old >= 0) {
-    c->ents[old] = en;
-  } else {
-    memmove(&c->ents[pos + 1], &c->ents[pos], (c->n - pos) * sizeof *c->ents);
-    c->ents[pos] = en;
-    c->n++;
-  }
-  if (version) *version = o.version;
-  return EHAL_STORE_OK;
-fail:
-  free(hdr);
-  free(ct);
-  s->ops->rollback(s->be);
+  in_tx = false; /* commit_state commits, or rolls back itself */
+  if ((st = commit_state(c, &nr, e))) goto out;
+  apply_staged(c, sg, n);
+  if (version) *version = nr.version;
+out:
+  if (in_tx) s->ops->rollback(s->be);
+  free(op);
+  free(sg);
   return st;
+}
+
+ehal_store_status ehal_store_put(ehal_store_container *c, const char *key, size_t keylen,
+                                 const uint8_t *data, size_t len, const char *ctype, size_t ctlen,
+                                 uint64_t *version, ehal_store_err *e) {
+  ehal_store_op op = {
+      .key = key, .keylen = keylen, .data = data, .len = len, .ctype = ctype, .ctlen = ctlen};
+  return ehal_store_apply(c, &op, 1, version, e);
 }
 
 /* Inside a synced transaction: read the object row of entry en, check it
@@ -971,39 +1066,8 @@ ehal_store_status ehal_store_stat(ehal_store_container *c, const char *key, size
 
 ehal_store_status ehal_store_delete(ehal_store_container *c, const char *key, size_t keylen,
                                     ehal_store_err *e) {
-  ehal_store *s = c->s;
-  if (check_key(key, keylen, e)) return e->code;
-  ehal_be_container row;
-  ehal_store_status st = begin_sync(c, true, &row, e);
-  if (st) return st;
-  ptrdiff_t idx;
-  if ((st = lookup(c, key, keylen, &idx, e))) {
-    s->ops->rollback(s->be);
-    return st;
-  }
-  entry en = c->ents[idx];
-  int rc = s->ops->object_delete(s->be, c->id, en.kid);
-  if (rc != 0) {
-    char kb[80];
-    st = rc < 0 ? be_fail(s, e, "cannot delete the object")
-                : fail(e, EHAL_STORE_INTEGRITY,
-                       "object '%s' of container '%s' is missing from the store (deleted outside "
-                       "the HAL)",
-                       show_key(kb, key, keylen), c->name);
-    s->ops->rollback(s->be);
-    return st;
-  }
-  ehal_be_container nr = row;
-  uint8_t prf[EHAL_MAC_LEN];
-  entry_prf(c, &en, prf);
-  ehal_digest_sub(nr.digest, prf);
-  nr.objects--;
-  nr.bytes -= en.size;
-  nr.version++;
-  if ((st = commit_state(c, &nr, e))) return st;
-  memmove(&c->ents[idx], &c->ents[idx + 1], (c->n - (size_t)idx - 1) * sizeof *c->ents);
-  c->n--;
-  return EHAL_STORE_OK;
+  ehal_store_op op = {.key = key, .keylen = keylen, .del = true};
+  return ehal_store_apply(c, &op, 1, NULL, e);
 }
 
 ehal_store_status ehal_store_list(ehal_store_container *c, const char *cursor, size_t cursorlen,

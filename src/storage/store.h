@@ -111,6 +111,26 @@ ehal_store_status ehal_store_get(ehal_store_container *c, const char *key, size_
                                  size_t *len, ehal_store_meta *meta, ehal_store_err *e);
 ehal_store_status ehal_store_stat(ehal_store_container *c, const char *key, size_t keylen,
                                   ehal_store_meta *meta, ehal_store_err *e);
+/* One change of a batch: store (or replace) key with data and content type
+ * (ctype NULL: the default), or, with del, delete key. */
+typedef struct {
+  const char *key;
+  size_t keylen;
+  const uint8_t *data;
+  size_t len;
+  const char *ctype;
+  size_t ctlen;
+  bool del;
+} ehal_store_op;
+#define EHAL_STORE_APPLY_MAX 4096 /* changes in one batch */
+/* Applies n changes (each key at most once) as one: one transaction, one
+ * new container version (*version), and on any failure none of them.  Put
+ * and delete are batches of one, with the same checks and errors.  What a
+ * workload keeps in several objects that must change together (a file's
+ * chunks and its index) changes with this, so a crash leaves either the old
+ * state or the new one. */
+ehal_store_status ehal_store_apply(ehal_store_container *c, const ehal_store_op *ops, size_t n,
+                                   uint64_t *version, ehal_store_err *e);
 ehal_store_status ehal_store_delete(ehal_store_container *c, const char *key, size_t keylen,
                                     ehal_store_err *e);
 

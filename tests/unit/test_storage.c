@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "elastic-hal/elastic_hal.h"
@@ -1041,6 +1043,166 @@ static void test_processes(void) {
   ehal_store_close(s);
 }
 
+/* ================= batches: several changes as one ================= */
+
+static ehal_store_op op_put(const char *key, const uint8_t *d, size_t n) {
+  ehal_store_op o = {.key = key, .keylen = strlen(key), .data = d, .len = n};
+  return o;
+}
+
+static ehal_store_op op_del(const char *key) {
+  ehal_store_op o = {.key = key, .keylen = strlen(key), .del = true};
+  return o;
+}
+
+static uint64_t cversion(ehal_store_container *c) {
+  ehal_store_err e;
+  uint64_t v = 0;
+  if (ehal_store_version(c, &v, &e)) tap_diag("version: %s", e.msg);
+  return v;
+}
+
+static int count_objects(ehal_store_container *c) {
+  int n = 0;
+  ehal_store_err e;
+  char next[EHAL_STORE_CURSOR_LEN + 1];
+  if (ehal_store_list(c, "", 0, 0, count_cb, &n, next, &e)) tap_diag("list: %s", e.msg);
+  return n;
+}
+
+/* A writer that changes x and y together, generation after generation,
+ * until it is killed: each holds the generation in its first 8 bytes. */
+static void batch_writer(const char *st) {
+  ehal_store *s = ehal_store_open(st, "batch", NULL, NULL, &(ehal_store_err){0});
+  ehal_store_container *c = NULL;
+  if (!s || ehal_store_container_open(s, "pair", 4, &c, &(ehal_store_err){0})) _exit(2);
+  for (uint64_t g = 1;; g++) {
+    uint8_t x[3000], y[100];
+    memset(x, (int)g, sizeof x);
+    memset(y, (int)~g, sizeof y);
+    memcpy(x, &g, 8);
+    memcpy(y, &g, 8);
+    ehal_store_op ops[2] = {op_put("x", x, sizeof x), op_put("y", y, sizeof y)};
+    ehal_store_err e;
+    if (ehal_store_apply(c, ops, 2, NULL, &e)) _exit(3);
+  }
+}
+
+static uint64_t generation(ehal_store_container *c, const char *key, ehal_store_err *e) {
+  uint8_t *d = NULL;
+  size_t len = 0;
+  uint64_t g = UINT64_MAX;
+  if (ehal_store_get(c, key, strlen(key), malloc_cb, NULL, &d, &len, NULL, e) == 0 && len >= 8)
+    memcpy(&g, d, 8);
+  free(d);
+  return g;
+}
+
+static void test_batch(void) {
+  char st[4300];
+  new_state(st, sizeof st);
+  ehal_store *s = sopen(st, "batch");
+  ehal_store_container *c = s ? copen(s, "b", true) : NULL;
+  if (!c) {
+    TAP_OK(false, "batch: a store and a container");
+    if (s) ehal_store_close(s);
+    return;
+  }
+  ehal_store_err e;
+  uint8_t *p1 = pattern(5000, 1), *p2 = pattern(10, 2), *p3 = pattern(0, 3);
+  put(c, "old", 100, 9, NULL);
+  uint64_t v0 = cversion(c), v = 0;
+  ehal_store_op ops[4] = {op_put("a", p1, 5000), op_put("b", p2, 10), op_put("c", p3, 0),
+                          op_del("old")};
+  bool same_a = false, same_b = false;
+  bool applied = ehal_store_apply(c, ops, 4, &v, &e) == 0;
+  TAP_OK(applied && v == v0 + 1 && cversion(c) == v0 + 1 && count_objects(c) == 3 &&
+             get(c, "a", 5000, 1, &same_a, &e) == 0 && same_a &&
+             get(c, "b", 10, 2, &same_b, &e) == 0 && same_b &&
+             get(c, "old", 100, 9, NULL, &e) == EHAL_STORE_NOTFOUND,
+         "batch: three puts and a delete commit as one change (version %llu -> %llu)",
+         (unsigned long long)v0, (unsigned long long)v);
+
+  /* a failure anywhere leaves everything as it was */
+  ehal_store_op bad[3] = {op_put("a", p2, 10), op_put("d", p2, 10), op_del("no-such-key")};
+  ehal_store_status rc = ehal_store_apply(c, bad, 3, &v, &e);
+  TAP_OK(rc == EHAL_STORE_NOTFOUND && strstr(e.msg, "no-such-key") && cversion(c) == v0 + 1 &&
+             count_objects(c) == 3 && get(c, "a", 5000, 1, &same_a, &e) == 0 && same_a &&
+             get(c, "d", 10, 2, NULL, &e) == EHAL_STORE_NOTFOUND,
+         "batch: a delete of a missing key fails the whole batch, nothing of it applied");
+  ehal_store_op twice[2] = {op_put("a", p2, 10), op_del("a")};
+  rc = ehal_store_apply(c, twice, 2, &v, &e);
+  TAP_OK(rc == EHAL_STORE_INVALID && strstr(e.msg, "more than once") && cversion(c) == v0 + 1,
+         "batch: a key changed twice in one batch is refused: %s", e.msg);
+  TAP_OK(ehal_store_apply(c, ops, 0, &v, &e) == EHAL_STORE_INVALID,
+         "batch: an empty batch is refused");
+  ehal_store_op badkey[2] = {op_put("e", p2, 10), op_put("", p2, 10)};
+  TAP_OK(ehal_store_apply(c, badkey, 2, &v, &e) == EHAL_STORE_INVALID &&
+             get(c, "e", 10, 2, NULL, &e) == EHAL_STORE_NOTFOUND,
+         "batch: an invalid key anywhere refuses the batch before anything is written");
+
+  /* over the quota on the last change: none of them */
+  ehal_store_close(s);
+  ehal_store_limits lim;
+  ehal_store_default_limits(&lim);
+  lim.max_bytes_per_workload = 4 * EHAL_STORE_OBJECT_CHARGE + 5000 + 10 + 3000;
+  s = ehal_store_open(st, "batch", NULL, &lim, &e);
+  c = s ? copen(s, "b", false) : NULL;
+  if (c) {
+    uint8_t *big = pattern(4000, 4);
+    ehal_store_op q[2] = {op_put("f", p2, 10), op_put("g", big, 4000)};
+    rc = ehal_store_apply(c, q, 2, &v, &e);
+    TAP_OK(rc == EHAL_STORE_LIMIT && get(c, "f", 10, 2, NULL, &e) == EHAL_STORE_NOTFOUND &&
+               cversion(c) == v0 + 1,
+           "batch: the quota counts the batch's own changes; over it, none is applied");
+    free(big);
+  }
+  if (s) ehal_store_close(s);
+
+  /* a fresh instance verifies the state the batch left */
+  s = sopen(st, "batch");
+  c = s ? copen(s, "b", false) : NULL;
+  TAP_OK(c && cversion(c) == v0 + 1 && get(c, "a", 5000, 1, &same_a, &e) == 0 && same_a,
+         "batch: a fresh instance verifies the container a batch left");
+
+  /* killed at random points, a writer of pairs leaves both or neither */
+  if (c) {
+    c = copen(s, "pair", true);
+    ehal_store_close(s);
+    s = NULL;
+    int bad_cycles = 0, errors = 0, cycles = 12;
+    uint64_t last = 0;
+    srand((unsigned)time(NULL));
+    for (int i = 0; i < cycles; i++) {
+      pid_t pid = fork();
+      if (pid == 0) batch_writer(st);
+      usleep(20000 + (useconds_t)(rand() % 150000));
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      ehal_store *r = ehal_store_open(st, "batch", NULL, NULL, &e);
+      ehal_store_container *pc = r ? copen(r, "pair", false) : NULL;
+      if (!pc) {
+        errors++;
+      } else {
+        ehal_store_err ex, ey;
+        uint64_t gx = generation(pc, "x", &ex), gy = generation(pc, "y", &ey);
+        if (gx != gy) bad_cycles++;
+        if (gx == UINT64_MAX && ex.code != EHAL_STORE_NOTFOUND) errors++;
+        if (gx != UINT64_MAX) last = gx;
+      }
+      if (r) ehal_store_close(r);
+    }
+    TAP_OK(bad_cycles == 0 && errors == 0,
+           "batch: a writer of x and y killed %d times at random points: both always of one "
+           "generation (last %llu), no error",
+           cycles, (unsigned long long)last);
+  }
+  if (s) ehal_store_close(s);
+  free(p1);
+  free(p2);
+  free(p3);
+}
+
 int main(void) {
   const char *tmpdir = getenv("TMPDIR");
   snprintf(g_tmp, sizeof g_tmp, "%s/ehal-test-storage-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
@@ -1068,6 +1230,7 @@ int main(void) {
   test_keyed();
   test_usage();
   test_processes();
+  test_batch();
   tap_rm_tree(g_tmp);
   return tap_done();
 }
