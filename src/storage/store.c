@@ -735,7 +735,8 @@ typedef struct {
 
 /* Inside the write transaction: seals and writes the object of op at
  * version ver, and folds it into the new container state *nr. */
-static ehal_store_status stage_put(ehal_store_container *c, ehal_be_container *nr,
+static ehal_store_status stage_put(ehal_store_container *c, const ehal_be_usage *u,
+                                   const ehal_be_container *row, ehal_be_container *nr,
                                    const ehal_store_op *op, const uint8_t kid[EHAL_KID_LEN],
                                    uint64_t ver, staged *out, ehal_store_err *e) {
   ehal_store *s = c->s;
@@ -743,16 +744,18 @@ static ehal_store_status stage_put(ehal_store_container *c, ehal_be_container *n
   if (old < 0 && nr->objects >= s->lim.max_objects_per_container)
     return fail(e, EHAL_STORE_LIMIT, "container '%s' already holds the maximum of %llu objects",
                 c->name, (unsigned long long)s->lim.max_objects_per_container);
-  ehal_be_usage u;
-  if (s->ops->usage(s->be, &u) != 0) return be_fail(s, e, "cannot read usage");
   /* Every object is charged its data plus a fixed overhead for its sealed
    * header, key and index row, so a flood of empty objects with long keys
-   * cannot fill the disk under the quota.  Within a batch, usage already
-   * counts the changes written before this one. */
+   * cannot fill the disk under the quota.  The workload's usage (*u) is
+   * what its container rows say, before this batch: the batch's changes so
+   * far are in *nr, this container's row to be. */
+  uint64_t objects =
+      u->objects - (row->objects <= u->objects ? row->objects : u->objects) + nr->objects;
+  uint64_t bytes = u->bytes - (row->bytes <= u->bytes ? row->bytes : u->bytes) + nr->bytes;
   uint64_t old_size = old >= 0 ? c->ents[old].size : 0;
-  uint64_t objects = u.objects + (old < 0 ? 1 : 0);
-  uint64_t total = u.bytes - (old_size <= u.bytes ? old_size : u.bytes) + op->len +
-                   objects * EHAL_STORE_OBJECT_CHARGE;
+  objects += old < 0 ? 1 : 0;
+  uint64_t total =
+      bytes - (old_size <= bytes ? old_size : bytes) + op->len + objects * EHAL_STORE_OBJECT_CHARGE;
   if (total > s->lim.max_bytes_per_workload)
     return fail(e, EHAL_STORE_LIMIT,
                 "workload '%s' would store %llu bytes, over its quota of %llu bytes", s->workload,
@@ -898,6 +901,11 @@ ehal_store_status ehal_store_apply(ehal_store_container *c, const ehal_store_op 
         goto out;
       }
   }
+  ehal_be_usage u;
+  if (s->ops->usage(s->be, &u) != 0) {
+    st = be_fail(s, e, "cannot read usage");
+    goto out;
+  }
   ehal_be_container nr = row;
   nr.version = c->version + 1;
   size_t added = 0;
@@ -905,7 +913,7 @@ ehal_store_status ehal_store_apply(ehal_store_container *c, const ehal_store_op 
     uint8_t kid[EHAL_KID_LEN];
     memcpy(kid, sg[i].en.kid, EHAL_KID_LEN);
     st = op[i].del ? stage_delete(c, &nr, &op[i], kid, &sg[i], e)
-                   : stage_put(c, &nr, &op[i], kid, nr.version, &sg[i], e);
+                   : stage_put(c, &u, &row, &nr, &op[i], kid, nr.version, &sg[i], e);
     if (st) goto out;
     if (!op[i].del && find_entry(c, kid, NULL) < 0) added++;
   }
