@@ -882,8 +882,19 @@ ehal_store_status ehal_store_apply(ehal_store_container *c, const ehal_store_op 
     goto out;
   }
   memcpy(op, ops, n * sizeof *op);
-  for (size_t i = 0; i < n; i++)
+  size_t puts = 0;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < n; i++) {
     if ((st = check_op(s, &op[i], e))) goto out;
+    puts += !op[i].del;
+    bytes += op[i].del ? 0 : op[i].len;
+  }
+  /* one transaction holds the workload's write lock: keep it bounded */
+  if (bytes > EHAL_STORE_APPLY_MAX_BYTES) {
+    st = fail(e, EHAL_STORE_LIMIT, "a batch writes at most %d bytes, not %llu",
+              EHAL_STORE_APPLY_MAX_BYTES, (unsigned long long)bytes);
+    goto out;
+  }
 
   /* sealing happens after the sync: the keys may have changed (keyed by
    * another instance of the workload) */
@@ -901,22 +912,30 @@ ehal_store_status ehal_store_apply(ehal_store_container *c, const ehal_store_op 
         goto out;
       }
   }
-  ehal_be_usage u;
-  if (s->ops->usage(s->be, &u) != 0) {
+  ehal_be_usage u = {0};
+  if (puts && s->ops->usage(s->be, &u) != 0) {
     st = be_fail(s, e, "cannot read usage");
     goto out;
   }
+  /* The version counts sealed messages, not commits: each put seals two
+   * under the container key, and EHAL_STORE_MAX_VERSION bounds them (as
+   * one put per version always did); every object of the batch is sealed
+   * at the new version. */
   ehal_be_container nr = row;
-  nr.version = c->version + 1;
+  nr.version = c->version + (puts ? puts : 1);
   size_t added = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint8_t kid[EHAL_KID_LEN];
-    memcpy(kid, sg[i].en.kid, EHAL_KID_LEN);
-    st = op[i].del ? stage_delete(c, &nr, &op[i], kid, &sg[i], e)
-                   : stage_put(c, &u, &row, &nr, &op[i], kid, nr.version, &sg[i], e);
-    if (st) goto out;
-    if (!op[i].del && find_entry(c, kid, NULL) < 0) added++;
-  }
+  /* deletes first: the limits then see what the batch frees whatever the
+   * order it was given in (keys are distinct: order means nothing else) */
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < n; i++) {
+      if (op[i].del != (pass == 0)) continue;
+      uint8_t kid[EHAL_KID_LEN];
+      memcpy(kid, sg[i].en.kid, EHAL_KID_LEN);
+      st = op[i].del ? stage_delete(c, &nr, &op[i], kid, &sg[i], e)
+                     : stage_put(c, &u, &row, &nr, &op[i], kid, nr.version, &sg[i], e);
+      if (st) goto out;
+      if (!op[i].del && find_entry(c, kid, NULL) < 0) added++;
+    }
   /* make room for the new entries before committing, so a commit is never
    * followed by a failure to record it */
   if (c->n + added > c->cap) {

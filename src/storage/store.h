@@ -122,13 +122,17 @@ typedef struct {
   size_t ctlen;
   bool del;
 } ehal_store_op;
-#define EHAL_STORE_APPLY_MAX 4096 /* changes in one batch */
-/* Applies n changes (each key at most once) as one: one transaction, one
- * new container version (*version), and on any failure none of them.  Put
- * and delete are batches of one, with the same checks and errors.  What a
- * workload keeps in several objects that must change together (a file's
- * chunks and its index) changes with this, so a crash leaves either the old
- * state or the new one. */
+#define EHAL_STORE_APPLY_MAX 1024                     /* changes in one batch */
+#define EHAL_STORE_APPLY_MAX_BYTES (64 * 1024 * 1024) /* data one batch writes */
+/* Applies n changes (each key at most once) as one: one transaction, and
+ * on any failure none of them.  The container's version advances by the
+ * number of puts (at least 1: it counts sealed messages, see
+ * EHAL_STORE_MAX_VERSION) and *version gets the new one.  Deletes are
+ * staged first, so the limits see what the batch frees.  Put and delete
+ * are batches of one, with the same checks and errors.  What a workload
+ * keeps in several objects that must change together (a file's chunks and
+ * its index) changes with this, so a crash leaves either the old state or
+ * the new one. */
 ehal_store_status ehal_store_apply(ehal_store_container *c, const ehal_store_op *ops, size_t n,
                                    uint64_t *version, ehal_store_err *e);
 ehal_store_status ehal_store_delete(ehal_store_container *c, const char *key, size_t keylen,
