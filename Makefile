@@ -5,7 +5,8 @@
 #   make deploy-demo  the same, then run the example deployment (examples/deploy/)
 #   make check    install what is missing, build, run every test (also
 #                 under AddressSanitizer + UndefinedBehaviorSanitizer)
-#   make bench    run the benchmarks
+#   make bench    run the benchmarks (BENCH_FS="SEQ_MIB NFILES": a smaller
+#                 file system run than 1024 MiB and 10000 files)
 #   make fuzz     fuzz the readers of untrusted modules (FUZZ_SECONDS=600)
 #   make install  install the library, headers, pkg-config file and CLI
 #                 (PREFIX=/usr/local, DESTDIR supported)
@@ -52,6 +53,7 @@ bench: setup all
 	@$(BUILD)/bench/elastic-hal-bench
 	@$(BUILD)/bench/elastic-hal-bench-crypto
 	@$(BUILD)/bench/elastic-hal-bench-storage
+	@$(BUILD)/bench/elastic-hal-bench-fs $(BENCH_FS)
 	@$(BUILD)/bench/elastic-hal-bench-net
 	@$(BUILD)/bench/elastic-hal-bench-gpu
 	@$(BUILD)/bench/elastic-hal-bench-deploy

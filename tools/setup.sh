@@ -35,10 +35,13 @@ if ((${#missing[@]})); then
 fi
 
 if [[ "${1:-}" == "--tests" ]]; then
-  # The WIT parser and component tools (jco) and AssemblyScript, pinned by
-  # package-lock.json.
-  if [[ ! -x node_modules/.bin/jco || ! -x node_modules/.bin/asc ]]; then
-    echo "setup: npm ci (jco and AssemblyScript, pinned by package-lock.json)" >&2
-    npm ci --no-audit --no-fund --loglevel=error
+  # The WIT parser and component tools (jco), AssemblyScript and the SQLite
+  # amalgamation that better-sqlite3 ships (the sqlite guest builds from its
+  # sources), pinned by package-lock.json.  No install scripts: none of them
+  # needs one, and better-sqlite3's native addon is never built or loaded.
+  if [[ ! -x node_modules/.bin/jco || ! -x node_modules/.bin/asc ||
+        ! -f node_modules/better-sqlite3/deps/sqlite3/sqlite3.c ]]; then
+    echo "setup: npm ci (jco, AssemblyScript, better-sqlite3's SQLite; pinned by package-lock.json)" >&2
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
   fi
 fi

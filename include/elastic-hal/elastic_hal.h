@@ -318,12 +318,21 @@ typedef struct {
    * second's worth; a call waits while the budget is spent (at most its
    * socket timeout).  0 = not metered.  A resources grant raises it. */
   uint64_t network_rate;
+  /* Sealed directories (docs/filesystem.md): each guest path ("/data", or
+   * "/" for the whole tree) is preopened for WASI preview 1 as a directory
+   * whose files live in the workload's encrypted storage (state_dir). */
+  const char *const *sealed_dirs;
+  size_t n_sealed_dirs;
 } elastic_hal_config;
 
 elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *module,
                                               const elastic_hal_linker *linker,
                                               const elastic_hal_config *config,
                                               elastic_hal_error *err);
+/* Writes back what the instance's sealed directories cache (their files
+ * are otherwise written back when a guest syncs, and when the instance is
+ * freed, where an error can only be printed).  0, or -1 with err set. */
+int elastic_hal_instance_sync(elastic_hal_instance *inst, elastic_hal_error *err);
 void elastic_hal_instance_free(elastic_hal_instance *instance);
 
 typedef enum {

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "../storage/backend.h"
+#include "../storage/store.h"
 #include "elastic-hal/elastic_hal.h"
 
 int ehal_cmd_storage(int argc, char **argv);
@@ -66,6 +67,12 @@ typedef struct {
 static int on_row(void *user, const ehal_be_listing *r) {
   list_ctx *c = user;
   if (c->only && strcmp(c->only, r->workload) != 0) return 0;
+  /* a sealed directory's container is shown as "sealed:GUEST_PATH" */
+  static const char vp[] = EHAL_STORE_VOLUME_PREFIX;
+  bool sealed = !strncmp(r->name, vp, sizeof vp - 1);
+  char shown[sizeof r->name + 8];
+  snprintf(shown, sizeof shown, "%s%s", sealed ? "sealed:" : "",
+           r->name + (sealed ? sizeof vp - 1 : 0));
   c->rows++;
   c->objects += r->objects;
   c->bytes += r->bytes;
@@ -73,7 +80,8 @@ static int on_row(void *user, const ehal_be_listing *r) {
   if (c->json) {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "workload", json_object_new_string(r->workload));
-    json_object_object_add(o, "container", json_object_new_string(r->name));
+    json_object_object_add(o, "container", json_object_new_string(shown));
+    json_object_object_add(o, "sealed_directory", json_object_new_boolean(sealed));
     json_object_object_add(o, "objects", json_object_new_uint64(r->objects));
     json_object_object_add(o, "bytes", json_object_new_uint64(r->bytes));
     json_object_object_add(o, "stored_bytes", json_object_new_uint64(r->stored_bytes));
@@ -93,7 +101,7 @@ static int on_row(void *user, const ehal_be_listing *r) {
   if (gmtime_r(&t, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
   safe_print(r->workload, 20);
   putchar(' ');
-  safe_print(r->name, 24);
+  safe_print(shown, 24);
   printf(" %8llu %12llu %12llu %8llu %-5s %s\n", (unsigned long long)r->objects,
          (unsigned long long)r->bytes, (unsigned long long)r->stored_bytes,
          (unsigned long long)r->version, r->keyed ? "yes" : "no", when);

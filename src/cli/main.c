@@ -79,6 +79,9 @@ static void usage_run(FILE *f) {
       "                         host's environment is never passed on\n"
       "  -m, --max-memory MIB   bound on the guest's linear memory (default 1024)\n"
       "      --max-storage MIB  the guest's storage quota (default 1024)\n"
+      "      --dir GUEST_PATH   preopen GUEST_PATH (/data, or / for everything) as a sealed\n"
+      "                         directory: its files live encrypted and integrity-protected in\n"
+      "                         the workload's storage (repeatable; docs/filesystem.md)\n"
       "      --max-network-rate KIB  the guest's sockets' bandwidth budget in KiB/s,\n"
       "                         sent and received together (default: not metered)\n"
       "      --max-sleep-ms MS  bound on one clock.sleep (default 10000)\n"
@@ -353,12 +356,13 @@ static int cmd_run(int argc, char **argv) {
                                        {"max-storage", required_argument, 0, 'Q'},
                                        {"max-network-rate", required_argument, 0, 'R'},
                                        {"deployment", required_argument, 0, 'Y'},
+                                       {"dir", required_argument, 0, 'V'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL, *gpu_driver = NULL;
   const char *tls_ca = NULL, *tls_identity = NULL, *tls_password_file = NULL;
   bool tls_attested = false;
-  int envc = 0, nconnect = 0, nbind = 0, c;
+  int envc = 0, nconnect = 0, nbind = 0, ndirs = 0, c;
   unsigned long max_mib = 1024, max_sleep_ms = 10000, max_sockets = 1024;
   unsigned long gpu_mib = 1024, gpu_buffers = 1024, gpu_workgroups = 1ul << 20, channel_fd = 0;
   unsigned long storage_mib = 1024, net_kib = 0;
@@ -468,6 +472,7 @@ static int cmd_run(int argc, char **argv) {
       }
       case 'C': nconnect++; break;
       case 'B': nbind++; break;
+      case 'V': ndirs++; break;
       case 'P': g_progress_asked = true; break;
       case 'h': usage_run(stdout); return 0;
       default: usage_run(stderr); return 2;
@@ -489,12 +494,14 @@ static int cmd_run(int argc, char **argv) {
   char **env = calloc((size_t)envc + 1, sizeof *env);
   const char **connect = calloc((size_t)nconnect + 1, sizeof *connect);
   const char **bind = calloc((size_t)nbind + 1, sizeof *bind);
-  envc = nconnect = nbind = 0;
+  const char **dirs = calloc((size_t)ndirs + 1, sizeof *dirs);
+  envc = nconnect = nbind = ndirs = 0;
   optind = 0; /* second pass collects the repeatable options' values */
   while ((c = getopt_long(guest_index, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
     if (c == 'e') env[envc++] = optarg;
     if (c == 'C') connect[nconnect++] = optarg;
     if (c == 'B') bind[nbind++] = optarg;
+    if (c == 'V' && dirs) dirs[ndirs++] = optarg;
   }
   /* a bad network rule is a usage error, found before anything compiles */
   char why[512];
@@ -502,8 +509,10 @@ static int cmd_run(int argc, char **argv) {
       env && connect && bind
           ? ehal_net_policy_new(connect, (size_t)nconnect, bind, (size_t)nbind, why, sizeof why)
           : NULL;
-  if (!policy) {
-    fprintf(stderr, "%s: %s\n", prog, env && connect && bind ? why : "out of memory");
+  if (!policy || !dirs) {
+    fprintf(stderr, "%s: %s\n", prog, env && connect && bind && dirs ? why : "out of memory");
+    ehal_net_policy_free(policy);
+    free(dirs);
     free(env);
     free(connect);
     free(bind);
@@ -514,6 +523,7 @@ static int cmd_run(int argc, char **argv) {
   /* and so is TLS configuration that does not load */
   char *tls_password = NULL;
   if (tls_password_file && read_password(tls_password_file, &tls_password) != 0) {
+    free(dirs);
     free(env);
     free(connect);
     free(bind);
@@ -527,6 +537,7 @@ static int cmd_run(int argc, char **argv) {
     if (!ctx) {
       fprintf(stderr, "%s: %s\n", prog, why);
       free_password(tls_password);
+      free(dirs);
       free(env);
       free(connect);
       free(bind);
@@ -583,7 +594,9 @@ static int cmd_run(int argc, char **argv) {
       .deployment_fd = (int)channel_fd,
       .max_storage_bytes = (uint64_t)storage_mib << 20,
       .network_rate = (uint64_t)net_kib << 10,
-      .deployment = deployment};
+      .deployment = deployment,
+      .sealed_dirs = dirs,
+      .n_sealed_dirs = (size_t)ndirs};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
     if (err.trapped) {
@@ -596,6 +609,11 @@ static int cmd_run(int argc, char **argv) {
   }
   if (elastic_hal_run(inst, &status, &err) == ELASTIC_HAL_TRAPPED)
     fprintf(stderr, "%s: %s\n", prog, err.msg);
+  /* what the guest left unsynced is written back; a failure is the run's */
+  if (elastic_hal_instance_sync(inst, &err) != 0) {
+    fprintf(stderr, "%s: %s\n", prog, err.msg);
+    if (status == 0) status = 1;
+  }
   elastic_hal_instance_free(inst);
 out:
   elastic_hal_module_free(m);
@@ -606,6 +624,7 @@ out:
   free(env);
   free(connect);
   free(bind);
+  free(dirs);
   free_password(tls_password);
   return status;
 }

@@ -36,6 +36,7 @@
 #include "../net/policy.h"
 #include "../util/fsutil.h"
 #include "../util/hex.h"
+#include "../wasi/wasi.h"
 #include "../wasm/component.h"
 #include "../wasm/wasm_module.h"
 #include "artifact_file.h"
@@ -998,6 +999,11 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
     elastic_hal_instance_free(inst);
     return NULL;
   }
+  if (ehal_wasi_fs_open(inst, cfg->sealed_dirs, cfg->n_sealed_dirs, err->msg, sizeof err->msg)) {
+    err->kind = ELASTIC_HAL_ERR_OTHER;
+    elastic_hal_instance_free(inst);
+    return NULL;
+  }
   inst->eng = ehal_engine_instance_new(m->eng, max_pages, err);
   if (!inst->eng) {
     elastic_hal_instance_free(inst);
@@ -1021,6 +1027,12 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
   return inst;
 }
 
+int elastic_hal_instance_sync(elastic_hal_instance *inst, elastic_hal_error *err) {
+  if (ehal_wasi_fs_sync(inst, err->msg, sizeof err->msg) == 0) return 0;
+  err->kind = ELASTIC_HAL_ERR_OTHER;
+  return -1;
+}
+
 void *elastic_hal_instance_user_data(const elastic_hal_instance *inst) { return inst->user_data; }
 
 int elastic_hal_instance_interrupt(elastic_hal_instance *inst) {
@@ -1036,6 +1048,7 @@ void elastic_hal_instance_free(elastic_hal_instance *inst) {
   ehal_engine_instance_free(inst->eng);
   free(inst->fns);
   ehal_instance_cleanup_interfaces(inst);
+  ehal_wasi_fs_close(inst);
   ehal_arena_release(inst);
   ehal_net_policy_free(inst->net);
   free(inst->tls_ca_file);

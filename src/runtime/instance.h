@@ -55,6 +55,7 @@ struct ehal_instance {
   uint64_t max_sleep_ns;
   int stdout_fd, stderr_fd;
   struct ehal_net_policy *net; /* the sockets policy (src/net/policy.h) */
+  struct ehal_wasi_fs *wasi_fs; /* sealed directories and open files (src/wasi/wasi_fs.c) */
   uint32_t max_sockets;
   uint64_t socket_timeout_ms;
   char *tls_ca_file, *tls_identity, *tls_identity_password; /* NULL: none */

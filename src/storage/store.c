@@ -129,6 +129,7 @@ static const char *const CATEGORY[] = {
     [EHAL_STORE_KEY] = "key error: ",
     [EHAL_STORE_UNSUPPORTED] = "unsupported: ",
     [EHAL_STORE_IO] = "storage error: ",
+    [EHAL_STORE_CONFLICT] = "conflict: ",
 };
 
 __attribute__((format(printf, 3, 4))) static ehal_store_status fail(ehal_store_err *e,
@@ -589,10 +590,11 @@ void ehal_store_container_release(ehal_store_container *c) {
   container_free(c);
 }
 
-ehal_store_status ehal_store_container_create(ehal_store *s, const char *name, size_t len,
-                                              ehal_store_container **out, ehal_store_err *e) {
+/* create without the name check: the public functions check it, the
+ * volume functions make a reserved name no guest can give */
+static ehal_store_status container_create(ehal_store *s, const char *name, size_t len,
+                                          ehal_store_container **out, ehal_store_err *e) {
   *out = NULL;
-  if (check_name(name, len, e)) return e->code;
   ehal_be_container r;
   memset(&r, 0, sizeof r);
   memcpy(r.name, name, len);
@@ -643,10 +645,9 @@ ehal_store_status ehal_store_container_create(ehal_store *s, const char *name, s
   return EHAL_STORE_OK;
 }
 
-ehal_store_status ehal_store_container_open(ehal_store *s, const char *name, size_t len,
-                                            ehal_store_container **out, ehal_store_err *e) {
+static ehal_store_status container_open(ehal_store *s, const char *name, size_t len,
+                                        ehal_store_container **out, ehal_store_err *e) {
   *out = NULL;
-  if (check_name(name, len, e)) return e->code;
   char nm[EHAL_CONTAINER_NAME_MAX + 1];
   memcpy(nm, name, len);
   nm[len] = 0;
@@ -666,6 +667,35 @@ ehal_store_status ehal_store_container_open(ehal_store *s, const char *name, siz
   if (!c) return e->code;
   *out = c;
   return EHAL_STORE_OK;
+}
+
+ehal_store_status ehal_store_container_create(ehal_store *s, const char *name, size_t len,
+                                              ehal_store_container **out, ehal_store_err *e) {
+  *out = NULL;
+  if (check_name(name, len, e)) return e->code;
+  return container_create(s, name, len, out, e);
+}
+
+ehal_store_status ehal_store_container_open(ehal_store *s, const char *name, size_t len,
+                                            ehal_store_container **out, ehal_store_err *e) {
+  *out = NULL;
+  if (check_name(name, len, e)) return e->code;
+  return container_open(s, name, len, out, e);
+}
+
+ehal_store_status ehal_store_volume_open(ehal_store *s, const char *name, size_t len, bool create,
+                                         ehal_store_container **out, ehal_store_err *e) {
+  *out = NULL;
+  char nm[EHAL_CONTAINER_NAME_MAX + 1];
+  size_t pl = sizeof EHAL_STORE_VOLUME_PREFIX - 1;
+  if (len == 0 || len > EHAL_CONTAINER_NAME_MAX - pl || memchr(name, 0, len))
+    return fail(e, EHAL_STORE_INVALID, "a volume name must be 1 to %zu bytes",
+                (size_t)EHAL_CONTAINER_NAME_MAX - pl);
+  memcpy(nm, EHAL_STORE_VOLUME_PREFIX, pl);
+  memcpy(nm + pl, name, len);
+  ehal_store_status st = container_open(s, nm, pl + len, out, e);
+  if (st == EHAL_STORE_NOTFOUND && create) st = container_create(s, nm, pl + len, out, e);
+  return st;
 }
 
 ehal_store_status ehal_store_container_delete(ehal_store_container *c, ehal_store_err *e) {
@@ -730,7 +760,8 @@ static ehal_store_status check_op(const ehal_store *s, ehal_store_op *op, ehal_s
  * in-memory index becomes after the commit. */
 typedef struct {
   bool del;
-  entry en; /* the new entry; for a delete, only its kid */
+  bool skip; /* an if_present delete of a missing key: nothing to do */
+  entry en;  /* the new entry; for a delete, only its kid */
 } staged;
 
 /* Inside the write transaction: seals and writes the object of op at
@@ -802,6 +833,7 @@ static ehal_store_status stage_put(ehal_store_container *c, const ehal_be_usage 
     goto out;
   }
   out->del = false;
+  out->skip = false;
   entry_from(&out->en, &o);
   uint8_t prf[EHAL_MAC_LEN];
   if (old >= 0) {
@@ -828,6 +860,8 @@ static ehal_store_status stage_delete(ehal_store_container *c, ehal_be_container
   ehal_store *s = c->s;
   char kb[80];
   ptrdiff_t idx = find_entry(c, kid, NULL);
+  out->skip = idx < 0 && op->if_present;
+  if (out->skip) return EHAL_STORE_OK;
   if (idx < 0)
     return fail(e, EHAL_STORE_NOTFOUND, "container '%s' has no object '%s'", c->name,
                 show_key(kb, op->key, op->keylen));
@@ -853,6 +887,7 @@ static ehal_store_status stage_delete(ehal_store_container *c, ehal_be_container
 static void apply_staged(ehal_store_container *c, const staged *sg, size_t n) {
   for (size_t i = 0; i < n; i++) {
     size_t pos;
+    if (sg[i].skip) continue;
     ptrdiff_t at = find_entry(c, sg[i].en.kid, &pos);
     if (sg[i].del) {
       memmove(&c->ents[at], &c->ents[at + 1], (c->n - (size_t)at - 1) * sizeof *c->ents);
@@ -869,6 +904,12 @@ static void apply_staged(ehal_store_container *c, const staged *sg, size_t n) {
 
 ehal_store_status ehal_store_apply(ehal_store_container *c, const ehal_store_op *ops, size_t n,
                                    uint64_t *version, ehal_store_err *e) {
+  return ehal_store_apply_at(c, UINT64_MAX, ops, n, version, e);
+}
+
+ehal_store_status ehal_store_apply_at(ehal_store_container *c, uint64_t expect,
+                                      const ehal_store_op *ops, size_t n, uint64_t *version,
+                                      ehal_store_err *e) {
   ehal_store *s = c->s;
   if (n == 0 || n > EHAL_STORE_APPLY_MAX)
     return fail(e, EHAL_STORE_INVALID, "a batch holds 1 to %d changes, not %zu",
@@ -902,6 +943,12 @@ ehal_store_status ehal_store_apply(ehal_store_container *c, const ehal_store_op 
   if ((st = begin_sync(c, true, &row, e))) goto out;
   in_tx = true;
   if ((st = need_key(c, e))) goto out;
+  if (expect != UINT64_MAX && c->version != expect) {
+    st = fail(e, EHAL_STORE_CONFLICT,
+              "container '%s' is at version %llu, not %llu: another instance changed it", c->name,
+              (unsigned long long)c->version, (unsigned long long)expect);
+    goto out;
+  }
   for (size_t i = 0; i < n; i++) {
     ehal_seal_kid(&c->k, op[i].key, op[i].keylen, sg[i].en.kid);
     for (size_t j = 0; j < i; j++)

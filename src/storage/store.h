@@ -13,7 +13,7 @@
  * failure, a message in e->msg that starts with the category:
  *   "not found: ", "already exists: ", "integrity error: ",
  *   "limit exceeded: ", "invalid argument: ", "key error: ",
- *   "unsupported: ", "storage error: ".
+ *   "unsupported: ", "storage error: ", "conflict: ".
  * An integrity error means that what the store holds is not what this HAL
  * wrote (tampered, swapped, truncated, rolled back): no data is returned.
  */
@@ -36,6 +36,7 @@ typedef enum {
   EHAL_STORE_KEY,
   EHAL_STORE_UNSUPPORTED,
   EHAL_STORE_IO,
+  EHAL_STORE_CONFLICT, /* ehal_store_apply_at: the container is not at the expected version */
 } ehal_store_status;
 
 typedef struct {
@@ -89,6 +90,12 @@ ehal_store_status ehal_store_container_create(ehal_store *s, const char *name, s
 ehal_store_status ehal_store_container_open(ehal_store *s, const char *name, size_t len,
                                             ehal_store_container **out, ehal_store_err *e);
 /* Drops one reference (from create or open). */
+/* Containers the HAL keeps for itself (a sealed directory, src/fs/): the
+ * name is EHAL_STORE_VOLUME_PREFIX + name, which no guest-facing call can
+ * give (they refuse control characters).  create: make it if missing. */
+#define EHAL_STORE_VOLUME_PREFIX "\001fs:"
+ehal_store_status ehal_store_volume_open(ehal_store *s, const char *name, size_t len, bool create,
+                                         ehal_store_container **out, ehal_store_err *e);
 void ehal_store_container_release(ehal_store_container *c);
 /* Deletes the container and all its objects.  Works on a container that
  * fails verification, so a workload can discard it.  c stays allocated
@@ -121,6 +128,7 @@ typedef struct {
   const char *ctype;
   size_t ctlen;
   bool del;
+  bool if_present; /* del: a missing key is no error (and no change) */
 } ehal_store_op;
 #define EHAL_STORE_APPLY_MAX 1024                     /* changes in one batch */
 #define EHAL_STORE_APPLY_MAX_BYTES (64 * 1024 * 1024) /* data one batch writes */
@@ -135,6 +143,13 @@ typedef struct {
  * the new one. */
 ehal_store_status ehal_store_apply(ehal_store_container *c, const ehal_store_op *ops, size_t n,
                                    uint64_t *version, ehal_store_err *e);
+/* ehal_store_apply, only if the container is still at version expect
+ * (checked in the transaction): EHAL_STORE_CONFLICT, "conflict: ...",
+ * otherwise.  How one writer that caches a container's state (a sealed
+ * directory) never overwrites another's changes. */
+ehal_store_status ehal_store_apply_at(ehal_store_container *c, uint64_t expect,
+                                      const ehal_store_op *ops, size_t n, uint64_t *version,
+                                      ehal_store_err *e);
 ehal_store_status ehal_store_delete(ehal_store_container *c, const char *key, size_t keylen,
                                     ehal_store_err *e);
 

@@ -4,13 +4,14 @@
  *
  * Served: args and environment (only what the operator passed: the host's
  * environment is never inherited), clocks, random_get, writing to stdout and
- * stderr, poll_oneoff on clocks and stdio (so that sleep works, within the
- * workload's sleep bound), sched_yield and proc_exit.  Every other preview 1
- * function is linked with its exact signature and answers the errno its
- * case calls for: there are no preopened directories, no files and no
- * sockets here, so a descriptor beyond stdio is EBADF, stdio is neither a
- * directory (ENOTDIR) nor a socket (ENOTSOCK), and what remains is ENOSYS.
- * Persistence is the HAL storage interface's job.
+ * stderr, poll_oneoff on clocks, stdio and files (so that sleep works,
+ * within the workload's sleep bound), sched_yield and proc_exit.  Files and
+ * directories are the sealed directories the operator preopens (--dir),
+ * served by wasi_fs.c; without any, a descriptor beyond stdio is EBADF.
+ * Every other preview 1 function is linked with its exact signature and
+ * answers the errno its case calls for: there are no sockets here, so
+ * stdio is neither a directory (ENOTDIR) nor a socket (ENOTSOCK), and what
+ * remains is ENOSYS.
  *
  * Bad guest pointers get EFAULT, as in the WASI specification.
  */
@@ -24,32 +25,10 @@
 
 #include "../runtime/instance.h"
 #include "../runtime/linker.h"
+#include "wasi.h"
 
-enum {
-  WASI_ESUCCESS = 0,
-  WASI_EBADF = 8,
-  WASI_EFAULT = 21,
-  WASI_EINVAL = 28,
-  WASI_EIO = 29,
-  WASI_ENOSYS = 52,
-  WASI_ENOTDIR = 54,
-  WASI_ENOTSOCK = 57,
-  WASI_ENOTSUP = 58,
-  WASI_ESPIPE = 70,
-};
-
-/* Guest address range check; NULL if [p, p+len) is not inside memory. */
-static uint8_t *mem(ehal_instance *inst, uint32_t p, uint64_t len) {
-  if (!inst->mem.data || (uint64_t)p + len > *inst->mem.size) return NULL;
-  return *inst->mem.data + p;
-}
-
-static uint32_t put_u32(ehal_instance *inst, uint32_t p, uint32_t v) {
-  uint8_t *d = mem(inst, p, 4);
-  if (!d) return WASI_EFAULT;
-  ehal_put_u32(d, v);
-  return 0;
-}
+#define mem ehal_wasi_mem
+#define put_u32 ehal_wasi_put_u32
 
 /* Lay out a string vector (argv or environ) as pointers + NUL-terminated
  * strings, the shape args_get/environ_get write. */
@@ -140,7 +119,7 @@ static int host_fd(ehal_instance *inst, uint32_t fd) {
 static uint32_t fd_write(void *env, uint32_t fd, uint32_t iovs, uint32_t n, uint32_t nwritten) {
   ehal_instance *inst = env;
   int hfd = host_fd(inst, fd);
-  if (hfd < 0) return WASI_EBADF;
+  if (hfd < 0) return fd > 2 ? ehal_wasi_fd_write_file(env, fd, iovs, n, nwritten) : WASI_EBADF;
   if (n > 1024) return WASI_EINVAL;
   const uint8_t *iov = mem(inst, iovs, 8ull * n);
   if (!iov) return WASI_EFAULT;
@@ -161,7 +140,7 @@ static uint32_t fd_write(void *env, uint32_t fd, uint32_t iovs, uint32_t n, uint
 }
 
 static uint32_t fd_fdstat_get(void *env, uint32_t fd, uint32_t out) {
-  if (fd > 2) return WASI_EBADF;
+  if (fd > 2) return ehal_wasi_fd_fdstat_get_file(env, fd, out);
   uint8_t *d = mem(env, out, 24);
   if (!d) return WASI_EFAULT;
   memset(d, 0, 24);
@@ -171,13 +150,11 @@ static uint32_t fd_fdstat_get(void *env, uint32_t fd, uint32_t out) {
 }
 
 static uint32_t fd_close(void *env, uint32_t fd) {
-  (void)env;
-  return fd <= 2 ? WASI_ENOSYS : WASI_EBADF;
+  return fd <= 2 ? WASI_ENOSYS : ehal_wasi_fd_close_file(env, fd);
 }
 
 static uint32_t fd_seek(void *env, uint32_t fd, uint64_t off, uint32_t whence, uint32_t out) {
-  (void)env, (void)off, (void)whence, (void)out;
-  return fd <= 2 ? WASI_ESPIPE : WASI_EBADF;
+  return fd <= 2 ? WASI_ESPIPE : ehal_wasi_fd_seek_file(env, fd, off, whence, out);
 }
 
 static uint32_t sched_yield_(void *env) {
@@ -272,8 +249,10 @@ static uint32_t poll_oneoff(void *env, uint32_t in, uint32_t out, uint32_t n, ui
       else if (now >= at)
         put_event(e, userdata, 0, 0, 0), ready++;
     } else if (tag == 1 || tag == 2) {
-      bool writable = tag == 2 && host_fd(inst, ehal_get_u32(s + 16)) >= 0;
-      put_event(e, userdata, writable ? 0 : WASI_EBADF, tag, writable ? 65536 : 0);
+      uint32_t fd = ehal_get_u32(s + 16);
+      /* a file is always ready, as on Linux */
+      bool ok = (tag == 2 && host_fd(inst, fd) >= 0) || ehal_wasi_fs_is_file(inst, fd);
+      put_event(e, userdata, ok ? 0 : WASI_EBADF, tag, ok ? 65536 : 0);
       ready++;
     } else {
       return WASI_EINVAL;
@@ -296,68 +275,15 @@ static uint32_t sock_send(void *env, uint32_t fd, U a, U b, U c, U d) {
   return (void)env, no_sock(fd);
 }
 static uint32_t sock_shutdown(void *env, uint32_t fd, U how) { return (void)env, no_sock(fd); }
-/* Paths: there are no preopened directories, so no descriptor is one:
- * stdio is not a directory, anything else is no descriptor. */
-static uint32_t no_dir(uint32_t fd) { return fd <= 2 ? WASI_ENOTDIR : WASI_EBADF; }
 #undef U
 
-/* Not provided here: each returns ENOSYS (EBADF for the fd-taking ones, as
- * no descriptor beyond stdio exists), with its exact preview 1 signature. */
-#define NOSYS(name, err, ...) \
-  static uint32_t name(void *env, __VA_ARGS__) { return (void)env, err; }
-#define U __attribute__((unused)) uint32_t
-#define L __attribute__((unused)) uint64_t
-NOSYS(fd_advise, WASI_EBADF, U a, L b, L c, U d)
-NOSYS(fd_allocate, WASI_EBADF, U a, L b, L c)
-NOSYS(fd_datasync, WASI_EBADF, U a)
-NOSYS(fd_fdstat_set_flags, WASI_EBADF, U a, U b)
-NOSYS(fd_fdstat_set_rights, WASI_EBADF, U a, L b, L c)
-NOSYS(fd_filestat_get, WASI_EBADF, U a, U b)
-NOSYS(fd_filestat_set_size, WASI_EBADF, U a, L b)
-NOSYS(fd_filestat_set_times, WASI_EBADF, U a, L b, L c, U d)
-NOSYS(fd_pread, WASI_EBADF, U a, U b, U c, L d, U e)
-NOSYS(fd_prestat_get, WASI_EBADF, U a, U b)
-NOSYS(fd_prestat_dir_name, WASI_EBADF, U a, U b, U c)
-NOSYS(fd_pwrite, WASI_EBADF, U a, U b, U c, L d, U e)
-NOSYS(fd_read, WASI_EBADF, U a, U b, U c, U d)
-NOSYS(fd_readdir, WASI_EBADF, U a, U b, U c, L d, U e)
-NOSYS(fd_renumber, WASI_EBADF, U a, U b)
-NOSYS(fd_sync, WASI_EBADF, U a)
-NOSYS(fd_tell, WASI_EBADF, U a, U b)
-static uint32_t path_create_directory(void *env, uint32_t a, U b, U c) {
-  return (void)env, no_dir(a);
-}
-static uint32_t path_filestat_get(void *env, uint32_t a, U b, U c, U d, U e) {
-  return (void)env, no_dir(a);
-}
-static uint32_t path_filestat_set_times(void *env, uint32_t a, U b, U c, U d, L e, L f, U g) {
-  return (void)env, no_dir(a);
-}
-static uint32_t path_link(void *env, uint32_t a, U b, U c, U d, U e, U f, U g) {
-  return (void)env, no_dir(a);
-}
-static uint32_t path_open(void *env, uint32_t a, U b, U c, U d, U e, L f, L g, U h, U i) {
-  return (void)env, no_dir(a);
-}
-static uint32_t path_readlink(void *env, uint32_t a, U b, U c, U d, U e, U f) {
-  return (void)env, no_dir(a);
-}
-static uint32_t path_remove_directory(void *env, uint32_t a, U b, U c) {
-  return (void)env, no_dir(a);
-}
-static uint32_t path_rename(void *env, uint32_t a, U b, U c, U d, U e, U f) {
-  return (void)env, no_dir(a);
-}
-static uint32_t path_symlink(void *env, uint32_t a, U b, U c, U d, U e) {
-  return (void)env, no_dir(a);
-}
-static uint32_t path_unlink_file(void *env, uint32_t a, U b, U c) { return (void)env, no_dir(a); }
-NOSYS(proc_raise, WASI_ENOSYS, U a)
-#undef U
-#undef L
+/* Not provided: signals. */
+static uint32_t proc_raise(void *env, uint32_t sig) { return (void)env, (void)sig, WASI_ENOSYS; }
 
 #define F(name, sig) \
   { #name, sig, (ehal_hostfn)name }
+#define FS(name, sig) \
+  { #name, sig, (ehal_hostfn)ehal_wasi_##name }
 static const ehal_func_def wasi_funcs[] = {
     F(args_get, "ii:i"),
     F(args_sizes_get, "ii:i"),
@@ -365,37 +291,37 @@ static const ehal_func_def wasi_funcs[] = {
     F(environ_sizes_get, "ii:i"),
     F(clock_res_get, "ii:i"),
     F(clock_time_get, "iIi:i"),
-    F(fd_advise, "iIIi:i"),
-    F(fd_allocate, "iII:i"),
+    FS(fd_advise, "iIIi:i"),
+    FS(fd_allocate, "iII:i"),
     F(fd_close, "i:i"),
-    F(fd_datasync, "i:i"),
+    FS(fd_datasync, "i:i"),
     F(fd_fdstat_get, "ii:i"),
-    F(fd_fdstat_set_flags, "ii:i"),
-    F(fd_fdstat_set_rights, "iII:i"),
-    F(fd_filestat_get, "ii:i"),
-    F(fd_filestat_set_size, "iI:i"),
-    F(fd_filestat_set_times, "iIIi:i"),
-    F(fd_pread, "iiiIi:i"),
-    F(fd_prestat_get, "ii:i"),
-    F(fd_prestat_dir_name, "iii:i"),
-    F(fd_pwrite, "iiiIi:i"),
-    F(fd_read, "iiii:i"),
-    F(fd_readdir, "iiiIi:i"),
-    F(fd_renumber, "ii:i"),
+    FS(fd_fdstat_set_flags, "ii:i"),
+    FS(fd_fdstat_set_rights, "iII:i"),
+    FS(fd_filestat_get, "ii:i"),
+    FS(fd_filestat_set_size, "iI:i"),
+    FS(fd_filestat_set_times, "iIIi:i"),
+    FS(fd_pread, "iiiIi:i"),
+    FS(fd_prestat_get, "ii:i"),
+    FS(fd_prestat_dir_name, "iii:i"),
+    FS(fd_pwrite, "iiiIi:i"),
+    FS(fd_read, "iiii:i"),
+    FS(fd_readdir, "iiiIi:i"),
+    FS(fd_renumber, "ii:i"),
     F(fd_seek, "iIii:i"),
-    F(fd_sync, "i:i"),
-    F(fd_tell, "ii:i"),
+    FS(fd_sync, "i:i"),
+    FS(fd_tell, "ii:i"),
     F(fd_write, "iiii:i"),
-    F(path_create_directory, "iii:i"),
-    F(path_filestat_get, "iiiii:i"),
-    F(path_filestat_set_times, "iiiiIIi:i"),
-    F(path_link, "iiiiiii:i"),
-    F(path_open, "iiiiiIIii:i"),
-    F(path_readlink, "iiiiii:i"),
-    F(path_remove_directory, "iii:i"),
-    F(path_rename, "iiiiii:i"),
-    F(path_symlink, "iiiii:i"),
-    F(path_unlink_file, "iii:i"),
+    FS(path_create_directory, "iii:i"),
+    FS(path_filestat_get, "iiiii:i"),
+    FS(path_filestat_set_times, "iiiiIIi:i"),
+    FS(path_link, "iiiiiii:i"),
+    FS(path_open, "iiiiiIIii:i"),
+    FS(path_readlink, "iiiiii:i"),
+    FS(path_remove_directory, "iii:i"),
+    FS(path_rename, "iiiiii:i"),
+    FS(path_symlink, "iiiii:i"),
+    FS(path_unlink_file, "iii:i"),
     F(poll_oneoff, "iiii:i"),
     {"proc_exit", "i:", (ehal_hostfn)proc_exit},
     F(proc_raise, "i:i"),

@@ -1,0 +1,822 @@
+/*
+ * wasi_fs.c - WASI preview 1 files and directories: the sealed directories
+ * an operator preopens (elastic-hal run --dir GUEST_PATH), over the sealed
+ * filesystem (src/fs/sealfs.h).  Format, protection and limits:
+ * docs/filesystem.md.
+ *
+ * Descriptors 3 and up are this file's: the preopened directories first,
+ * in the order given, then what path_open returns (lowest free number, at
+ * most FD_MAX).  Each names a volume and an inode; files hold their inode
+ * so that an unlinked file stays readable while open, as in POSIX.
+ *
+ * Paths are resolved here, component by component, from the descriptor's
+ * directory: an absolute path, or ".." above the volume's root, is
+ * ENOTCAPABLE, so nothing resolves outside the preopen.  There are no
+ * symbolic or hard links: path_symlink and path_link are ENOTSUP, and
+ * path_readlink is EINVAL on anything that exists.
+ *
+ * Rights follow preview 1: a preopen holds every directory right and lets
+ * files inherit every file right; path_open narrows to what is asked, and
+ * reading, writing and resizing need their rights (EBADF without, as POSIX
+ * does for a descriptor not open for it).  Every guest pointer and length
+ * is checked (EFAULT) before anything changes.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../fs/sealfs.h"
+#include "../interfaces/interfaces.h"
+#include "wasi.h"
+
+enum { FD_FREE = 0, FD_DIR, FD_FILE };
+#define FD_MAX 1024u
+#define PATH_MAX_LEN 4096u
+#define VOLUMES_MAX 64u
+#define IO_MAX (1u << 30) /* bytes one read or write call moves, at most */
+
+/* preview 1 rights */
+#define R(bit) (1ull << (bit))
+#define R_FD_DATASYNC R(0)
+#define R_FD_READ R(1)
+#define R_FD_SEEK R(2)
+#define R_FD_FDSTAT_SET_FLAGS R(3)
+#define R_FD_SYNC R(4)
+#define R_FD_TELL R(5)
+#define R_FD_WRITE R(6)
+#define R_FD_ADVISE R(7)
+#define R_FD_ALLOCATE R(8)
+#define R_FD_READDIR R(14)
+#define R_FD_FILESTAT_GET R(21)
+#define R_FD_FILESTAT_SET_SIZE R(22)
+#define R_FD_FILESTAT_SET_TIMES R(23)
+#define R_POLL R(27)
+#define RIGHTS_FILE                                                                        \
+  (R_FD_DATASYNC | R_FD_READ | R_FD_SEEK | R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC | R_FD_TELL | \
+   R_FD_WRITE | R_FD_ADVISE | R_FD_ALLOCATE | R_FD_FILESTAT_GET | R_FD_FILESTAT_SET_SIZE | \
+   R_FD_FILESTAT_SET_TIMES | R_POLL)
+/* fd_fdstat_set_flags, fd_sync, path_create_directory, path_create_file,
+ * path_open, fd_readdir, path_rename_source and _target, path_filestat_get,
+ * _set_size, _set_times, fd_filestat_get, _set_times,
+ * path_remove_directory, path_unlink_file */
+#define RIGHTS_DIR                                                                           \
+  (R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC | R(9) | R(10) | R(13) | R_FD_READDIR | R(16) | R(17) | \
+   R(18) | R(19) | R(20) | R_FD_FILESTAT_GET | R_FD_FILESTAT_SET_TIMES | R(25) | R(26))
+
+/* preview 1 flags */
+#define O_CREAT 1u
+#define O_DIRECTORY 2u
+#define O_EXCL 4u
+#define O_TRUNC 8u
+#define FDFLAG_APPEND 1u
+#define FDFLAGS_ALL 31u /* append, dsync, nonblock, rsync, sync */
+#define FST_ATIM 1u
+#define FST_ATIM_NOW 2u
+#define FST_MTIM 4u
+#define FST_MTIM_NOW 8u
+
+typedef struct {
+  uint8_t kind;
+  bool preopen;
+  bool wrote; /* written since opened: close commits it */
+  uint16_t fdflags;
+  uint32_t vol;
+  uint64_t ino, pos, base, inh;
+} wfd;
+
+typedef struct {
+  ehal_sfs *fs;
+  char *path; /* the guest path it is preopened at */
+} volume;
+
+struct ehal_wasi_fs {
+  ehal_store *store;
+  volume vols[VOLUMES_MAX];
+  uint32_t nvols;
+  wfd *fds; /* indexed by descriptor; 0 to 2 unused (stdio is wasi_p1.c's) */
+  uint32_t nfds;
+};
+
+static wfd *get_fd(ehal_instance *inst, uint32_t fd) {
+  struct ehal_wasi_fs *w = inst->wasi_fs;
+  if (!w || fd < 3 || fd >= w->nfds || w->fds[fd].kind == FD_FREE) return NULL;
+  return &w->fds[fd];
+}
+
+static volume *vol_of(ehal_instance *inst, const wfd *f) { return &inst->wasi_fs->vols[f->vol]; }
+
+static uint32_t new_fd(ehal_instance *inst, const wfd *val, uint32_t *out) {
+  struct ehal_wasi_fs *w = inst->wasi_fs;
+  uint32_t fd = 3;
+  while (fd < w->nfds && w->fds[fd].kind != FD_FREE) fd++;
+  if (fd >= FD_MAX) return WASI_EMFILE;
+  if (fd >= w->nfds) {
+    uint32_t n = w->nfds * 2 < FD_MAX ? w->nfds * 2 : FD_MAX;
+    wfd *nf = realloc(w->fds, n * sizeof *nf);
+    if (!nf) return WASI_ENOMEM;
+    memset(nf + w->nfds, 0, (n - w->nfds) * sizeof *nf);
+    w->fds = nf;
+    w->nfds = n;
+  }
+  w->fds[fd] = *val;
+  *out = fd;
+  return 0;
+}
+
+/* A sealed filesystem's answer, its storage message (an integrity error,
+ * a full quota) told to the operator on the guest's stderr. */
+static uint32_t fs_rc(ehal_instance *inst, volume *v, int rc) {
+  const char *m = ehal_sfs_errmsg(v->fs);
+  if (rc && *m) {
+    dprintf(inst->stderr_fd, "elastic-hal: sealed directory %s: %s\n", v->path, m);
+    ehal_sfs_clear_errmsg(v->fs);
+  }
+  return (uint32_t)rc;
+}
+
+/* A change to the tree (create, mkdir, unlink, rmdir, rename) is durable
+ * when the call returns, as a process kill on a kernel filesystem never
+ * undoes one: programs (SQLite deleting its journal, the write-then-rename
+ * idiom) rely on that.  File data waits for fd_sync, close or a write-back. */
+static uint32_t durable(ehal_instance *inst, volume *v, int rc) {
+  if (!rc) rc = ehal_sfs_sync(v->fs);
+  return fs_rc(inst, v, rc);
+}
+
+/* ---- paths ---- */
+
+typedef struct {
+  volume *v;
+  uint64_t dir; /* the directory the last component is in */
+  char name[EHAL_SFS_NAME_MAX + 1];
+  size_t len;   /* the last component; "." when the path names dir itself */
+  uint64_t ino; /* what the path names; 0: nothing (yet) */
+  bool slash;   /* the path ended in '/' */
+} where;
+
+static uint32_t dir_fd(ehal_instance *inst, uint32_t fd, wfd **out) {
+  wfd *f = get_fd(inst, fd);
+  if (!f) return fd <= 2 ? WASI_ENOTDIR : WASI_EBADF;
+  if (f->kind != FD_DIR) return WASI_ENOTDIR;
+  *out = f;
+  return 0;
+}
+
+/* Resolves path (guest memory) from directory descriptor fd. */
+static uint32_t walk(ehal_instance *inst, uint32_t fd, uint32_t path, uint32_t len, where *w) {
+  wfd *d;
+  uint32_t rc = dir_fd(inst, fd, &d);
+  if (rc) return rc;
+  const char *p = (const char *)ehal_wasi_mem(inst, path, len);
+  if (!p) return WASI_EFAULT;
+  if (len == 0) return WASI_ENOENT;
+  if (len > PATH_MAX_LEN) return WASI_ENAMETOOLONG;
+  if (memchr(p, 0, len)) return WASI_EINVAL;
+  if (p[0] == '/') return WASI_ENOTCAPABLE;
+  memset(w, 0, sizeof *w);
+  w->v = vol_of(inst, d);
+  w->slash = p[len - 1] == '/';
+  uint64_t cur = d->ino;
+  size_t i = 0;
+  for (;;) {
+    while (i < len && p[i] == '/') i++;
+    size_t start = i;
+    while (i < len && p[i] != '/') i++;
+    size_t clen = i - start;
+    while (i < len && p[i] == '/') i++;
+    bool last = i >= len;
+    const char *c = p + start;
+    if (clen > EHAL_SFS_NAME_MAX) return WASI_ENAMETOOLONG;
+    bool dot = clen == 1 && c[0] == '.', dotdot = clen == 2 && c[0] == '.' && c[1] == '.';
+    uint64_t next = 0;
+    int r = ehal_sfs_lookup(w->v->fs, cur, c, clen, &next);
+    if (last && !dot && !dotdot) {
+      if (r && r != EHAL_SFS_ENOENT) return fs_rc(inst, w->v, r);
+      w->dir = cur;
+      memcpy(w->name, c, clen);
+      w->len = clen;
+      w->ino = r ? 0 : next;
+      return 0;
+    }
+    if (r) return fs_rc(inst, w->v, r);
+    ehal_sfs_attr a;
+    if ((r = ehal_sfs_stat(w->v->fs, next, &a))) return fs_rc(inst, w->v, r);
+    if (a.type != EHAL_SFS_DIR) return WASI_ENOTDIR;
+    cur = next;
+    if (last) { /* "." or "..": the path names a directory itself */
+      w->dir = w->ino = cur;
+      w->name[0] = '.';
+      w->len = 1;
+      return 0;
+    }
+  }
+}
+
+static uint32_t walk_existing(ehal_instance *inst, uint32_t fd, uint32_t path, uint32_t len,
+                              where *w, ehal_sfs_attr *a) {
+  uint32_t rc = walk(inst, fd, path, len, w);
+  if (rc) return rc;
+  if (!w->ino) return WASI_ENOENT;
+  int r = ehal_sfs_stat(w->v->fs, w->ino, a);
+  if (r) return fs_rc(inst, w->v, r);
+  if (w->slash && a->type != EHAL_SFS_DIR) return WASI_ENOTDIR;
+  return 0;
+}
+
+/* ---- stat ---- */
+
+static uint32_t put_filestat(ehal_instance *inst, uint32_t out, uint32_t vol,
+                             const ehal_sfs_attr *a) {
+  uint8_t *d = ehal_wasi_mem(inst, out, 64);
+  if (!d) return WASI_EFAULT;
+  memset(d, 0, 64);
+  ehal_put_u64(d, vol + 1ull); /* dev: one per volume */
+  ehal_put_u64(d + 8, a->ino);
+  d[16] = a->type;
+  ehal_put_u64(d + 24, 1); /* nlink: no hard links */
+  ehal_put_u64(d + 32, a->size);
+  ehal_put_u64(d + 40, a->atim);
+  ehal_put_u64(d + 48, a->mtim);
+  ehal_put_u64(d + 56, a->ctim);
+  return 0;
+}
+
+uint32_t ehal_wasi_fd_filestat_get(void *env, uint32_t fd, uint32_t out) {
+  ehal_instance *inst = env;
+  wfd *f = get_fd(inst, fd);
+  if (!f) return WASI_EBADF;
+  ehal_sfs_attr a;
+  int r = ehal_sfs_stat(vol_of(inst, f)->fs, f->ino, &a);
+  if (r) return fs_rc(inst, vol_of(inst, f), r);
+  return put_filestat(inst, out, f->vol, &a);
+}
+
+uint32_t ehal_wasi_path_filestat_get(void *env, uint32_t fd, uint32_t flags, uint32_t path,
+                                     uint32_t len, uint32_t out) {
+  (void)flags; /* symlink_follow: there are no links */
+  ehal_instance *inst = env;
+  where w;
+  ehal_sfs_attr a;
+  uint32_t rc = walk_existing(inst, fd, path, len, &w, &a);
+  if (rc) return rc;
+  return put_filestat(inst, out, (uint32_t)(w.v - inst->wasi_fs->vols), &a);
+}
+
+static uint32_t set_times(ehal_instance *inst, volume *v, uint64_t ino, uint64_t atim,
+                          uint64_t mtim, uint32_t fst) {
+  if (fst & ~15u || ((fst & FST_ATIM) && (fst & FST_ATIM_NOW)) ||
+      ((fst & FST_MTIM) && (fst & FST_MTIM_NOW)))
+    return WASI_EINVAL;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  uint64_t a = fst & FST_ATIM ? atim : fst & FST_ATIM_NOW ? now : UINT64_MAX;
+  uint64_t m = fst & FST_MTIM ? mtim : fst & FST_MTIM_NOW ? now : UINT64_MAX;
+  return fs_rc(inst, v, ehal_sfs_set_times(v->fs, ino, a, m));
+}
+
+uint32_t ehal_wasi_fd_filestat_set_times(void *env, uint32_t fd, uint64_t atim, uint64_t mtim,
+                                         uint32_t fst) {
+  ehal_instance *inst = env;
+  wfd *f = get_fd(inst, fd);
+  if (!f || !(f->base & R_FD_FILESTAT_SET_TIMES)) return WASI_EBADF;
+  return set_times(inst, vol_of(inst, f), f->ino, atim, mtim, fst);
+}
+
+uint32_t ehal_wasi_path_filestat_set_times(void *env, uint32_t fd, uint32_t flags, uint32_t path,
+                                           uint32_t len, uint64_t atim, uint64_t mtim,
+                                           uint32_t fst) {
+  (void)flags;
+  ehal_instance *inst = env;
+  where w;
+  ehal_sfs_attr a;
+  uint32_t rc = walk_existing(inst, fd, path, len, &w, &a);
+  if (rc) return rc;
+  return set_times(inst, w.v, w.ino, atim, mtim, fst);
+}
+
+/* ---- descriptors ---- */
+
+uint32_t ehal_wasi_fd_fdstat_get_file(void *env, uint32_t fd, uint32_t out) {
+  ehal_instance *inst = env;
+  wfd *f = get_fd(inst, fd);
+  if (!f) return WASI_EBADF;
+  uint8_t *d = ehal_wasi_mem(inst, out, 24);
+  if (!d) return WASI_EFAULT;
+  memset(d, 0, 24);
+  d[0] = f->kind == FD_DIR ? EHAL_SFS_DIR : EHAL_SFS_FILE;
+  ehal_put_u16(d + 2, f->fdflags);
+  ehal_put_u64(d + 8, f->base);
+  ehal_put_u64(d + 16, f->inh);
+  return 0;
+}
+
+uint32_t ehal_wasi_fd_fdstat_set_flags(void *env, uint32_t fd, uint32_t flags) {
+  ehal_instance *inst = env;
+  wfd *f = get_fd(inst, fd);
+  if (!f) return WASI_EBADF;
+  if (flags & ~FDFLAGS_ALL) return WASI_EINVAL;
+  f->fdflags = (uint16_t)flags;
+  return 0;
+}
+
+uint32_t ehal_wasi_fd_fdstat_set_rights(void *env, uint32_t fd, uint64_t base, uint64_t inh) {
+  ehal_instance *inst = env;
+  wfd *f = get_fd(inst, fd);
+  if (!f) return WASI_EBADF;
+  if ((base & ~f->base) || (inh & ~f->inh)) return WASI_ENOTCAPABLE; /* only ever fewer */
+  f->base = base;
+  f->inh = inh;
+  return 0;
+}
+
+uint32_t ehal_wasi_fd_close_file(void *env, uint32_t fd) {
+  ehal_instance *inst = env;
+  wfd *f = get_fd(inst, fd);
+  if (!f) return WASI_EBADF;
+  volume *v = vol_of(inst, f);
+  bool wrote = f->wrote;
+  if (f->kind == FD_FILE) ehal_sfs_release(v->fs, f->ino);
+  memset(f, 0, sizeof *f);
+  /* what a closed file holds survives a kill of the process, as on Linux;
+   * the descriptor is closed whatever the write-back says */
+  return wrote ? durable(inst, v, 0) : 0;
+}
+
+uint32_t ehal_wasi_fd_renumber(void *env, uint32_t from, uint32_t to) {
+  ehal_instance *inst = env;
+  wfd *f = get_fd(inst, from), *t = get_fd(inst, to);
+  if (!f || !t) return WASI_EBADF;
+  if (from == to) return 0;
+  wfd moved = *f;
+  ehal_wasi_fd_close_file(env, to);
+  memset(f, 0, sizeof *f);
+  inst->wasi_fs->fds[to] = moved;
+  return 0;
+}
+
+uint32_t ehal_wasi_fd_prestat_get(void *env, uint32_t fd, uint32_t out) {
+  ehal_instance *inst = env;
+  wfd *f = get_fd(inst, fd);
+  if (!f || !f->preopen) return WASI_EBADF;
+  uint8_t *d = ehal_wasi_mem(inst, out, 8);
+  if (!d) return WASI_EFAULT;
+  memset(d, 0, 8); /* tag 0: a directory */
+  ehal_put_u32(d + 4, (uint32_t)strlen(vol_of(inst, f)->path));
+  return 0;
+}
+
+uint32_t ehal_wasi_fd_prestat_dir_name(void *env, uint32_t fd, uint32_t path, uint32_t len) {
+  ehal_instance *inst = env;
+  wfd *f = get_fd(inst, fd);
+  if (!f || !f->preopen) return WASI_EBADF;
+  const char *name = vol_of(inst, f)->path;
+  size_t n = strlen(name);
+  if (len < n) return WASI_ENAMETOOLONG;
+  uint8_t *d = ehal_wasi_mem(inst, path, n);
+  if (!d) return WASI_EFAULT;
+  memcpy(d, name, n);
+  return 0;
+}
+
+uint32_t ehal_wasi_fd_sync(void *env, uint32_t fd) {
+  ehal_instance *inst = env;
+  wfd *f = get_fd(inst, fd);
+  if (!f) return fd <= 2 ? WASI_EINVAL : WASI_EBADF;
+  volume *v = vol_of(inst, f);
+  return fs_rc(inst, v, ehal_sfs_sync(v->fs));
+}
+
+uint32_t ehal_wasi_fd_datasync(void *env, uint32_t fd) { return ehal_wasi_fd_sync(env, fd); }
+
+/* ---- file data ---- */
+
+static uint32_t file_fd(ehal_instance *inst, uint32_t fd, uint64_t right, wfd **out) {
+  wfd *f = get_fd(inst, fd);
+  if (!f) return WASI_EBADF;
+  if (f->kind == FD_DIR) return WASI_EISDIR;
+  if (!(f->base & right)) return WASI_EBADF;
+  *out = f;
+  return 0;
+}
+
+/* fd_read, fd_pread, fd_write, fd_pwrite: every buffer is checked before
+ * any byte moves; at: the offset (pread/pwrite) or NULL (the position). */
+static uint32_t file_io(ehal_instance *inst, uint32_t fd, uint32_t iovs, uint32_t n,
+                        const uint64_t *at, bool write, uint32_t out) {
+  wfd *f;
+  uint32_t rc = file_fd(inst, fd, write ? R_FD_WRITE : R_FD_READ, &f);
+  if (rc) return rc;
+  if (n > 1024) return WASI_EINVAL;
+  const uint8_t *iov = ehal_wasi_mem(inst, iovs, 8ull * n);
+  if (!iov || !ehal_wasi_mem(inst, out, 4)) return WASI_EFAULT;
+  for (uint32_t i = 0; i < n; i++)
+    if (!ehal_wasi_mem(inst, ehal_get_u32(iov + 8 * i), ehal_get_u32(iov + 8 * i + 4)))
+      return WASI_EFAULT;
+  volume *v = vol_of(inst, f);
+  uint64_t pos = at ? *at : f->pos;
+  if (write && !at && (f->fdflags & FDFLAG_APPEND)) {
+    ehal_sfs_attr a;
+    int r = ehal_sfs_stat(v->fs, f->ino, &a);
+    if (r) return fs_rc(inst, v, r);
+    pos = a.size;
+  }
+  uint64_t done = 0;
+  int r = 0;
+  for (uint32_t i = 0; i < n && done < IO_MAX; i++) {
+    uint32_t p = ehal_get_u32(iov + 8 * i), len = ehal_get_u32(iov + 8 * i + 4);
+    if (len > IO_MAX - done) len = (uint32_t)(IO_MAX - done);
+    uint8_t *d = ehal_wasi_mem(inst, p, len);
+    size_t got = 0;
+    r = write ? ehal_sfs_write(v->fs, f->ino, pos, d, len, &got)
+              : ehal_sfs_read(v->fs, f->ino, pos, d, len, &got);
+    pos += got;
+    done += got;
+    if (r || got < len) break;
+  }
+  if (r && !done) return fs_rc(inst, v, r);
+  if (!at) f->pos = pos;
+  f->wrote |= write && done;
+  return ehal_wasi_put_u32(inst, out, (uint32_t)done);
+}
+
+uint32_t ehal_wasi_fd_read(void *env, uint32_t fd, uint32_t iovs, uint32_t n, uint32_t nread) {
+  return file_io(env, fd, iovs, n, NULL, false, nread);
+}
+
+uint32_t ehal_wasi_fd_pread(void *env, uint32_t fd, uint32_t iovs, uint32_t n, uint64_t off,
+                            uint32_t nread) {
+  return file_io(env, fd, iovs, n, &off, false, nread);
+}
+
+uint32_t ehal_wasi_fd_write_file(void *env, uint32_t fd, uint32_t iovs, uint32_t n,
+                                 uint32_t nwritten) {
+  return file_io(env, fd, iovs, n, NULL, true, nwritten);
+}
+
+uint32_t ehal_wasi_fd_pwrite(void *env, uint32_t fd, uint32_t iovs, uint32_t n, uint64_t off,
+                             uint32_t nwritten) {
+  return file_io(env, fd, iovs, n, &off, true, nwritten);
+}
+
+uint32_t ehal_wasi_fd_seek_file(void *env, uint32_t fd, uint64_t off, uint32_t whence,
+                                uint32_t out) {
+  ehal_instance *inst = env;
+  wfd *f;
+  uint32_t rc = file_fd(inst, fd, R_FD_SEEK | R_FD_TELL, &f);
+  if (rc == WASI_EISDIR) return WASI_EBADF;
+  if (rc) return rc;
+  if (!ehal_wasi_mem(inst, out, 8)) return WASI_EFAULT;
+  int64_t base;
+  if (whence == 0) {
+    base = 0;
+  } else if (whence == 1) {
+    base = (int64_t)f->pos;
+  } else if (whence == 2) {
+    ehal_sfs_attr a;
+    int r = ehal_sfs_stat(vol_of(inst, f)->fs, f->ino, &a);
+    if (r) return fs_rc(inst, vol_of(inst, f), r);
+    base = (int64_t)a.size;
+  } else {
+    return WASI_EINVAL;
+  }
+  int64_t delta = (int64_t)off, np;
+  if (__builtin_add_overflow(base, delta, &np) || np < 0) return WASI_EINVAL;
+  f->pos = (uint64_t)np;
+  ehal_put_u64(ehal_wasi_mem(inst, out, 8), f->pos);
+  return 0;
+}
+
+uint32_t ehal_wasi_fd_tell(void *env, uint32_t fd, uint32_t out) {
+  ehal_instance *inst = env;
+  wfd *f;
+  uint32_t rc = file_fd(inst, fd, R_FD_TELL | R_FD_SEEK, &f);
+  if (rc) return rc == WASI_EISDIR ? WASI_EBADF : rc;
+  uint8_t *d = ehal_wasi_mem(inst, out, 8);
+  if (!d) return WASI_EFAULT;
+  ehal_put_u64(d, f->pos);
+  return 0;
+}
+
+uint32_t ehal_wasi_fd_filestat_set_size(void *env, uint32_t fd, uint64_t size) {
+  ehal_instance *inst = env;
+  wfd *f;
+  uint32_t rc = file_fd(inst, fd, R_FD_FILESTAT_SET_SIZE, &f);
+  if (rc) return rc == WASI_EISDIR ? WASI_EINVAL : rc;
+  return fs_rc(inst, vol_of(inst, f), ehal_sfs_truncate(vol_of(inst, f)->fs, f->ino, size));
+}
+
+uint32_t ehal_wasi_fd_allocate(void *env, uint32_t fd, uint64_t off, uint64_t len) {
+  ehal_instance *inst = env;
+  wfd *f;
+  uint32_t rc = file_fd(inst, fd, R_FD_ALLOCATE, &f);
+  if (rc) return rc == WASI_EISDIR ? WASI_EBADF : rc;
+  if (len == 0 || off + len < off) return WASI_EINVAL;
+  volume *v = vol_of(inst, f);
+  ehal_sfs_attr a;
+  int r = ehal_sfs_stat(v->fs, f->ino, &a);
+  if (!r && off + len > a.size) r = ehal_sfs_truncate(v->fs, f->ino, off + len);
+  return fs_rc(inst, v, r);
+}
+
+uint32_t ehal_wasi_fd_advise(void *env, uint32_t fd, uint64_t off, uint64_t len, uint32_t advice) {
+  ehal_instance *inst = env;
+  (void)off, (void)len;
+  wfd *f = get_fd(inst, fd);
+  if (!f) return WASI_EBADF;
+  if (f->kind == FD_DIR) return WASI_EBADF;
+  return advice > 5 ? WASI_EINVAL : 0; /* advice only: nothing to do */
+}
+
+/* ---- directories ---- */
+
+typedef struct {
+  uint8_t *buf;
+  uint32_t len, used;
+} dirbuf;
+
+/* Each entry: d_next u64, d_ino u64, d_namlen u32, d_type u8, then the
+ * name; the last one cut where the buffer ends (the caller then asks
+ * again with a larger one, as preview 1 has it). */
+static int put_dirent(void *user, uint64_t next, uint64_t ino, uint8_t type, const char *name,
+                      size_t len) {
+  dirbuf *b = user;
+  uint8_t hdr[24] = {0};
+  ehal_put_u64(hdr, next);
+  ehal_put_u64(hdr + 8, ino);
+  ehal_put_u32(hdr + 16, (uint32_t)len);
+  hdr[20] = type;
+  uint32_t room = b->len - b->used, h = room < 24 ? room : 24;
+  memcpy(b->buf + b->used, hdr, h);
+  b->used += h;
+  room -= h;
+  uint32_t nl = room < len ? room : (uint32_t)len;
+  memcpy(b->buf + b->used, name, nl);
+  b->used += nl;
+  return b->used >= b->len;
+}
+
+uint32_t ehal_wasi_fd_readdir(void *env, uint32_t fd, uint32_t buf, uint32_t len, uint64_t cookie,
+                              uint32_t used) {
+  ehal_instance *inst = env;
+  wfd *f = get_fd(inst, fd);
+  if (!f) return WASI_EBADF;
+  if (f->kind != FD_DIR) return WASI_ENOTDIR;
+  dirbuf b = {ehal_wasi_mem(inst, buf, len), len, 0};
+  if (!b.buf || !ehal_wasi_mem(inst, used, 4)) return WASI_EFAULT;
+  if (len) {
+    volume *v = vol_of(inst, f);
+    int r = ehal_sfs_readdir(v->fs, f->ino, cookie, put_dirent, &b);
+    if (r) return fs_rc(inst, v, r);
+  }
+  return ehal_wasi_put_u32(inst, used, b.used);
+}
+
+uint32_t ehal_wasi_path_open(void *env, uint32_t fd, uint32_t dirflags, uint32_t path, uint32_t len,
+                             uint32_t oflags, uint64_t base, uint64_t inh, uint32_t fdflags,
+                             uint32_t out) {
+  (void)dirflags; /* symlink_follow: there are no links */
+  ehal_instance *inst = env;
+  where w;
+  uint32_t rc = walk(inst, fd, path, len, &w);
+  if (rc) return rc;
+  if (oflags & ~15u || fdflags & ~FDFLAGS_ALL) return WASI_EINVAL;
+  if (!ehal_wasi_mem(inst, out, 4)) return WASI_EFAULT;
+  wfd *d = get_fd(inst, fd);
+  ehal_sfs *fs = w.v->fs;
+  ehal_sfs_attr a;
+  int r;
+  bool created = false;
+  if (w.ino) {
+    if ((oflags & O_CREAT) && (oflags & O_EXCL)) return WASI_EEXIST;
+    if ((r = ehal_sfs_stat(fs, w.ino, &a))) return fs_rc(inst, w.v, r);
+    if (a.type != EHAL_SFS_DIR && ((oflags & O_DIRECTORY) || w.slash)) return WASI_ENOTDIR;
+    if (a.type == EHAL_SFS_DIR && ((oflags & O_TRUNC) || (base & R_FD_WRITE))) return WASI_EISDIR;
+  } else {
+    if (!(oflags & O_CREAT)) return WASI_ENOENT;
+    if (w.slash) return WASI_EISDIR;
+    if (oflags & O_DIRECTORY) return WASI_EINVAL;
+    if ((r = ehal_sfs_create(fs, w.dir, w.name, w.len, EHAL_SFS_FILE, &w.ino)) ||
+        (r = durable(inst, w.v, 0)))
+      return fs_rc(inst, w.v, r);
+    if ((r = ehal_sfs_stat(fs, w.ino, &a))) return fs_rc(inst, w.v, r);
+    created = true;
+  }
+  wfd nf = {.kind = a.type == EHAL_SFS_DIR ? FD_DIR : FD_FILE,
+            .fdflags = (uint16_t)fdflags,
+            .vol = d->vol,
+            .ino = w.ino};
+  uint64_t allowed = nf.kind == FD_DIR ? RIGHTS_DIR : RIGHTS_FILE;
+  nf.base = base & d->inh & allowed;
+  nf.inh = inh & d->inh;
+  if (nf.kind == FD_FILE && (oflags & O_TRUNC) && !created) {
+    if (!(nf.base & R_FD_WRITE)) return WASI_EBADF; /* O_TRUNC on a read-only open */
+    if ((r = ehal_sfs_truncate(fs, w.ino, 0))) return fs_rc(inst, w.v, r);
+    nf.wrote = true;
+  }
+  uint32_t nfd;
+  if ((rc = new_fd(inst, &nf, &nfd))) return rc;
+  if (nf.kind == FD_FILE) ehal_sfs_hold(fs, w.ino);
+  return ehal_wasi_put_u32(inst, out, nfd);
+}
+
+uint32_t ehal_wasi_path_create_directory(void *env, uint32_t fd, uint32_t path, uint32_t len) {
+  ehal_instance *inst = env;
+  where w;
+  uint32_t rc = walk(inst, fd, path, len, &w);
+  if (rc) return rc;
+  if (w.ino) return WASI_EEXIST;
+  uint64_t ino;
+  return durable(inst, w.v, ehal_sfs_create(w.v->fs, w.dir, w.name, w.len, EHAL_SFS_DIR, &ino));
+}
+
+static uint32_t remove_path(ehal_instance *inst, uint32_t fd, uint32_t path, uint32_t len,
+                            bool rmdir) {
+  where w;
+  uint32_t rc = walk(inst, fd, path, len, &w);
+  if (rc) return rc;
+  if (!w.ino) return WASI_ENOENT;
+  if (w.len == 1 && w.name[0] == '.') return rmdir ? WASI_EINVAL : WASI_EISDIR;
+  if (w.slash && !rmdir) {
+    ehal_sfs_attr a;
+    int r = ehal_sfs_stat(w.v->fs, w.ino, &a);
+    if (r) return fs_rc(inst, w.v, r);
+    return a.type == EHAL_SFS_DIR ? WASI_EISDIR : WASI_ENOTDIR;
+  }
+  return durable(inst, w.v, ehal_sfs_remove(w.v->fs, w.dir, w.name, w.len, rmdir));
+}
+
+uint32_t ehal_wasi_path_remove_directory(void *env, uint32_t fd, uint32_t path, uint32_t len) {
+  return remove_path(env, fd, path, len, true);
+}
+
+uint32_t ehal_wasi_path_unlink_file(void *env, uint32_t fd, uint32_t path, uint32_t len) {
+  return remove_path(env, fd, path, len, false);
+}
+
+uint32_t ehal_wasi_path_rename(void *env, uint32_t fd, uint32_t opath, uint32_t olen, uint32_t nfd,
+                               uint32_t npath, uint32_t nlen) {
+  ehal_instance *inst = env;
+  where o, n;
+  uint32_t rc = walk(inst, fd, opath, olen, &o);
+  if (rc || (rc = walk(inst, nfd, npath, nlen, &n))) return rc;
+  if (o.v != n.v) return WASI_EXDEV;
+  if (!o.ino) return WASI_ENOENT;
+  if ((o.len == 1 && o.name[0] == '.') || (n.len == 1 && n.name[0] == '.')) return WASI_EINVAL;
+  if (o.slash || n.slash) { /* a trailing slash names a directory */
+    ehal_sfs_attr a;
+    int r = ehal_sfs_stat(o.v->fs, o.ino, &a);
+    if (r) return fs_rc(inst, o.v, r);
+    if (a.type != EHAL_SFS_DIR) return WASI_ENOTDIR;
+  }
+  return durable(inst, o.v, ehal_sfs_rename(o.v->fs, o.dir, o.name, o.len, n.dir, n.name, n.len));
+}
+
+uint32_t ehal_wasi_path_readlink(void *env, uint32_t fd, uint32_t path, uint32_t len, uint32_t buf,
+                                 uint32_t buflen, uint32_t used) {
+  ehal_instance *inst = env;
+  (void)buf, (void)buflen, (void)used;
+  where w;
+  ehal_sfs_attr a;
+  uint32_t rc = walk_existing(inst, fd, path, len, &w, &a);
+  return rc ? rc : WASI_EINVAL; /* it exists, and nothing is a link */
+}
+
+uint32_t ehal_wasi_path_link(void *env, uint32_t ofd, uint32_t oflags, uint32_t opath,
+                             uint32_t olen, uint32_t nfd, uint32_t npath, uint32_t nlen) {
+  ehal_instance *inst = env;
+  (void)oflags, (void)opath, (void)olen, (void)nfd, (void)npath, (void)nlen;
+  wfd *d;
+  uint32_t rc = dir_fd(inst, ofd, &d);
+  return rc ? rc : WASI_ENOTSUP; /* hard links are not kept */
+}
+
+uint32_t ehal_wasi_path_symlink(void *env, uint32_t opath, uint32_t olen, uint32_t fd,
+                                uint32_t npath, uint32_t nlen) {
+  ehal_instance *inst = env;
+  (void)opath, (void)olen, (void)npath, (void)nlen;
+  wfd *d;
+  uint32_t rc = dir_fd(inst, fd, &d);
+  return rc ? rc : WASI_ENOTSUP; /* symbolic links are refused: see the top */
+}
+
+bool ehal_wasi_fs_is_file(ehal_instance *inst, uint32_t fd) {
+  wfd *f = get_fd(inst, fd);
+  return f && f->kind == FD_FILE;
+}
+
+/* ---- the instance's volumes ---- */
+
+/* A preopen's guest path: absolute, no "." or ".." or empty component,
+ * no trailing '/' (but "/" itself). */
+static bool guest_path_ok(const char *p) {
+  size_t n = strlen(p);
+  if (n == 0 || n > 200 || p[0] != '/' || (n > 1 && p[n - 1] == '/')) return false;
+  for (const char *c = p + 1; *c;) {
+    const char *e = strchr(c, '/');
+    size_t l = e ? (size_t)(e - c) : strlen(c);
+    if (l == 0 || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.')) return false;
+    for (size_t i = 0; i < l; i++)
+      if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f) return false;
+    c += l + (e ? 1 : 0);
+  }
+  return true;
+}
+
+int ehal_wasi_fs_open(ehal_instance *inst, const char *const *dirs, size_t n, char *err,
+                      size_t errlen) {
+  if (n == 0) return 0;
+  if (n > VOLUMES_MAX) {
+    snprintf(err, errlen, "at most %u sealed directories", VOLUMES_MAX);
+    return -1;
+  }
+  if (!inst->state_dir) {
+    snprintf(err, errlen, "sealed directories need a state directory");
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (!guest_path_ok(dirs[i])) {
+      snprintf(err, errlen,
+               "sealed directory '%s': give an absolute guest path such as /data (no '.', "
+               "'..', empty or trailing components, at most 200 bytes)",
+               dirs[i]);
+      return -1;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(dirs[i], dirs[j])) {
+        snprintf(err, errlen, "sealed directory '%s' is given twice", dirs[i]);
+        return -1;
+      }
+  }
+  struct ehal_wasi_fs *w = calloc(1, sizeof *w);
+  if (!w || !(w->fds = calloc(n + 3 > 16 ? n + 3 : 16, sizeof *w->fds))) {
+    free(w);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  w->nfds = n + 3 > 16 ? (uint32_t)n + 3 : 16;
+  inst->wasi_fs = w;
+  ehal_store_limits lim;
+  ehal_storage_get_limits(&lim);
+  lim.max_bytes_per_workload = ehal_storage_quota(inst);
+  ehal_store_err e;
+  if (!(w->store = ehal_store_open(inst->state_dir, inst->workload, NULL, &lim, &e))) {
+    snprintf(err, errlen, "sealed directories: %s", e.msg);
+    ehal_wasi_fs_close(inst);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    volume *v = &w->vols[w->nvols];
+    if (!(v->path = strdup(dirs[i]))) {
+      snprintf(err, errlen, "out of memory");
+      ehal_wasi_fs_close(inst);
+      return -1;
+    }
+    if (!(v->fs = ehal_sfs_open(w->store, dirs[i], &e))) {
+      free(v->path);
+      snprintf(err, errlen, "sealed directory %s: %s", dirs[i], e.msg);
+      ehal_wasi_fs_close(inst);
+      return -1;
+    }
+    w->fds[3 + w->nvols] = (wfd){.kind = FD_DIR,
+                                 .preopen = true,
+                                 .vol = w->nvols,
+                                 .ino = EHAL_SFS_ROOT,
+                                 .base = RIGHTS_DIR,
+                                 .inh = RIGHTS_DIR | RIGHTS_FILE};
+    w->nvols++;
+  }
+  return 0;
+}
+
+int ehal_wasi_fs_sync(ehal_instance *inst, char *err, size_t errlen) {
+  struct ehal_wasi_fs *w = inst->wasi_fs;
+  int bad = 0;
+  for (uint32_t i = 0; w && i < w->nvols; i++) {
+    int r = ehal_sfs_sync(w->vols[i].fs);
+    if (r && !bad++)
+      snprintf(err, errlen, "sealed directory %s: cannot write back: %s", w->vols[i].path,
+               *ehal_sfs_errmsg(w->vols[i].fs) ? ehal_sfs_errmsg(w->vols[i].fs) : "out of memory");
+  }
+  return bad ? -1 : 0;
+}
+
+void ehal_wasi_fs_close(ehal_instance *inst) {
+  struct ehal_wasi_fs *w = inst->wasi_fs;
+  if (!w) return;
+  for (uint32_t fd = 3; fd < w->nfds; fd++) /* so that unlinked open files go */
+    if (w->fds[fd].kind == FD_FILE) ehal_wasi_fd_close_file(inst, fd);
+  char msg[700];
+  if (ehal_wasi_fs_sync(inst, msg, sizeof msg) != 0)
+    dprintf(inst->stderr_fd, "elastic-hal: %s\n", msg);
+  for (uint32_t i = 0; i < w->nvols; i++) {
+    ehal_sfs_close(w->vols[i].fs);
+    free(w->vols[i].path);
+  }
+  ehal_store_close(w->store);
+  free(w->fds);
+  free(w);
+  inst->wasi_fs = NULL;
+}
