@@ -23,12 +23,15 @@
 #include "elastic-hal/elastic_hal.h"
 
 int ehal_cmd_storage(int argc, char **argv);
+int ehal_cmd_storage_fs(const char *prog, bool import, int argc, char **argv);
 
 static const char *prog = "elastic-hal";
 
 static void usage_storage(FILE *f) {
   fprintf(f,
           "Usage: %s storage list [--state-dir DIR] [--workload NAME] [--json]\n"
+          "       %s storage import HOST_DIR --workload NAME --dir GUEST_PATH\n"
+          "       %s storage export OUT_DIR --workload NAME --dir GUEST_PATH\n"
           "\n"
           "Object storage of the workloads on this node, for operators.\n"
           "\n"
@@ -36,7 +39,10 @@ static void usage_storage(FILE *f) {
           "  list    every container: workload, name, objects, bytes (plaintext), bytes\n"
           "          stored (ciphertext and metadata), version, whether a workload key\n"
           "          context protects it, creation time.  Nothing is decrypted or\n"
-          "          verified: object keys, content types and data stay sealed.\n"
+          "          verified: object keys, content types and data stay sealed.  A\n"
+          "          sealed directory (run --dir) shows as sealed:GUEST_PATH.\n"
+          "  import  seal the files under HOST_DIR into a workload's sealed directory\n"
+          "  export  write a sealed directory out, decrypted (see 'storage import --help')\n"
           "\n"
           "Options:\n"
           "  -s, --state-dir DIR   state directory (default $XDG_STATE_HOME/elastic-hal,\n"
@@ -44,7 +50,7 @@ static void usage_storage(FILE *f) {
           "  -n, --workload NAME   only this workload's containers\n"
           "      --json            machine-readable output\n"
           "  -h, --help            show this help\n",
-          prog);
+          prog, prog, prog);
 }
 
 /* Names come from files an attacker may have edited: never let them put
@@ -193,6 +199,8 @@ int ehal_cmd_storage(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(sub, "list")) return cmd_list(argc - 1, argv + 1);
+  if (!strcmp(sub, "import") || !strcmp(sub, "export"))
+    return ehal_cmd_storage_fs(prog, sub[0] == 'i', argc - 1, argv + 1);
   fprintf(stderr, "%s: storage: unknown command '%s' (see '%s storage --help')\n", prog, sub, prog);
   return 2;
 }

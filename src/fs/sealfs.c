@@ -42,10 +42,11 @@
 #define INODE_HDR 64u
 #define DIRENT_HDR 19u
 #define SB_HDR 16u
-#define DIR_MAX_BYTES (8u << 20)             /* a directory's sealed object */
-#define CACHE_CHUNKS 512u                    /* cached file data: 32 MiB */
-#define FLUSH_CHUNKS 256u                    /* write back at 16 MiB of dirty data */
-#define FLUSH_OPS 512u                       /* or this many other changes */
+#define DIR_MAX_BYTES ((4u << 20) - INODE_HDR) /* a directory's entries: 4 MiB sealed */
+#define FLUSH_DIRS 4u     /* dirty directories: 16 MiB at most, so a write-back fits a batch */
+#define CACHE_CHUNKS 512u /* cached file data: 32 MiB */
+#define FLUSH_CHUNKS 256u /* write back at 16 MiB of dirty data */
+#define FLUSH_OPS 512u    /* or this many other changes */
 #define BATCH_OPS (EHAL_STORE_APPLY_MAX - 1) /* one op stays for the superblock */
 #define NO_SLOT UINT32_MAX
 
@@ -63,6 +64,10 @@ typedef struct inode {
   uint64_t size, atim, mtim, ctim;
   bool dirty, on_disk, unlinked, pending; /* pending: chunk ranges to delete */
   uint32_t holds;
+  /* files: chunk indices below hwm may be in the store (above: never
+   * written), so deletes stop there whatever the size says */
+  uint64_t hwm;
+  struct inode *dprev, *dnext; /* the list of dirty inodes */
   /* directories */
   uint64_t parent, next_seq;
   dirent_t *ents; /* in cookie (seq) order, dead ones until compacted */
@@ -85,11 +90,14 @@ typedef struct {
 } range;
 
 struct ehal_sfs {
+  ehal_store *s;
   ehal_store_container *c;
+  bool unsynced;    /* committed since the last durable write-back */
   uint64_t version; /* the container's, as this volume last saw or made it */
   uint64_t next_ino;
   inode **itab;
-  size_t icap, icount, idirty;
+  size_t icap, icount, idirty, ddirty; /* dirty inodes, of them directories */
+  inode *dirty_head;
   chunk **ctab;
   size_t ccap, ccount, cdirty;
   chunk *lru_head, *lru_tail;
@@ -197,6 +205,8 @@ static void inode_free(inode *ip) {
   free(ip);
 }
 
+static void mark_clean(ehal_sfs *fs, inode *ip);
+
 static void iremove(ehal_sfs *fs, inode *ip) {
   for (inode **pp = ibucket(fs, ip->ino); *pp; pp = &(*pp)->hnext)
     if (*pp == ip) {
@@ -204,14 +214,32 @@ static void iremove(ehal_sfs *fs, inode *ip) {
       fs->icount--;
       break;
     }
-  if (ip->dirty) fs->idirty--;
+  mark_clean(fs, ip);
   inode_free(ip);
 }
 
 static void mark_dirty(ehal_sfs *fs, inode *ip) {
-  if (ip->unlinked) return; /* open but unlinked: never written again */
-  if (!ip->dirty) fs->idirty++;
+  if (ip->unlinked || ip->dirty) return; /* open but unlinked: never written again */
   ip->dirty = true;
+  fs->idirty++;
+  fs->ddirty += ip->type == EHAL_SFS_DIR;
+  ip->dprev = NULL;
+  ip->dnext = fs->dirty_head;
+  if (fs->dirty_head) fs->dirty_head->dprev = ip;
+  fs->dirty_head = ip;
+}
+
+static void mark_clean(ehal_sfs *fs, inode *ip) {
+  if (!ip->dirty) return;
+  ip->dirty = false;
+  fs->idirty--;
+  fs->ddirty -= ip->type == EHAL_SFS_DIR;
+  if (ip->dprev)
+    ip->dprev->dnext = ip->dnext;
+  else
+    fs->dirty_head = ip->dnext;
+  if (ip->dnext) ip->dnext->dprev = ip->dprev;
+  ip->dprev = ip->dnext = NULL;
 }
 
 /* ---- directory entries ---- */
@@ -230,6 +258,10 @@ static dirent_t *dir_find(inode *d, const char *name, size_t len) {
 /* Drops dead entries and rebuilds the name index with room for `want`
  * entries (order, hence cookies, unchanged). */
 static int dir_reindex(inode *d, uint32_t want) {
+  uint32_t ns = 16;
+  while (ns < want * 2) ns *= 2;
+  uint32_t *slots = malloc(ns * sizeof *slots); /* first: a failure changes nothing */
+  if (!slots) return EHAL_SFS_ENOMEM;
   uint32_t n = 0;
   for (uint32_t i = 0; i < d->n; i++) {
     if (d->ents[i].dead)
@@ -238,10 +270,6 @@ static int dir_reindex(inode *d, uint32_t want) {
       d->ents[n++] = d->ents[i];
   }
   d->n = n;
-  uint32_t ns = 16;
-  while (ns < want * 2) ns *= 2;
-  uint32_t *slots = malloc(ns * sizeof *slots);
-  if (!slots) return EHAL_SFS_ENOMEM;
   memset(slots, 0xff, ns * sizeof *slots);
   for (uint32_t i = 0; i < n; i++) {
     uint32_t h = name_hash(d->ents[i].name, d->ents[i].len) & (ns - 1);
@@ -309,7 +337,10 @@ static uint8_t *inode_encode(const inode *ip, size_t *len) {
   ehal_put_u64(b + 32, ip->ctim);
   ehal_put_u64(b + 40, ip->parent);
   ehal_put_u64(b + 48, ip->next_seq);
-  ehal_put_u32(b + 56, ip->type == EHAL_SFS_DIR ? ip->live : 0);
+  if (ip->type == EHAL_SFS_DIR)
+    ehal_put_u32(b + 56, ip->live);
+  else
+    ehal_put_u64(b + 56, ip->hwm); /* files: the chunk high-water mark */
   uint8_t *p = b + INODE_HDR;
   for (uint32_t i = 0; ip->type == EHAL_SFS_DIR && i < ip->n; i++) {
     const dirent_t *en = &ip->ents[i];
@@ -341,10 +372,12 @@ static int inode_decode(ehal_sfs *fs, uint64_t ino, const uint8_t *b, size_t len
   ip->parent = ehal_get_u64(b + 40);
   ip->next_seq = ehal_get_u64(b + 48);
   ip->on_disk = true;
-  uint32_t n = ehal_get_u32(b + 56);
+  uint32_t n = ip->type == EHAL_SFS_DIR ? ehal_get_u32(b + 56) : 0;
   int rc = 0;
   if (ip->type == EHAL_SFS_FILE) {
-    if (n || ip->size > EHAL_SFS_MAX_FILE) rc = corrupt(fs, "malformed inode", ino);
+    ip->hwm = ehal_get_u64(b + 56);
+    if (ip->size > EHAL_SFS_MAX_FILE || ip->hwm > nchunks(EHAL_SFS_MAX_FILE))
+      rc = corrupt(fs, "malformed inode", ino);
   } else if (n > EHAL_SFS_DIR_MAX) {
     rc = corrupt(fs, "malformed directory", ino);
   } else if ((ip->ents = calloc(n ? n : 1, sizeof *ip->ents)) == NULL) {
@@ -424,6 +457,49 @@ static int pend_add(ehal_sfs *fs, uint64_t ino, uint64_t from, uint64_t to) {
   return 0;
 }
 
+/* Chunks [from, to) of ino to delete.  A range far larger than what a
+ * file can hold in the store (a sparse file: one byte written at 16 TiB
+ * makes a range of 2^28) is not walked index by index: the container's
+ * objects are listed once and only the chunks that exist are queued. */
+#define RANGE_LIST_OVER 4096u
+
+typedef struct {
+  ehal_sfs *fs;
+  uint64_t ino, from, to;
+  int rc;
+} range_scan;
+
+static bool pend_covers(const ehal_sfs *fs, uint64_t ino, uint64_t idx) {
+  for (size_t i = 0; i < fs->npend; i++)
+    if (fs->pend[i].ino == ino && idx >= fs->pend[i].from && idx < fs->pend[i].to) return true;
+  return false;
+}
+
+static int scan_chunk(void *user, const char *key, size_t keylen, const ehal_store_meta *meta) {
+  (void)meta;
+  range_scan *r = user;
+  char want[KEY_LEN];
+  int wl = snprintf(want, sizeof want, "c%llx.", (unsigned long long)r->ino);
+  if (keylen <= (size_t)wl || keylen >= KEY_LEN || memcmp(key, want, (size_t)wl)) return 0;
+  char num[KEY_LEN];
+  memcpy(num, key + wl, keylen - (size_t)wl);
+  num[keylen - (size_t)wl] = 0;
+  char *end;
+  unsigned long long idx = strtoull(num, &end, 16);
+  if (*end || idx < r->from || idx >= r->to || pend_covers(r->fs, r->ino, idx)) return 0;
+  r->rc = pend_add(r->fs, r->ino, idx, idx + 1);
+  return r->rc != 0;
+}
+
+static int pend_add_stored(ehal_sfs *fs, uint64_t ino, uint64_t from, uint64_t to) {
+  if (to <= from || to - from <= RANGE_LIST_OVER) return pend_add(fs, ino, from, to);
+  range_scan r = {fs, ino, from, to, 0};
+  char next[EHAL_STORE_CURSOR_LEN + 1];
+  ehal_store_err e;
+  if (ehal_store_list(fs->c, "", 0, 0, scan_chunk, &r, next, &e)) return store_fail(fs, &e);
+  return r.rc;
+}
+
 static int sb_decode(ehal_sfs *fs, const uint8_t *b, size_t len) {
   if (len < SB_HDR || memcmp(b, "SFS1", 4)) return corrupt(fs, "malformed superblock", 0);
   uint32_t n = ehal_get_u32(b + 4);
@@ -493,7 +569,7 @@ static void cdrop_from(ehal_sfs *fs, uint64_t ino, uint64_t from) {
   }
 }
 
-static int flush(ehal_sfs *fs);
+static int flush(ehal_sfs *fs, bool durable);
 
 /* Chunk idx of file ip, cached; loaded from the store when load is set
  * (else zeros: the caller overwrites all of it, or it lies past the end). */
@@ -508,7 +584,7 @@ static int chunk_get(ehal_sfs *fs, inode *ip, uint64_t idx, bool load, chunk **o
   ch = fs->ccount >= CACHE_CHUNKS ? fs->lru_tail : NULL;
   while (ch && ch->dirty) ch = ch->prev;
   if (fs->ccount >= CACHE_CHUNKS && !ch) { /* all dirty (settle keeps this from happening) */
-    int rc = flush(fs);
+    int rc = flush(fs, false);
     if (rc) return rc;
     ch = fs->lru_tail;
   }
@@ -611,21 +687,22 @@ static int flush_batch(ehal_sfs *fs, batch *b, bool *more) {
     chunk_key(key, ch->ino, ch->idx);
     batch_put(b, key, ch->data, len, ch, true);
   }
-  for (size_t i = 0; i < fs->icap && !*more; i++)
-    for (inode *ip = fs->itab[i]; ip && !*more; ip = ip->hnext) {
-      if (!ip->dirty || ip->unlinked) continue;
-      size_t len;
-      uint8_t *enc = inode_encode(ip, &len);
-      if (!enc) return EHAL_SFS_ENOMEM;
-      if (!batch_room(b, len)) {
-        free(enc);
-        *more = true;
-        break;
-      }
-      b->bufs[b->nbufs++] = enc;
-      inode_key(key, ip->ino);
-      batch_put(b, key, enc, len, ip, false);
+  for (inode *ip = fs->dirty_head; ip && !*more; ip = ip->dnext) {
+    size_t len;
+    uint8_t *enc = inode_encode(ip, &len);
+    if (!enc) {
+      for (size_t i = 0; i < b->nbufs; i++) free(b->bufs[i]);
+      return EHAL_SFS_ENOMEM;
     }
+    if (!batch_room(b, len)) {
+      free(enc);
+      *more = true;
+      break;
+    }
+    b->bufs[b->nbufs++] = enc;
+    inode_key(key, ip->ino);
+    batch_put(b, key, enc, len, ip, false);
+  }
   size_t dels = 0;
   for (; dels < fs->ndead && !*more; dels++) {
     if (!batch_room(b, 0)) {
@@ -638,7 +715,10 @@ static int flush_batch(ehal_sfs *fs, batch *b, bool *more) {
   /* chunk ranges: taken from the back, so the list only shrinks */
   range *saved = NULL;
   size_t nsaved = fs->npend;
-  if (fs->npend && (saved = malloc(fs->npend * sizeof *saved)) == NULL) return EHAL_SFS_ENOMEM;
+  if (fs->npend && (saved = malloc(fs->npend * sizeof *saved)) == NULL) {
+    for (size_t i = 0; i < b->nbufs; i++) free(b->bufs[i]);
+    return EHAL_SFS_ENOMEM;
+  }
   if (saved) memcpy(saved, fs->pend, fs->npend * sizeof *saved);
   uint64_t taken = 0;
   while (!*more && fs->npend) {
@@ -682,9 +762,8 @@ static int flush_batch(ehal_sfs *fs, batch *b, bool *more) {
       fs->cdirty--;
     } else {
       inode *ip = b->done[i];
-      ip->dirty = false;
+      mark_clean(fs, ip);
       ip->on_disk = true;
-      fs->idirty--;
     }
   }
   if (dels) memmove(fs->dead, fs->dead + dels, (fs->ndead - dels) * sizeof *fs->dead);
@@ -695,8 +774,18 @@ static int flush_batch(ehal_sfs *fs, batch *b, bool *more) {
   return 0;
 }
 
-static int flush(ehal_sfs *fs) {
-  if (!fs->cdirty && !fs->idirty && !fs->ndead && !fs->npend) return 0;
+/* Writes back everything cached.  durable: it survives a power cut when
+ * this returns (as does everything committed before); otherwise a crash of
+ * the process, until the next durable write-back. */
+static int flush(ehal_sfs *fs, bool durable) {
+  bool dirty = fs->cdirty || fs->idirty || fs->ndead || fs->npend;
+  /* nothing dirty but something unsynced: the superblock alone, a commit
+   * that syncs what went before */
+  if (!dirty && !(durable && fs->unsynced)) return 0;
+  if (ehal_store_set_durable(fs->s, durable) != 0) {
+    snprintf(fs->msg, sizeof fs->msg, "storage error: cannot set the store's durability");
+    return EHAL_SFS_EIO;
+  }
   batch b = {0};
   b.ops = malloc(EHAL_STORE_APPLY_MAX * sizeof *b.ops);
   b.keys = malloc(EHAL_STORE_APPLY_MAX * sizeof *b.keys);
@@ -706,6 +795,7 @@ static int flush(ehal_sfs *fs) {
   int rc = 0;
   if (!b.ops || !b.keys || !b.bufs || !b.done || !b.is_chunk) rc = EHAL_SFS_ENOMEM;
   for (bool more = true; !rc && more;) rc = flush_batch(fs, &b, &more);
+  if (!rc) fs->unsynced = !durable;
   free(b.ops);
   free(b.keys);
   free(b.bufs);
@@ -717,8 +807,9 @@ static int flush(ehal_sfs *fs) {
 /* Before a change: write back if enough is dirty, so that what a call
  * changes fits the next batch (and a failure here changes nothing). */
 static int settle(ehal_sfs *fs) {
-  if (fs->cdirty >= FLUSH_CHUNKS || fs->idirty + fs->ndead + fs->pend_chunks >= FLUSH_OPS)
-    return flush(fs);
+  if (fs->cdirty >= FLUSH_CHUNKS || fs->ddirty >= FLUSH_DIRS ||
+      fs->idirty + fs->ndead + fs->pend_chunks >= FLUSH_OPS)
+    return flush(fs, false);
   return 0;
 }
 
@@ -730,6 +821,9 @@ static int iget(ehal_sfs *fs, uint64_t ino, inode **out) {
     *out = ip;
     return 0;
   }
+  /* removed, its delete not written back yet: gone, not reloaded */
+  for (size_t i = 0; i < fs->ndead; i++)
+    if (fs->dead[i] == ino) return EHAL_SFS_ENOENT;
   char key[KEY_LEN];
   inode_key(key, ino);
   ehal_store_err e;
@@ -773,7 +867,8 @@ static bool is_dot(const char *name, size_t len) {
 static int destroy(ehal_sfs *fs, inode *ip) {
   if (ip->type == EHAL_SFS_FILE) {
     cdrop_from(fs, ip->ino, 0);
-    int rc = pend_add(fs, ip->ino, 0, nchunks(ip->size));
+    uint64_t n = nchunks(ip->size);
+    int rc = pend_add_stored(fs, ip->ino, 0, n < ip->hwm ? n : ip->hwm);
     if (rc) return rc;
   }
   if (ip->on_disk) {
@@ -792,10 +887,24 @@ static int destroy(ehal_sfs *fs, inode *ip) {
 
 /* ---- the interface ---- */
 
+bool ehal_sfs_guest_path_ok(const char *p) {
+  size_t n = strlen(p);
+  if (n == 0 || n > 200 || p[0] != '/' || (n > 1 && p[n - 1] == '/')) return false;
+  for (const char *c = p + 1; *c;) {
+    const char *e = strchr(c, '/');
+    size_t l = e ? (size_t)(e - c) : strlen(c);
+    if (l == 0 || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.')) return false;
+    for (size_t i = 0; i < l; i++)
+      if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f) return false;
+    c += l + (e ? 1 : 0);
+  }
+  return true;
+}
+
 const char *ehal_sfs_errmsg(const ehal_sfs *fs) { return fs->msg; }
 void ehal_sfs_clear_errmsg(ehal_sfs *fs) { fs->msg[0] = 0; }
 
-ehal_sfs *ehal_sfs_open(ehal_store *s, const char *name, ehal_store_err *e) {
+ehal_sfs *ehal_sfs_open(ehal_store *s, const char *name, bool create, ehal_store_err *e) {
   ehal_sfs *fs = calloc(1, sizeof *fs);
   if (fs) {
     fs->icap = 64;
@@ -810,7 +919,8 @@ ehal_sfs *ehal_sfs_open(ehal_store *s, const char *name, ehal_store_err *e) {
     snprintf(e->msg, sizeof e->msg, "storage error: out of memory");
     return NULL;
   }
-  if (ehal_store_volume_open(s, name, strlen(name), true, &fs->c, e) ||
+  fs->s = s;
+  if (ehal_store_volume_open(s, name, strlen(name), create, &fs->c, e) ||
       ehal_store_version(fs->c, &fs->version, e))
     goto fail;
   uint8_t *b = NULL;
@@ -834,7 +944,7 @@ ehal_sfs *ehal_sfs_open(ehal_store *s, const char *name, ehal_store_err *e) {
       goto oom;
     }
     mark_dirty(fs, root);
-    rc = flush(fs);
+    rc = flush(fs, true);
   } else if (st) {
     free(b);
     if (st == EHAL_STORE_NOTFOUND) {
@@ -846,7 +956,7 @@ ehal_sfs *ehal_sfs_open(ehal_store *s, const char *name, ehal_store_err *e) {
   } else {
     rc = sb_decode(fs, b, n);
     /* a delete a crash interrupted: finish it */
-    if (!rc) rc = flush(fs);
+    if (!rc) rc = flush(fs, false);
   }
   free(b);
   /* the root must be there and be a directory */
@@ -873,7 +983,7 @@ fail:
 
 int ehal_sfs_close(ehal_sfs *fs) {
   if (!fs) return 0;
-  int rc = fs->c ? flush(fs) : 0;
+  int rc = fs->c ? flush(fs, true) : 0;
   for (size_t i = 0; i < fs->icap; i++)
     for (inode *ip = fs->itab[i], *nx; ip; ip = nx) {
       nx = ip->hnext;
@@ -893,7 +1003,8 @@ int ehal_sfs_close(ehal_sfs *fs) {
   return rc;
 }
 
-int ehal_sfs_sync(ehal_sfs *fs) { return flush(fs); }
+int ehal_sfs_sync(ehal_sfs *fs) { return flush(fs, true); }
+int ehal_sfs_commit(ehal_sfs *fs) { return flush(fs, false); }
 
 int ehal_sfs_lookup(ehal_sfs *fs, uint64_t dir, const char *name, size_t len, uint64_t *ino) {
   inode *d;
@@ -962,8 +1073,7 @@ static int unlink_entry(ehal_sfs *fs, inode *d, dirent_t *en, inode *child) {
   dir_del(fs, d, en);
   if (child->holds) {
     child->unlinked = true;
-    if (child->dirty) fs->idirty--;
-    child->dirty = false;
+    mark_clean(fs, child);
     return 0;
   }
   return destroy(fs, child);
@@ -1002,9 +1112,10 @@ int ehal_sfs_rename(ehal_sfs *fs, uint64_t odir, const char *oname, size_t olen,
   if (dst == src) return 0;
   if (src->type == EHAL_SFS_DIR) {
     /* never under itself: walk up from the new parent */
-    for (uint64_t a = ndir;;) {
+    for (uint64_t a = ndir, depth = 0;; depth++) {
       if (a == src->ino) return EHAL_SFS_EINVAL;
       if (a == EHAL_SFS_ROOT) break;
+      if (depth > fs->icount) return corrupt(fs, "a cycle of directories", a);
       inode *ai;
       if ((rc = iget(fs, a, &ai))) return rc;
       a = ai->parent;
@@ -1087,12 +1198,6 @@ static void pend_cut(ehal_sfs *fs, uint64_t ino, uint64_t idx) {
   }
 }
 
-static bool pend_has(const ehal_sfs *fs, uint64_t ino, uint64_t idx) {
-  for (size_t i = 0; i < fs->npend; i++)
-    if (fs->pend[i].ino == ino && idx >= fs->pend[i].from && idx < fs->pend[i].to) return true;
-  return false;
-}
-
 /* ip grows over chunks [from, to): any of them still in the store, waiting
  * to be deleted since a shrink, must read as zeros, not as the old data.
  * A few become dirty zero chunks (written over the old ones with the rest
@@ -1100,18 +1205,29 @@ static bool pend_has(const ehal_sfs *fs, uint64_t ino, uint64_t idx) {
  * write-back first, which deletes them. */
 static int reclaim(ehal_sfs *fs, inode *ip, uint64_t from, uint64_t to) {
   if (!ip->pending || from >= to) return 0;
-  uint64_t n = 0;
-  for (uint64_t i = from; i < to && n <= 64; i++) n += pend_has(fs, ip->ino, i);
-  if (n > 64) return flush(fs);
-  for (uint64_t i = from; i < to && n; i++) {
-    if (!pend_has(fs, ip->ino, i)) continue;
+  uint64_t n = 0; /* pending chunks in [from, to), counted by range */
+  for (size_t i = 0; i < fs->npend; i++) {
+    const range *r = &fs->pend[i];
+    uint64_t lo = r->from > from ? r->from : from, hi = r->to < to ? r->to : to;
+    if (r->ino == ip->ino && lo < hi) n += hi - lo;
+  }
+  if (n > 64) return flush(fs, false);
+  while (n) { /* each pass takes one index out of the ranges */
+    uint64_t idx = UINT64_MAX;
+    for (size_t i = 0; i < fs->npend && idx == UINT64_MAX; i++) {
+      const range *r = &fs->pend[i];
+      uint64_t lo = r->from > from ? r->from : from, hi = r->to < to ? r->to : to;
+      if (r->ino == ip->ino && lo < hi) idx = lo;
+    }
+    if (idx == UINT64_MAX) break;
     n--;
     chunk *ch;
-    int rc = chunk_get(fs, ip, i, false, &ch);
+    int rc = chunk_get(fs, ip, idx, false, &ch);
     if (rc) return rc;
     if (!ch->dirty) fs->cdirty++;
     ch->dirty = true;
-    pend_cut(fs, ip->ino, i);
+    if (idx + 1 > ip->hwm) ip->hwm = idx + 1;
+    pend_cut(fs, ip->ino, idx);
   }
   ip->pending = false;
   for (size_t i = 0; i < fs->npend; i++) ip->pending |= fs->pend[i].ino == ip->ino;
@@ -1123,17 +1239,14 @@ static int resize(ehal_sfs *fs, inode *ip, uint64_t size) {
   int rc;
   if (size > EHAL_SFS_MAX_FILE) return EHAL_SFS_EFBIG;
   if (size < ip->size) {
-    uint64_t keep = nchunks(size);
+    uint64_t keep = nchunks(size), end = nchunks(ip->size);
+    /* the last chunk kept first: if it cannot be read, nothing has changed */
+    chunk *ch = NULL;
+    if (size % EHAL_SFS_CHUNK && (rc = chunk_get(fs, ip, keep - 1, true, &ch))) return rc;
+    if ((rc = pend_add_stored(fs, ip->ino, keep, end < ip->hwm ? end : ip->hwm))) return rc;
     cdrop_from(fs, ip->ino, keep);
-    if ((rc = pend_add(fs, ip->ino, keep, nchunks(ip->size)))) return rc;
-    if (size % EHAL_SFS_CHUNK) { /* zero the tail of the last chunk */
-      chunk *ch;
-      uint64_t old = ip->size;
-      ip->size = size;
-      if ((rc = chunk_get(fs, ip, keep - 1, true, &ch))) {
-        ip->size = old;
-        return rc;
-      }
+    if (ip->hwm > keep) ip->hwm = keep; /* the ranges cover the rest */
+    if (ch) {                           /* zero its tail: past the end is always zero */
       memset(ch->data + size % EHAL_SFS_CHUNK, 0, EHAL_SFS_CHUNK - size % EHAL_SFS_CHUNK);
       if (!ch->dirty) fs->cdirty++;
       ch->dirty = true;
@@ -1169,6 +1282,7 @@ int ehal_sfs_write(ehal_sfs *fs, uint64_t ino, uint64_t off, const uint8_t *buf,
     memcpy(ch->data + in, buf + *n, piece);
     if (!ch->dirty) fs->cdirty++;
     ch->dirty = true;
+    if (idx + 1 > ip->hwm) ip->hwm = idx + 1;
     *n += piece;
     if (pos + piece > ip->size) ip->size = pos + piece;
     ip->mtim = ip->ctim = now_ns();

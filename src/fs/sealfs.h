@@ -9,7 +9,8 @@
  * memory or descriptors: the WASI layer resolves those and calls in with
  * host buffers.  Changes are cached and written back (every object of one
  * write-back in one store batch, so the store holds a consistent tree
- * after any crash); ehal_sfs_sync makes everything durable.
+ * after any crash); ehal_sfs_commit makes everything survive a crash of
+ * the process, ehal_sfs_sync a power cut too.
  *
  * Functions return 0 or a WASI errno (EHAL_SFS_E*); a storage failure is
  * EIO (or ENOSPC/EDQUOT for a limit) with the store's message in
@@ -55,6 +56,11 @@ enum {
 
 typedef struct ehal_sfs ehal_sfs;
 
+/* A volume's name, the guest path it is preopened at: absolute, no ".",
+ * ".." or empty component, no trailing '/' (but "/" itself), no control
+ * characters, at most 200 bytes. */
+bool ehal_sfs_guest_path_ok(const char *path);
+
 typedef struct {
   uint64_t ino;
   uint8_t type;              /* EHAL_SFS_DIR or EHAL_SFS_FILE */
@@ -62,14 +68,19 @@ typedef struct {
   uint64_t atim, mtim, ctim; /* nanoseconds since the Unix epoch */
 } ehal_sfs_attr;
 
-/* Opens the volume `name` (a guest path: "/data") of store s, creating it
- * (an empty root directory) if it does not exist.  The store must outlive
- * the volume.  NULL with *e set on failure (an integrity error included). */
-ehal_sfs *ehal_sfs_open(ehal_store *s, const char *name, ehal_store_err *e);
+/* Opens the volume `name` (a guest path: "/data") of store s; with create,
+ * makes it (an empty root directory) if it does not exist, else that is
+ * "not found".  The store must outlive the volume.  NULL with *e set on
+ * failure (an integrity error included). */
+ehal_sfs *ehal_sfs_open(ehal_store *s, const char *name, bool create, ehal_store_err *e);
 /* Writes back what is cached (as ehal_sfs_sync) and frees the volume. */
 int ehal_sfs_close(ehal_sfs *fs);
-/* Makes every change so far durable: written back and committed. */
+/* Makes every change so far durable (a power cut keeps it): written back
+ * and committed with the store's fsync. */
 int ehal_sfs_sync(ehal_sfs *fs);
+/* Writes back and commits every change so far without the fsync: a crash
+ * of the process keeps it, a power cut only after the next sync. */
+int ehal_sfs_commit(ehal_sfs *fs);
 /* The message of the last storage failure ("" if none), and forgetting it. */
 const char *ehal_sfs_errmsg(const ehal_sfs *fs);
 void ehal_sfs_clear_errmsg(ehal_sfs *fs);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../storage/store.h"
+#include "../wasi/wasi.h"
 #include "ehal_bindings.h"
 #include "interfaces.h"
 
@@ -354,6 +355,7 @@ void ehal_impl_storage_load_key_context(ehal_instance *inst, uint64_t container,
 void ehal_storage_quota_changed(ehal_instance *inst) {
   struct ehal_storage_state *st = ehal_iface_state_peek(inst, EHAL_IFACE_ID_STORAGE);
   if (st && st->store) ehal_store_set_quota(st->store, inst->storage_quota);
+  ehal_wasi_fs_set_quota(inst, inst->storage_quota); /* sealed directories count too */
 }
 
 uint64_t ehal_storage_quota(ehal_instance *inst) {

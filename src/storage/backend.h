@@ -114,6 +114,10 @@ typedef struct ehal_backend_ops {
 
   /* Sums over the namespace from the container rows (unverified). */
   int (*usage)(ehal_backend *b, ehal_be_usage *out);
+  /* full (the default): a commit survives a power cut when it returns;
+   * otherwise only a crash of the process, until the next full commit,
+   * which makes every earlier one durable too.  NULL: always full. */
+  int (*set_durable)(ehal_backend *b, bool full);
 } ehal_backend_ops;
 
 extern const ehal_backend_ops ehal_backend_sqlite;

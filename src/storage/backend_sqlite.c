@@ -34,8 +34,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../util/fsutil.h"
 #include "../util/fileio.h"
+#include "../util/fsutil.h"
 #include "../util/hex.h"
 #include "backend.h"
 
@@ -621,6 +621,16 @@ static int be_usage(ehal_backend *b, ehal_be_usage *out) {
   return 0;
 }
 
+/* In WAL mode, NORMAL writes a commit to the WAL without an fsync: the
+ * OS holds it across a crash of the process.  The next FULL commit syncs
+ * the WAL, and with it every commit before. */
+static int be_set_durable(ehal_backend *b, bool full) {
+  return sqlite3_exec(b->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL,
+                      NULL, NULL) == SQLITE_OK
+             ? 0
+             : -1;
+}
+
 const ehal_backend_ops ehal_backend_sqlite = {
     .name = "sqlite",
     .open = be_open,
@@ -640,6 +650,7 @@ const ehal_backend_ops ehal_backend_sqlite = {
     .object_delete = be_object_delete,
     .object_scan = be_object_scan,
     .usage = be_usage,
+    .set_durable = be_set_durable,
 };
 
 /* ---- operators' listing ---- */

@@ -544,6 +544,10 @@ const char *ehal_store_container_name(const ehal_store_container *c) { return c-
 
 void ehal_store_set_quota(ehal_store *s, uint64_t bytes) { s->lim.max_bytes_per_workload = bytes; }
 
+int ehal_store_set_durable(ehal_store *s, bool full) {
+  return s->ops->set_durable ? s->ops->set_durable(s->be, full) : 0;
+}
+
 static ehal_store_status check_name(const char *name, size_t len, ehal_store_err *e) {
   if (!name_ok(name, len, EHAL_CONTAINER_NAME_MAX, false))
     return fail(e, EHAL_STORE_INVALID,

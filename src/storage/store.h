@@ -184,6 +184,13 @@ int ehal_storage_usage(const char *state_dir, const char *workload, ehal_be_usag
  * grant raises it, giving one back lowers it. */
 void ehal_store_set_quota(ehal_store *s, uint64_t bytes);
 
+/* Whether a change is durable against a power cut when it returns (full,
+ * the default, what the storage interface promises) or only against a
+ * crash of the process until the next full one, which makes every earlier
+ * change durable too (a sealed directory between two fd_syncs).  For this
+ * store's later calls; 0, or -1 if the backend could not switch. */
+int ehal_store_set_durable(ehal_store *s, bool full);
+
 /* Limits the storage interface gives the stores it opens (process-wide). */
 void ehal_storage_set_limits(const ehal_store_limits *l);
 void ehal_storage_get_limits(ehal_store_limits *l);

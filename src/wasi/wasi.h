@@ -53,6 +53,8 @@ int ehal_wasi_fs_open(ehal_instance *inst, const char *const *dirs, size_t n, ch
                       size_t errlen);
 int ehal_wasi_fs_sync(ehal_instance *inst, char *err, size_t errlen);
 void ehal_wasi_fs_close(ehal_instance *inst);
+/* A resources grant changed the workload's storage quota. */
+void ehal_wasi_fs_set_quota(ehal_instance *inst, uint64_t bytes);
 /* fd is an open file (always ready for poll_oneoff). */
 bool ehal_wasi_fs_is_file(ehal_instance *inst, uint32_t fd);
 

@@ -88,7 +88,8 @@ typedef struct {
 
 typedef struct {
   ehal_sfs *fs;
-  char *path; /* the guest path it is preopened at */
+  char *path;        /* the guest path it is preopened at */
+  unsigned reported; /* storage messages told to the operator */
 } volume;
 
 struct ehal_wasi_fs {
@@ -129,20 +130,49 @@ static uint32_t new_fd(ehal_instance *inst, const wfd *val, uint32_t *out) {
  * a full quota) told to the operator on the guest's stderr. */
 static uint32_t fs_rc(ehal_instance *inst, volume *v, int rc) {
   const char *m = ehal_sfs_errmsg(v->fs);
-  if (rc && *m) {
-    dprintf(inst->stderr_fd, "elastic-hal: sealed directory %s: %s\n", v->path, m);
+  if (rc && *m) { /* a guest that fails on purpose must not flood the log */
+    if (v->reported < 20)
+      dprintf(inst->stderr_fd, "elastic-hal: sealed directory %s: %s\n", v->path, m);
+    else if (v->reported == 20)
+      dprintf(inst->stderr_fd, "elastic-hal: sealed directory %s: further errors not shown\n",
+              v->path);
+    v->reported++;
     ehal_sfs_clear_errmsg(v->fs);
   }
   return (uint32_t)rc;
 }
 
-/* A change to the tree (create, mkdir, unlink, rmdir, rename) is durable
- * when the call returns, as a process kill on a kernel filesystem never
- * undoes one: programs (SQLite deleting its journal, the write-then-rename
- * idiom) rely on that.  File data waits for fd_sync, close or a write-back. */
-static uint32_t durable(ehal_instance *inst, volume *v, int rc) {
-  if (!rc) rc = ehal_sfs_sync(v->fs);
+/* A change to the tree (create, mkdir, unlink, rmdir, rename), and what a
+ * closed file holds, is committed before the call returns, so a kill of
+ * the process keeps it, as on a kernel filesystem: programs rely on that
+ * (SQLite acknowledges a transaction once its journal is unlinked; the
+ * write-then-rename idiom).  A power cut keeps it from the next fd_sync on,
+ * as POSIX has it.  Other file data waits for fd_sync, close or a
+ * write-back. */
+static uint32_t committed(ehal_instance *inst, volume *v, int rc) {
+  if (!rc) rc = ehal_sfs_commit(v->fs);
   return fs_rc(inst, v, rc);
+}
+
+/* Before a change to the tree: what is cached goes first, so that the
+ * change's own commit holds only it (and a failure there is its own). */
+static uint32_t settle(ehal_instance *inst, volume *v) {
+  return fs_rc(inst, v, ehal_sfs_commit(v->fs));
+}
+
+/* Creates name in dir, committed; when the commit fails (a full quota),
+ * the name is taken out again, so the call failed and changed nothing. */
+static uint32_t create_committed(ehal_instance *inst, volume *v, uint64_t dir, const char *name,
+                                 size_t len, uint8_t type, uint64_t *ino) {
+  uint32_t rc = settle(inst, v);
+  if (rc) return rc;
+  int r = ehal_sfs_create(v->fs, dir, name, len, type, ino);
+  if (r) return fs_rc(inst, v, r);
+  if ((rc = committed(inst, v, 0)) != 0) {
+    ehal_sfs_remove(v->fs, dir, name, len, type == EHAL_SFS_DIR);
+    ehal_sfs_clear_errmsg(v->fs);
+  }
+  return rc;
 }
 
 /* ---- paths ---- */
@@ -338,11 +368,10 @@ uint32_t ehal_wasi_fd_close_file(void *env, uint32_t fd) {
   if (!f) return WASI_EBADF;
   volume *v = vol_of(inst, f);
   bool wrote = f->wrote;
-  if (f->kind == FD_FILE) ehal_sfs_release(v->fs, f->ino);
+  ehal_sfs_release(v->fs, f->ino);
   memset(f, 0, sizeof *f);
-  /* what a closed file holds survives a kill of the process, as on Linux;
-   * the descriptor is closed whatever the write-back says */
-  return wrote ? durable(inst, v, 0) : 0;
+  /* the descriptor is closed whatever the write-back says */
+  return wrote ? committed(inst, v, 0) : 0;
 }
 
 uint32_t ehal_wasi_fd_renumber(void *env, uint32_t from, uint32_t to) {
@@ -410,8 +439,11 @@ static uint32_t file_io(ehal_instance *inst, uint32_t fd, uint32_t iovs, uint32_
   uint32_t rc = file_fd(inst, fd, write ? R_FD_WRITE : R_FD_READ, &f);
   if (rc) return rc;
   if (n > 1024) return WASI_EINVAL;
-  const uint8_t *iov = ehal_wasi_mem(inst, iovs, 8ull * n);
-  if (!iov || !ehal_wasi_mem(inst, out, 4)) return WASI_EFAULT;
+  const uint8_t *giov = ehal_wasi_mem(inst, iovs, 8ull * n);
+  if (!giov || !ehal_wasi_mem(inst, out, 4)) return WASI_EFAULT;
+  /* a copy: a read into one buffer may overwrite the iovecs that follow */
+  uint8_t iov[8 * 1024];
+  memcpy(iov, giov, 8ull * n);
   for (uint32_t i = 0; i < n; i++)
     if (!ehal_wasi_mem(inst, ehal_get_u32(iov + 8 * i), ehal_get_u32(iov + 8 * i + 4)))
       return WASI_EFAULT;
@@ -430,6 +462,7 @@ static uint32_t file_io(ehal_instance *inst, uint32_t fd, uint32_t iovs, uint32_
     if (len > IO_MAX - done) len = (uint32_t)(IO_MAX - done);
     uint8_t *d = ehal_wasi_mem(inst, p, len);
     size_t got = 0;
+    if (!d) break; /* checked above; never reached */
     r = write ? ehal_sfs_write(v->fs, f->ino, pos, d, len, &got)
               : ehal_sfs_read(v->fs, f->ino, pos, d, len, &got);
     pos += got;
@@ -564,6 +597,7 @@ uint32_t ehal_wasi_fd_readdir(void *env, uint32_t fd, uint32_t buf, uint32_t len
   wfd *f = get_fd(inst, fd);
   if (!f) return WASI_EBADF;
   if (f->kind != FD_DIR) return WASI_ENOTDIR;
+  if (!(f->base & R_FD_READDIR)) return WASI_ENOTCAPABLE;
   dirbuf b = {ehal_wasi_mem(inst, buf, len), len, 0};
   if (!b.buf || !ehal_wasi_mem(inst, used, 4)) return WASI_EFAULT;
   if (len) {
@@ -598,9 +632,7 @@ uint32_t ehal_wasi_path_open(void *env, uint32_t fd, uint32_t dirflags, uint32_t
     if (!(oflags & O_CREAT)) return WASI_ENOENT;
     if (w.slash) return WASI_EISDIR;
     if (oflags & O_DIRECTORY) return WASI_EINVAL;
-    if ((r = ehal_sfs_create(fs, w.dir, w.name, w.len, EHAL_SFS_FILE, &w.ino)) ||
-        (r = durable(inst, w.v, 0)))
-      return fs_rc(inst, w.v, r);
+    if ((rc = create_committed(inst, w.v, w.dir, w.name, w.len, EHAL_SFS_FILE, &w.ino))) return rc;
     if ((r = ehal_sfs_stat(fs, w.ino, &a))) return fs_rc(inst, w.v, r);
     created = true;
   }
@@ -618,7 +650,7 @@ uint32_t ehal_wasi_path_open(void *env, uint32_t fd, uint32_t dirflags, uint32_t
   }
   uint32_t nfd;
   if ((rc = new_fd(inst, &nf, &nfd))) return rc;
-  if (nf.kind == FD_FILE) ehal_sfs_hold(fs, w.ino);
+  ehal_sfs_hold(fs, w.ino); /* a directory too: removed while open, it stays empty */
   return ehal_wasi_put_u32(inst, out, nfd);
 }
 
@@ -629,7 +661,7 @@ uint32_t ehal_wasi_path_create_directory(void *env, uint32_t fd, uint32_t path, 
   if (rc) return rc;
   if (w.ino) return WASI_EEXIST;
   uint64_t ino;
-  return durable(inst, w.v, ehal_sfs_create(w.v->fs, w.dir, w.name, w.len, EHAL_SFS_DIR, &ino));
+  return create_committed(inst, w.v, w.dir, w.name, w.len, EHAL_SFS_DIR, &ino);
 }
 
 static uint32_t remove_path(ehal_instance *inst, uint32_t fd, uint32_t path, uint32_t len,
@@ -645,7 +677,8 @@ static uint32_t remove_path(ehal_instance *inst, uint32_t fd, uint32_t path, uin
     if (r) return fs_rc(inst, w.v, r);
     return a.type == EHAL_SFS_DIR ? WASI_EISDIR : WASI_ENOTDIR;
   }
-  return durable(inst, w.v, ehal_sfs_remove(w.v->fs, w.dir, w.name, w.len, rmdir));
+  if ((rc = settle(inst, w.v))) return rc;
+  return committed(inst, w.v, ehal_sfs_remove(w.v->fs, w.dir, w.name, w.len, rmdir));
 }
 
 uint32_t ehal_wasi_path_remove_directory(void *env, uint32_t fd, uint32_t path, uint32_t len) {
@@ -671,7 +704,8 @@ uint32_t ehal_wasi_path_rename(void *env, uint32_t fd, uint32_t opath, uint32_t 
     if (r) return fs_rc(inst, o.v, r);
     if (a.type != EHAL_SFS_DIR) return WASI_ENOTDIR;
   }
-  return durable(inst, o.v, ehal_sfs_rename(o.v->fs, o.dir, o.name, o.len, n.dir, n.name, n.len));
+  if ((rc = settle(inst, o.v))) return rc;
+  return committed(inst, o.v, ehal_sfs_rename(o.v->fs, o.dir, o.name, o.len, n.dir, n.name, n.len));
 }
 
 uint32_t ehal_wasi_path_readlink(void *env, uint32_t fd, uint32_t path, uint32_t len, uint32_t buf,
@@ -702,28 +736,16 @@ uint32_t ehal_wasi_path_symlink(void *env, uint32_t opath, uint32_t olen, uint32
   return rc ? rc : WASI_ENOTSUP; /* symbolic links are refused: see the top */
 }
 
+void ehal_wasi_fs_set_quota(ehal_instance *inst, uint64_t bytes) {
+  if (inst->wasi_fs) ehal_store_set_quota(inst->wasi_fs->store, bytes);
+}
+
 bool ehal_wasi_fs_is_file(ehal_instance *inst, uint32_t fd) {
   wfd *f = get_fd(inst, fd);
   return f && f->kind == FD_FILE;
 }
 
 /* ---- the instance's volumes ---- */
-
-/* A preopen's guest path: absolute, no "." or ".." or empty component,
- * no trailing '/' (but "/" itself). */
-static bool guest_path_ok(const char *p) {
-  size_t n = strlen(p);
-  if (n == 0 || n > 200 || p[0] != '/' || (n > 1 && p[n - 1] == '/')) return false;
-  for (const char *c = p + 1; *c;) {
-    const char *e = strchr(c, '/');
-    size_t l = e ? (size_t)(e - c) : strlen(c);
-    if (l == 0 || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.')) return false;
-    for (size_t i = 0; i < l; i++)
-      if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f) return false;
-    c += l + (e ? 1 : 0);
-  }
-  return true;
-}
 
 int ehal_wasi_fs_open(ehal_instance *inst, const char *const *dirs, size_t n, char *err,
                       size_t errlen) {
@@ -737,7 +759,7 @@ int ehal_wasi_fs_open(ehal_instance *inst, const char *const *dirs, size_t n, ch
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
-    if (!guest_path_ok(dirs[i])) {
+    if (!ehal_sfs_guest_path_ok(dirs[i])) {
       snprintf(err, errlen,
                "sealed directory '%s': give an absolute guest path such as /data (no '.', "
                "'..', empty or trailing components, at most 200 bytes)",
@@ -774,7 +796,7 @@ int ehal_wasi_fs_open(ehal_instance *inst, const char *const *dirs, size_t n, ch
       ehal_wasi_fs_close(inst);
       return -1;
     }
-    if (!(v->fs = ehal_sfs_open(w->store, dirs[i], &e))) {
+    if (!(v->fs = ehal_sfs_open(w->store, dirs[i], true, &e))) {
       free(v->path);
       snprintf(err, errlen, "sealed directory %s: %s", dirs[i], e.msg);
       ehal_wasi_fs_close(inst);
@@ -786,6 +808,7 @@ int ehal_wasi_fs_open(ehal_instance *inst, const char *const *dirs, size_t n, ch
                                  .ino = EHAL_SFS_ROOT,
                                  .base = RIGHTS_DIR,
                                  .inh = RIGHTS_DIR | RIGHTS_FILE};
+    ehal_sfs_hold(v->fs, EHAL_SFS_ROOT);
     w->nvols++;
   }
   return 0;
@@ -807,7 +830,7 @@ void ehal_wasi_fs_close(ehal_instance *inst) {
   struct ehal_wasi_fs *w = inst->wasi_fs;
   if (!w) return;
   for (uint32_t fd = 3; fd < w->nfds; fd++) /* so that unlinked open files go */
-    if (w->fds[fd].kind == FD_FILE) ehal_wasi_fd_close_file(inst, fd);
+    if (w->fds[fd].kind != FD_FREE) ehal_wasi_fd_close_file(inst, fd);
   char msg[700];
   if (ehal_wasi_fs_sync(inst, msg, sizeof msg) != 0)
     dprintf(inst->stderr_fd, "elastic-hal: %s\n", msg);

@@ -14,10 +14,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,6 +197,46 @@ static void conformance(const char *dir) {
      "symbolic links are refused");
   ok(FAILS(link(big, path(dir, "hard")), ENOTSUP) || FAILS(link(big, path(dir, "hard")), EPERM),
      "hard links are refused");
+  /* what a review found: each once crashed, stalled or confused the host */
+  {
+    const char *t = path(dir, "iov.bin");
+    uint32_t head[2] = {0xFFFFFF00u, 0x10000u};
+    static char big2[70000], sink[16];
+    memcpy(big2, head, sizeof head);
+    put(t, big2, sizeof big2);
+    int tfd = open(t, O_RDONLY);
+    struct iovec v[2];
+    v[0].iov_base = &v[1]; /* the first read overwrites the second iovec */
+    v[0].iov_len = 8;
+    v[1].iov_base = sink;
+    v[1].iov_len = sizeof sink;
+    ssize_t got = readv(tfd, v, 2);
+    ok(got == 8 + (ssize_t)sizeof sink,
+       "readv whose first buffer overwrites the next iovec: the host "
+       "uses the iovecs it checked (%zd)",
+       got);
+    close(tfd);
+    unlink(t);
+  }
+  {
+    const char *t = path(dir, "sparse.bin");
+    int sfd = open(t, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    time_t t0 = time(NULL);
+    ok(pwrite(sfd, "x", 1, (1ll << 44) - 1) == 1 && ftruncate(sfd, 10) == 0 &&
+           ftruncate(sfd, 1ll << 44) == 0 && close(sfd) == 0 && unlink(t) == 0 &&
+           time(NULL) - t0 < 5,
+       "a 16 TiB sparse file is written, shrunk, grown and unlinked at once");
+    ok(FAILS(pwrite(open(path(dir, "file2"), O_RDWR | O_CREAT, 0644), "x", 1, 1ll << 44), EFBIG),
+       "past 16 TiB: EFBIG");
+  }
+  {
+    const char *sd = strdup(path(dir, "gone"));
+    mkdir(sd, 0755);
+    int dfd = open(sd, O_RDONLY | O_DIRECTORY);
+    ok(dfd >= 0 && rmdir(sd) == 0 && FAILS(openat(dfd, "x", O_RDWR | O_CREAT, 0644), ENOENT),
+       "a directory removed while open: creating in it is ENOENT, not an integrity error");
+    close(dfd);
+  }
   /* stdio */
   FILE *sf = fopen(path(dir, "stdio.txt"), "w+");
   ok(sf && fprintf(sf, "line %d\n", 42) == 8 && fflush(sf) == 0 && fseek(sf, 0, SEEK_SET) == 0 &&

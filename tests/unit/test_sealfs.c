@@ -25,7 +25,7 @@ static ehal_store *sopen(void) {
 
 static ehal_sfs *vopen(ehal_store *s, const char *name) {
   ehal_store_err e;
-  ehal_sfs *fs = ehal_sfs_open(s, name, &e);
+  ehal_sfs *fs = ehal_sfs_open(s, name, true, &e);
   if (!fs) tap_diag("ehal_sfs_open: %s", e.msg);
   return fs;
 }
@@ -366,7 +366,7 @@ static void test_tamper(void) {
          "tamper: a chunk's row deleted");
   s = sopen();
   ehal_store_err e;
-  fs = s ? ehal_sfs_open(s, "/t", &e) : NULL;
+  fs = s ? ehal_sfs_open(s, "/t", true, &e) : NULL;
   TAP_OK(!fs && strstr(e.msg, "integrity error"), "the volume does not open: %s",
          fs ? "(opened)" : e.msg);
   ehal_sfs_close(fs);
