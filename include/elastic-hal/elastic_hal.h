@@ -254,6 +254,13 @@ int elastic_hal_check(const elastic_hal_module *module, const elastic_hal_linker
                       FILE *report);
 
 /* ---- instances ---- */
+/* A host directory a guest sees at guest_path (elastic_hal_config). */
+typedef struct elastic_hal_host_dir {
+  const char *host_path;  /* a directory on the host */
+  const char *guest_path; /* absolute, as for sealed directories: "/in" */
+  bool writable;          /* false: read-only, every change EROFS */
+} elastic_hal_host_dir;
+
 typedef struct {
   const char *workload;  /* stable workload name (storage, messaging) */
   const char *state_dir; /* per-node state directory */
@@ -323,6 +330,10 @@ typedef struct {
    * whose files live in the workload's encrypted storage (state_dir). */
   const char *const *sealed_dirs;
   size_t n_sealed_dirs;
+  /* Host directories mapped in as they are (elastic-hal run --dir-host):
+   * unprotected, read-only unless writable; docs/filesystem.md. */
+  const struct elastic_hal_host_dir *host_dirs;
+  size_t n_host_dirs;
 } elastic_hal_config;
 
 elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *module,

@@ -82,6 +82,8 @@ static void usage_run(FILE *f) {
       "      --dir GUEST_PATH   preopen GUEST_PATH (/data, or / for everything) as a sealed\n"
       "                         directory: its files live encrypted and integrity-protected in\n"
       "                         the workload's storage (repeatable; docs/filesystem.md)\n"
+      "      --dir-host HOST_PATH:GUEST_PATH[:rw]  map a plain host directory in, read-only\n"
+      "                         unless :rw.  UNPROTECTED: the host reads and changes it\n"
       "      --max-network-rate KIB  the guest's sockets' bandwidth budget in KiB/s,\n"
       "                         sent and received together (default: not metered)\n"
       "      --max-sleep-ms MS  bound on one clock.sleep (default 10000)\n"
@@ -357,12 +359,13 @@ static int cmd_run(int argc, char **argv) {
                                        {"max-network-rate", required_argument, 0, 'R'},
                                        {"deployment", required_argument, 0, 'Y'},
                                        {"dir", required_argument, 0, 'V'},
+                                       {"dir-host", required_argument, 0, 'Z'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *world = "elastic-tee-hal", *workload = NULL, *state = NULL, *gpu_driver = NULL;
   const char *tls_ca = NULL, *tls_identity = NULL, *tls_password_file = NULL;
   bool tls_attested = false;
-  int envc = 0, nconnect = 0, nbind = 0, ndirs = 0, c;
+  int envc = 0, nconnect = 0, nbind = 0, ndirs = 0, nhosts = 0, c;
   unsigned long max_mib = 1024, max_sleep_ms = 10000, max_sockets = 1024;
   unsigned long gpu_mib = 1024, gpu_buffers = 1024, gpu_workgroups = 1ul << 20, channel_fd = 0;
   unsigned long storage_mib = 1024, net_kib = 0;
@@ -473,6 +476,7 @@ static int cmd_run(int argc, char **argv) {
       case 'C': nconnect++; break;
       case 'B': nbind++; break;
       case 'V': ndirs++; break;
+      case 'Z': nhosts++; break;
       case 'P': g_progress_asked = true; break;
       case 'h': usage_run(stdout); return 0;
       default: usage_run(stderr); return 2;
@@ -495,13 +499,34 @@ static int cmd_run(int argc, char **argv) {
   const char **connect = calloc((size_t)nconnect + 1, sizeof *connect);
   const char **bind = calloc((size_t)nbind + 1, sizeof *bind);
   const char **dirs = calloc((size_t)ndirs + 1, sizeof *dirs);
-  envc = nconnect = nbind = ndirs = 0;
+  elastic_hal_host_dir *hosts = calloc((size_t)nhosts + 1, sizeof *hosts);
+  char **host_specs = calloc((size_t)nhosts + 1, sizeof *host_specs);
+  envc = nconnect = nbind = ndirs = nhosts = 0;
+  bool bad_host = !hosts || !host_specs;
   optind = 0; /* second pass collects the repeatable options' values */
   while ((c = getopt_long(guest_index, argv, "+w:n:s:e:m:h", opts, NULL)) != -1) {
     if (c == 'e') env[envc++] = optarg;
     if (c == 'C') connect[nconnect++] = optarg;
     if (c == 'B') bind[nbind++] = optarg;
     if (c == 'V' && dirs) dirs[ndirs++] = optarg;
+    if (c == 'Z' && !bad_host) { /* HOST_PATH:GUEST_PATH[:rw|:ro] */
+      char *spec = host_specs[nhosts] = strdup(optarg);
+      char *colon = spec ? strrchr(spec, ':') : NULL;
+      bool rw = false;
+      if (colon && (!strcmp(colon, ":rw") || !strcmp(colon, ":ro"))) {
+        rw = colon[1] == 'r' && colon[2] == 'w';
+        *colon = 0;
+        colon = strrchr(spec, ':');
+      }
+      if (!colon || colon == spec || !colon[1]) {
+        fprintf(stderr, "%s: --dir-host takes HOST_PATH:GUEST_PATH[:rw], got '%s'\n", prog, optarg);
+        bad_host = true;
+        nhosts++;
+        continue;
+      }
+      *colon = 0;
+      hosts[nhosts++] = (elastic_hal_host_dir){spec, colon + 1, rw};
+    }
   }
   /* a bad network rule is a usage error, found before anything compiles */
   char why[512];
@@ -509,10 +534,14 @@ static int cmd_run(int argc, char **argv) {
       env && connect && bind
           ? ehal_net_policy_new(connect, (size_t)nconnect, bind, (size_t)nbind, why, sizeof why)
           : NULL;
-  if (!policy || !dirs) {
-    fprintf(stderr, "%s: %s\n", prog, env && connect && bind && dirs ? why : "out of memory");
+  if (!policy || !dirs || bad_host) {
+    if (!policy || !hosts || !host_specs)
+      fprintf(stderr, "%s: %s\n", prog, env && connect && bind && dirs ? why : "out of memory");
     ehal_net_policy_free(policy);
     free(dirs);
+    for (int i = 0; host_specs && i < nhosts; i++) free(host_specs[i]);
+    free(host_specs);
+    free(hosts);
     free(env);
     free(connect);
     free(bind);
@@ -524,6 +553,9 @@ static int cmd_run(int argc, char **argv) {
   char *tls_password = NULL;
   if (tls_password_file && read_password(tls_password_file, &tls_password) != 0) {
     free(dirs);
+    for (int i = 0; host_specs && i < nhosts; i++) free(host_specs[i]);
+    free(host_specs);
+    free(hosts);
     free(env);
     free(connect);
     free(bind);
@@ -538,6 +570,9 @@ static int cmd_run(int argc, char **argv) {
       fprintf(stderr, "%s: %s\n", prog, why);
       free_password(tls_password);
       free(dirs);
+      for (int i = 0; host_specs && i < nhosts; i++) free(host_specs[i]);
+      free(host_specs);
+      free(hosts);
       free(env);
       free(connect);
       free(bind);
@@ -596,7 +631,9 @@ static int cmd_run(int argc, char **argv) {
       .network_rate = (uint64_t)net_kib << 10,
       .deployment = deployment,
       .sealed_dirs = dirs,
-      .n_sealed_dirs = (size_t)ndirs};
+      .n_sealed_dirs = (size_t)ndirs,
+      .host_dirs = hosts,
+      .n_host_dirs = (size_t)nhosts};
   elastic_hal_instance *inst = elastic_hal_instantiate(m, l, &cfg, &err);
   if (!inst) {
     if (err.trapped) {
@@ -625,6 +662,9 @@ out:
   free(connect);
   free(bind);
   free(dirs);
+  for (int i = 0; i < nhosts; i++) free(host_specs[i]);
+  free(host_specs);
+  free(hosts);
   free_password(tls_password);
   return status;
 }

@@ -571,6 +571,22 @@ static void cdrop_from(ehal_sfs *fs, uint64_t ino, uint64_t from) {
 
 static int flush(ehal_sfs *fs, bool durable);
 
+/* Chunk idx of ino from the store into out (EHAL_SFS_CHUNK bytes): a
+ * missing chunk is a hole, zeros; past what the store holds, zeros. */
+static int chunk_read(ehal_sfs *fs, uint64_t ino, uint64_t idx, uint8_t *out) {
+  char key[KEY_LEN];
+  chunk_key(key, ino, idx);
+  ehal_store_err e;
+  uint8_t *got = NULL;
+  size_t n = 0;
+  ehal_store_status st =
+      ehal_store_get(fs->c, key, strlen(key), alloc_chunk, out, &got, &n, NULL, &e);
+  if (st != EHAL_STORE_OK && st != EHAL_STORE_NOTFOUND) return store_fail(fs, &e);
+  if (st == EHAL_STORE_NOTFOUND) n = 0;
+  memset(out + n, 0, EHAL_SFS_CHUNK - n);
+  return 0;
+}
+
 /* Chunk idx of file ip, cached; loaded from the store when load is set
  * (else zeros: the caller overwrites all of it, or it lies past the end). */
 static int chunk_get(ehal_sfs *fs, inode *ip, uint64_t idx, bool load, chunk **out) {
@@ -596,21 +612,11 @@ static int chunk_get(ehal_sfs *fs, inode *ip, uint64_t idx, bool load, chunk **o
   } else if ((data = malloc(EHAL_SFS_CHUNK)) == NULL) {
     return EHAL_SFS_ENOMEM;
   }
-  size_t n = 0;
-  if (load) {
-    char key[KEY_LEN];
-    chunk_key(key, ip->ino, idx);
-    ehal_store_err e;
-    uint8_t *got = NULL;
-    ehal_store_status st =
-        ehal_store_get(fs->c, key, strlen(key), alloc_chunk, data, &got, &n, NULL, &e);
-    if (st != EHAL_STORE_OK && st != EHAL_STORE_NOTFOUND) { /* missing: a hole */
-      free(data);
-      return store_fail(fs, &e);
-    }
-    if (st == EHAL_STORE_NOTFOUND) n = 0;
+  int rc = load ? chunk_read(fs, ip->ino, idx, data) : (memset(data, 0, EHAL_SFS_CHUNK), 0);
+  if (rc) {
+    free(data);
+    return rc;
   }
-  memset(data + n, 0, EHAL_SFS_CHUNK - n);
   if ((ch = calloc(1, sizeof *ch)) == NULL) {
     free(data);
     return EHAL_SFS_ENOMEM;
@@ -1169,6 +1175,13 @@ int ehal_sfs_read(ehal_sfs *fs, uint64_t ino, uint64_t off, uint8_t *buf, size_t
     size_t in = (size_t)(pos % EHAL_SFS_CHUNK), piece = EHAL_SFS_CHUNK - in;
     if (piece > len - *n) piece = len - *n;
     chunk *ch;
+    if (piece == EHAL_SFS_CHUNK && !cfind(fs, ip->ino, idx)) {
+      /* a whole chunk not cached: decrypted straight into the caller's
+       * buffer, and the cache keeps what it holds (a sequential read) */
+      if ((rc = chunk_read(fs, ip->ino, idx, buf + *n))) return *n ? 0 : rc;
+      *n += piece;
+      continue;
+    }
     if ((rc = chunk_get(fs, ip, idx, true, &ch))) return *n ? 0 : rc;
     memcpy(buf + *n, ch->data + in, piece);
     *n += piece;

@@ -15,6 +15,7 @@
 #include "../attest/sealing.h"
 #include "../gpu/vulkan.h"
 #include "../runtime/linker.h"
+#include "../wasi/wasi.h"
 #include "ehal_bindings.h"
 #include "interfaces.h"
 
@@ -115,6 +116,15 @@ static void build_rows(void) {
   cap_row *w = &g_rows[g_nrows++];
   snprintf(w->name, sizeof w->name, "wasi-preview1");
   snprintf(w->version, sizeof w->version, "0.1.0");
+  /* files: true where this instance has sealed directories (run --dir) */
+  w = &g_rows[g_nrows++];
+  snprintf(w->name, sizeof w->name, "wasi-preview1.sealed-directories");
+  snprintf(w->version, sizeof w->version, "0.1.0");
+  /* true where the operator mapped plain host directories in (--dir-host):
+   * files the host reads and changes, labelled so */
+  w = &g_rows[g_nrows++];
+  snprintf(w->name, sizeof w->name, "wasi-preview1.host-directories-unprotected");
+  snprintf(w->version, sizeof w->version, "0.1.0");
   for (size_t i = 0; i < g_nrows; i++) {
     cap_row *r = &g_rows[i];
     r->len = strlen(r->name);
@@ -150,8 +160,13 @@ static bool row_supported(const ehal_instance *inst, size_t i) {
   }
   if (strncmp(r->name, "platform.", 9) == 0)
     return strcmp(r->name + 9, elastic_hal_platform_type()) == 0;
-  /* wasi-preview1 */
+  /* wasi-preview1, and its sealed directories */
   if (!inst) return true;
+  if (!strcmp(r->name, "wasi-preview1.sealed-directories") && !ehal_wasi_fs_has(inst, false))
+    return false;
+  if (!strcmp(r->name, "wasi-preview1.host-directories-unprotected") &&
+      !ehal_wasi_fs_has(inst, true))
+    return false;
   for (size_t k = 0; k < inst->n_linked; k++)
     if (inst->linked[k] == &ehal_iface_wasi_preview1) return true;
   return false;

@@ -999,7 +999,8 @@ elastic_hal_instance *elastic_hal_instantiate(elastic_hal_module *m, const elast
     elastic_hal_instance_free(inst);
     return NULL;
   }
-  if (ehal_wasi_fs_open(inst, cfg->sealed_dirs, cfg->n_sealed_dirs, err->msg, sizeof err->msg)) {
+  if (ehal_wasi_fs_open(inst, cfg->sealed_dirs, cfg->n_sealed_dirs, cfg->host_dirs,
+                        cfg->n_host_dirs, err->msg, sizeof err->msg)) {
     err->kind = ELASTIC_HAL_ERR_OTHER;
     elastic_hal_instance_free(inst);
     return NULL;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../fs/sealfs.h"
 #include "../runtime/instance.h"
 
 enum {
@@ -26,6 +27,7 @@ enum {
   WASI_ENOTDIR = 54,
   WASI_ENOTSOCK = 57,
   WASI_ENOTSUP = 58,
+  WASI_EROFS = 69,
   WASI_ESPIPE = 70,
   WASI_EXDEV = 75,
   WASI_ENOTCAPABLE = 76,
@@ -49,10 +51,12 @@ static inline uint32_t ehal_wasi_put_u32(ehal_instance *inst, uint32_t p, uint32
 /* Opens the instance's sealed directories (guest paths) in its storage;
  * -1 with a message on failure.  ehal_wasi_fs_close writes back and frees
  * (ehal_wasi_fs_sync first, to see write-back errors). */
-int ehal_wasi_fs_open(ehal_instance *inst, const char *const *dirs, size_t n, char *err,
-                      size_t errlen);
+int ehal_wasi_fs_open(ehal_instance *inst, const char *const *dirs, size_t n,
+                      const elastic_hal_host_dir *hosts, size_t nh, char *err, size_t errlen);
 int ehal_wasi_fs_sync(ehal_instance *inst, char *err, size_t errlen);
 void ehal_wasi_fs_close(ehal_instance *inst);
+/* The instance has sealed directories (host false) or host ones (true). */
+bool ehal_wasi_fs_has(const ehal_instance *inst, bool host);
 /* A resources grant changed the workload's storage quota. */
 void ehal_wasi_fs_set_quota(ehal_instance *inst, uint64_t bytes);
 /* fd is an open file (always ready for poll_oneoff). */
@@ -66,6 +70,21 @@ uint32_t ehal_wasi_fd_fdstat_get_file(void *env, uint32_t fd, uint32_t out);
 uint32_t ehal_wasi_fd_close_file(void *env, uint32_t fd);
 uint32_t ehal_wasi_fd_seek_file(void *env, uint32_t fd, uint64_t off, uint32_t whence,
                                 uint32_t out);
+/* ---- wasi_hostdir.c: host directories (--dir-host), paths resolved by the
+ * kernel beneath the descriptor's directory; each returns a WASI errno ---- */
+#define PATH_MAX_HOST 4096
+uint32_t ehal_hostdir_errno(int e);
+uint32_t ehal_hostdir_open(int dirfd, const char *path, size_t len, uint32_t oflags, bool rd,
+                           bool wr, bool append, bool writable, int *out, uint8_t *type);
+uint32_t ehal_hostdir_stat(int fd, const char *path, size_t len, ehal_sfs_attr *a);
+uint32_t ehal_hostdir_mkdir(int dirfd, const char *path, size_t len, bool writable);
+uint32_t ehal_hostdir_remove(int dirfd, const char *path, size_t len, bool rmdir, bool writable);
+uint32_t ehal_hostdir_rename(int ofd, const char *opath, size_t olen, int nfd, const char *npath,
+                             size_t nlen, bool writable);
+uint32_t ehal_hostdir_set_times(int fd, const char *path, size_t len, uint64_t atim, uint64_t mtim,
+                                uint32_t fst, bool writable);
+uint32_t ehal_hostdir_readdir(int fd, uint64_t cookie, ehal_sfs_dirent_fn fn, void *user);
+
 #define U uint32_t
 #define L uint64_t
 uint32_t ehal_wasi_fd_advise(void *env, U fd, L off, L len, U advice);

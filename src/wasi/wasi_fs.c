@@ -22,10 +22,14 @@
  * is checked (EFAULT) before anything changes.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../fs/sealfs.h"
 #include "../interfaces/interfaces.h"
@@ -36,6 +40,7 @@ enum { FD_FREE = 0, FD_DIR, FD_FILE };
 #define PATH_MAX_LEN 4096u
 #define VOLUMES_MAX 64u
 #define IO_MAX (1u << 30) /* bytes one read or write call moves, at most */
+#define HOST_FDS_MAX 256u /* host files and directories open at once */
 
 /* preview 1 rights */
 #define R(bit) (1ull << (bit))
@@ -65,11 +70,11 @@ enum { FD_FREE = 0, FD_DIR, FD_FILE };
   (R_FD_FDSTAT_SET_FLAGS | R_FD_SYNC | R(9) | R(10) | R(13) | R_FD_READDIR | R(16) | R(17) | \
    R(18) | R(19) | R(20) | R_FD_FILESTAT_GET | R_FD_FILESTAT_SET_TIMES | R(25) | R(26))
 
-/* preview 1 flags */
-#define O_CREAT 1u
-#define O_DIRECTORY 2u
-#define O_EXCL 4u
-#define O_TRUNC 8u
+/* preview 1 flags (oflags: WO_, not to be taken for the host's O_) */
+#define WO_CREAT 1u
+#define WO_DIRECTORY 2u
+#define WO_EXCL 4u
+#define WO_TRUNC 8u
 #define FDFLAG_APPEND 1u
 #define FDFLAGS_ALL 31u /* append, dsync, nonblock, rsync, sync */
 #define FST_ATIM 1u
@@ -80,6 +85,7 @@ enum { FD_FREE = 0, FD_DIR, FD_FILE };
 typedef struct {
   uint8_t kind;
   bool preopen;
+  int hfd;    /* a host directory's (--dir-host): the host descriptor; -1 otherwise */
   bool wrote; /* written since opened: close commits it */
   uint16_t fdflags;
   uint32_t vol;
@@ -87,7 +93,9 @@ typedef struct {
 } wfd;
 
 typedef struct {
-  ehal_sfs *fs;
+  ehal_sfs *fs;      /* a sealed directory's; NULL for a host directory */
+  int hostfd;        /* a host directory's (wasi_hostdir.c); -1 for a sealed one */
+  bool writable;     /* a host directory mapped :rw */
   char *path;        /* the guest path it is preopened at */
   unsigned reported; /* storage messages told to the operator */
 } volume;
@@ -98,6 +106,7 @@ struct ehal_wasi_fs {
   uint32_t nvols;
   wfd *fds; /* indexed by descriptor; 0 to 2 unused (stdio is wasi_p1.c's) */
   uint32_t nfds;
+  uint32_t nhost; /* host descriptors open (each a kernel fd of this process) */
 };
 
 static wfd *get_fd(ehal_instance *inst, uint32_t fd) {
@@ -107,6 +116,8 @@ static wfd *get_fd(ehal_instance *inst, uint32_t fd) {
 }
 
 static volume *vol_of(ehal_instance *inst, const wfd *f) { return &inst->wasi_fs->vols[f->vol]; }
+static bool on_host(ehal_instance *inst, const wfd *f) { return vol_of(inst, f)->hostfd >= 0; }
+static uint32_t host_rc(int r) { return r == 0 ? 0 : ehal_hostdir_errno(errno); }
 
 static uint32_t new_fd(ehal_instance *inst, const wfd *val, uint32_t *out) {
   struct ehal_wasi_fs *w = inst->wasi_fs;
@@ -194,6 +205,19 @@ static uint32_t dir_fd(ehal_instance *inst, uint32_t fd, wfd **out) {
   return 0;
 }
 
+/* A path call: the directory descriptor, and for a host directory the
+ * path in guest memory (*hp; NULL for a sealed directory, which walk()
+ * resolves). */
+static uint32_t path_call(ehal_instance *inst, uint32_t fd, uint32_t path, uint32_t len, wfd **d,
+                          const char **hp) {
+  uint32_t rc = dir_fd(inst, fd, d);
+  if (rc) return rc;
+  *hp = NULL;
+  if (!on_host(inst, *d)) return 0;
+  if (!(*hp = (const char *)ehal_wasi_mem(inst, path, len))) return WASI_EFAULT;
+  return 0;
+}
+
 /* Resolves path (guest memory) from directory descriptor fd. */
 static uint32_t walk(ehal_instance *inst, uint32_t fd, uint32_t path, uint32_t len, where *w) {
   wfd *d;
@@ -278,6 +302,10 @@ uint32_t ehal_wasi_fd_filestat_get(void *env, uint32_t fd, uint32_t out) {
   wfd *f = get_fd(inst, fd);
   if (!f) return WASI_EBADF;
   ehal_sfs_attr a;
+  if (on_host(inst, f)) {
+    uint32_t rc = ehal_hostdir_stat(f->hfd, NULL, 0, &a);
+    return rc ? rc : put_filestat(inst, out, f->vol, &a);
+  }
   int r = ehal_sfs_stat(vol_of(inst, f)->fs, f->ino, &a);
   if (r) return fs_rc(inst, vol_of(inst, f), r);
   return put_filestat(inst, out, f->vol, &a);
@@ -287,10 +315,17 @@ uint32_t ehal_wasi_path_filestat_get(void *env, uint32_t fd, uint32_t flags, uin
                                      uint32_t len, uint32_t out) {
   (void)flags; /* symlink_follow: there are no links */
   ehal_instance *inst = env;
-  where w;
+  wfd *d;
+  const char *hp;
   ehal_sfs_attr a;
-  uint32_t rc = walk_existing(inst, fd, path, len, &w, &a);
+  uint32_t rc = path_call(inst, fd, path, len, &d, &hp);
   if (rc) return rc;
+  if (hp) {
+    if ((rc = ehal_hostdir_stat(d->hfd, hp, len, &a))) return rc;
+    return put_filestat(inst, out, d->vol, &a);
+  }
+  where w;
+  if ((rc = walk_existing(inst, fd, path, len, &w, &a))) return rc;
   return put_filestat(inst, out, (uint32_t)(w.v - inst->wasi_fs->vols), &a);
 }
 
@@ -312,6 +347,8 @@ uint32_t ehal_wasi_fd_filestat_set_times(void *env, uint32_t fd, uint64_t atim, 
   ehal_instance *inst = env;
   wfd *f = get_fd(inst, fd);
   if (!f || !(f->base & R_FD_FILESTAT_SET_TIMES)) return WASI_EBADF;
+  if (on_host(inst, f))
+    return ehal_hostdir_set_times(f->hfd, NULL, 0, atim, mtim, fst, vol_of(inst, f)->writable);
   return set_times(inst, vol_of(inst, f), f->ino, atim, mtim, fst);
 }
 
@@ -320,10 +357,15 @@ uint32_t ehal_wasi_path_filestat_set_times(void *env, uint32_t fd, uint32_t flag
                                            uint32_t fst) {
   (void)flags;
   ehal_instance *inst = env;
+  wfd *d;
+  const char *hp;
+  uint32_t rc = path_call(inst, fd, path, len, &d, &hp);
+  if (rc) return rc;
+  if (hp)
+    return ehal_hostdir_set_times(d->hfd, hp, len, atim, mtim, fst, vol_of(inst, d)->writable);
   where w;
   ehal_sfs_attr a;
-  uint32_t rc = walk_existing(inst, fd, path, len, &w, &a);
-  if (rc) return rc;
+  if ((rc = walk_existing(inst, fd, path, len, &w, &a))) return rc;
   return set_times(inst, w.v, w.ino, atim, mtim, fst);
 }
 
@@ -348,6 +390,11 @@ uint32_t ehal_wasi_fd_fdstat_set_flags(void *env, uint32_t fd, uint32_t flags) {
   wfd *f = get_fd(inst, fd);
   if (!f) return WASI_EBADF;
   if (flags & ~FDFLAGS_ALL) return WASI_EINVAL;
+  if (on_host(inst, f)) { /* append is the kernel's there */
+    int fl = fcntl(f->hfd, F_GETFL);
+    if (fl < 0 || fcntl(f->hfd, F_SETFL, (flags & FDFLAG_APPEND) ? fl | O_APPEND : fl & ~O_APPEND))
+      return ehal_hostdir_errno(errno);
+  }
   f->fdflags = (uint16_t)flags;
   return 0;
 }
@@ -368,6 +415,12 @@ uint32_t ehal_wasi_fd_close_file(void *env, uint32_t fd) {
   if (!f) return WASI_EBADF;
   volume *v = vol_of(inst, f);
   bool wrote = f->wrote;
+  if (f->hfd >= 0) {
+    close(f->hfd);
+    if (!f->preopen) inst->wasi_fs->nhost--;
+    memset(f, 0, sizeof *f);
+    return 0;
+  }
   ehal_sfs_release(v->fs, f->ino);
   memset(f, 0, sizeof *f);
   /* the descriptor is closed whatever the write-back says */
@@ -415,6 +468,7 @@ uint32_t ehal_wasi_fd_sync(void *env, uint32_t fd) {
   wfd *f = get_fd(inst, fd);
   if (!f) return fd <= 2 ? WASI_EINVAL : WASI_EBADF;
   volume *v = vol_of(inst, f);
+  if (f->hfd >= 0) return host_rc(fsync(f->hfd));
   return fs_rc(inst, v, ehal_sfs_sync(v->fs));
 }
 
@@ -448,6 +502,18 @@ static uint32_t file_io(ehal_instance *inst, uint32_t fd, uint32_t iovs, uint32_
     if (!ehal_wasi_mem(inst, ehal_get_u32(iov + 8 * i), ehal_get_u32(iov + 8 * i + 4)))
       return WASI_EFAULT;
   volume *v = vol_of(inst, f);
+  if (f->hfd >= 0) { /* the kernel's position and append */
+    struct iovec hv[1024];
+    for (uint32_t i = 0; i < n; i++)
+      hv[i] = (struct iovec){ehal_wasi_mem(inst, ehal_get_u32(iov + 8 * i), 0),
+                             ehal_get_u32(iov + 8 * i + 4)};
+    if (at && *at > INT64_MAX) return WASI_EINVAL;
+    ssize_t r = at ? (write ? pwritev(f->hfd, hv, (int)n, (off_t)*at)
+                            : preadv(f->hfd, hv, (int)n, (off_t)*at))
+                   : (write ? writev(f->hfd, hv, (int)n) : readv(f->hfd, hv, (int)n));
+    if (r < 0) return ehal_hostdir_errno(errno);
+    return ehal_wasi_put_u32(inst, out, (uint32_t)r);
+  }
   uint64_t pos = at ? *at : f->pos;
   if (write && !at && (f->fdflags & FDFLAG_APPEND)) {
     ehal_sfs_attr a;
@@ -502,6 +568,12 @@ uint32_t ehal_wasi_fd_seek_file(void *env, uint32_t fd, uint64_t off, uint32_t w
   if (rc == WASI_EISDIR) return WASI_EBADF;
   if (rc) return rc;
   if (!ehal_wasi_mem(inst, out, 8)) return WASI_EFAULT;
+  if (f->hfd >= 0) {
+    off_t r = whence > 2 ? (errno = EINVAL, -1) : lseek(f->hfd, (off_t)off, (int)whence);
+    if (r < 0) return ehal_hostdir_errno(errno);
+    ehal_put_u64(ehal_wasi_mem(inst, out, 8), (uint64_t)r);
+    return 0;
+  }
   int64_t base;
   if (whence == 0) {
     base = 0;
@@ -529,7 +601,9 @@ uint32_t ehal_wasi_fd_tell(void *env, uint32_t fd, uint32_t out) {
   if (rc) return rc == WASI_EISDIR ? WASI_EBADF : rc;
   uint8_t *d = ehal_wasi_mem(inst, out, 8);
   if (!d) return WASI_EFAULT;
-  ehal_put_u64(d, f->pos);
+  off_t hp = f->hfd >= 0 ? lseek(f->hfd, 0, SEEK_CUR) : 0;
+  if (hp < 0) return ehal_hostdir_errno(errno);
+  ehal_put_u64(d, f->hfd >= 0 ? (uint64_t)hp : f->pos);
   return 0;
 }
 
@@ -538,6 +612,7 @@ uint32_t ehal_wasi_fd_filestat_set_size(void *env, uint32_t fd, uint64_t size) {
   wfd *f;
   uint32_t rc = file_fd(inst, fd, R_FD_FILESTAT_SET_SIZE, &f);
   if (rc) return rc == WASI_EISDIR ? WASI_EINVAL : rc;
+  if (f->hfd >= 0) return size > INT64_MAX ? WASI_EINVAL : host_rc(ftruncate(f->hfd, (off_t)size));
   return fs_rc(inst, vol_of(inst, f), ehal_sfs_truncate(vol_of(inst, f)->fs, f->ino, size));
 }
 
@@ -548,6 +623,10 @@ uint32_t ehal_wasi_fd_allocate(void *env, uint32_t fd, uint64_t off, uint64_t le
   if (rc) return rc == WASI_EISDIR ? WASI_EBADF : rc;
   if (len == 0 || off + len < off) return WASI_EINVAL;
   volume *v = vol_of(inst, f);
+  if (f->hfd >= 0) {
+    if (off + len > INT64_MAX) return WASI_EINVAL;
+    return ehal_hostdir_errno(posix_fallocate(f->hfd, (off_t)off, (off_t)len));
+  }
   ehal_sfs_attr a;
   int r = ehal_sfs_stat(v->fs, f->ino, &a);
   if (!r && off + len > a.size) r = ehal_sfs_truncate(v->fs, f->ino, off + len);
@@ -600,7 +679,10 @@ uint32_t ehal_wasi_fd_readdir(void *env, uint32_t fd, uint32_t buf, uint32_t len
   if (!(f->base & R_FD_READDIR)) return WASI_ENOTCAPABLE;
   dirbuf b = {ehal_wasi_mem(inst, buf, len), len, 0};
   if (!b.buf || !ehal_wasi_mem(inst, used, 4)) return WASI_EFAULT;
-  if (len) {
+  if (len && f->hfd >= 0) {
+    uint32_t rc = ehal_hostdir_readdir(f->hfd, cookie, put_dirent, &b);
+    if (rc) return rc;
+  } else if (len) {
     volume *v = vol_of(inst, f);
     int r = ehal_sfs_readdir(v->fs, f->ino, cookie, put_dirent, &b);
     if (r) return fs_rc(inst, v, r);
@@ -613,38 +695,65 @@ uint32_t ehal_wasi_path_open(void *env, uint32_t fd, uint32_t dirflags, uint32_t
                              uint32_t out) {
   (void)dirflags; /* symlink_follow: there are no links */
   ehal_instance *inst = env;
-  where w;
-  uint32_t rc = walk(inst, fd, path, len, &w);
+  wfd *d;
+  const char *hp;
+  uint32_t rc = path_call(inst, fd, path, len, &d, &hp);
   if (rc) return rc;
   if (oflags & ~15u || fdflags & ~FDFLAGS_ALL) return WASI_EINVAL;
   if (!ehal_wasi_mem(inst, out, 4)) return WASI_EFAULT;
-  wfd *d = get_fd(inst, fd);
+  if (hp) { /* a host directory: the kernel resolves, beneath it */
+    uint64_t b = base & d->inh;
+    bool wr = (b & (R_FD_WRITE | R_FD_FILESTAT_SET_SIZE | R_FD_ALLOCATE)) != 0;
+    int hfd;
+    /* host descriptors are the process's: bounded well below its limit */
+    if (inst->wasi_fs->nhost >= HOST_FDS_MAX) return WASI_EMFILE;
+    uint8_t type;
+    if ((rc = ehal_hostdir_open(d->hfd, hp, len, oflags, (b & R_FD_READ) || !wr, wr,
+                                fdflags & FDFLAG_APPEND, vol_of(inst, d)->writable, &hfd, &type)))
+      return rc;
+    wfd nf = {.kind = type == EHAL_SFS_DIR ? FD_DIR : FD_FILE,
+              .hfd = hfd,
+              .fdflags = (uint16_t)fdflags,
+              .vol = d->vol,
+              .base = b & (type == EHAL_SFS_DIR ? RIGHTS_DIR : RIGHTS_FILE),
+              .inh = inh & d->inh};
+    uint32_t nfd;
+    if ((rc = new_fd(inst, &nf, &nfd))) {
+      close(hfd);
+      return rc;
+    }
+    inst->wasi_fs->nhost++;
+    return ehal_wasi_put_u32(inst, out, nfd);
+  }
+  where w;
+  if ((rc = walk(inst, fd, path, len, &w))) return rc;
   ehal_sfs *fs = w.v->fs;
   ehal_sfs_attr a;
   int r;
   bool created = false;
   if (w.ino) {
-    if ((oflags & O_CREAT) && (oflags & O_EXCL)) return WASI_EEXIST;
+    if ((oflags & WO_CREAT) && (oflags & WO_EXCL)) return WASI_EEXIST;
     if ((r = ehal_sfs_stat(fs, w.ino, &a))) return fs_rc(inst, w.v, r);
-    if (a.type != EHAL_SFS_DIR && ((oflags & O_DIRECTORY) || w.slash)) return WASI_ENOTDIR;
-    if (a.type == EHAL_SFS_DIR && ((oflags & O_TRUNC) || (base & R_FD_WRITE))) return WASI_EISDIR;
+    if (a.type != EHAL_SFS_DIR && ((oflags & WO_DIRECTORY) || w.slash)) return WASI_ENOTDIR;
+    if (a.type == EHAL_SFS_DIR && ((oflags & WO_TRUNC) || (base & R_FD_WRITE))) return WASI_EISDIR;
   } else {
-    if (!(oflags & O_CREAT)) return WASI_ENOENT;
+    if (!(oflags & WO_CREAT)) return WASI_ENOENT;
     if (w.slash) return WASI_EISDIR;
-    if (oflags & O_DIRECTORY) return WASI_EINVAL;
+    if (oflags & WO_DIRECTORY) return WASI_EINVAL;
     if ((rc = create_committed(inst, w.v, w.dir, w.name, w.len, EHAL_SFS_FILE, &w.ino))) return rc;
     if ((r = ehal_sfs_stat(fs, w.ino, &a))) return fs_rc(inst, w.v, r);
     created = true;
   }
   wfd nf = {.kind = a.type == EHAL_SFS_DIR ? FD_DIR : FD_FILE,
+            .hfd = -1,
             .fdflags = (uint16_t)fdflags,
             .vol = d->vol,
             .ino = w.ino};
   uint64_t allowed = nf.kind == FD_DIR ? RIGHTS_DIR : RIGHTS_FILE;
   nf.base = base & d->inh & allowed;
   nf.inh = inh & d->inh;
-  if (nf.kind == FD_FILE && (oflags & O_TRUNC) && !created) {
-    if (!(nf.base & R_FD_WRITE)) return WASI_EBADF; /* O_TRUNC on a read-only open */
+  if (nf.kind == FD_FILE && (oflags & WO_TRUNC) && !created) {
+    if (!(nf.base & R_FD_WRITE)) return WASI_EBADF; /* WO_TRUNC on a read-only open */
     if ((r = ehal_sfs_truncate(fs, w.ino, 0))) return fs_rc(inst, w.v, r);
     nf.wrote = true;
   }
@@ -656,8 +765,13 @@ uint32_t ehal_wasi_path_open(void *env, uint32_t fd, uint32_t dirflags, uint32_t
 
 uint32_t ehal_wasi_path_create_directory(void *env, uint32_t fd, uint32_t path, uint32_t len) {
   ehal_instance *inst = env;
+  wfd *d;
+  const char *hp;
+  uint32_t rc = path_call(inst, fd, path, len, &d, &hp);
+  if (rc) return rc;
+  if (hp) return ehal_hostdir_mkdir(d->hfd, hp, len, vol_of(inst, d)->writable);
   where w;
-  uint32_t rc = walk(inst, fd, path, len, &w);
+  rc = walk(inst, fd, path, len, &w);
   if (rc) return rc;
   if (w.ino) return WASI_EEXIST;
   uint64_t ino;
@@ -666,8 +780,13 @@ uint32_t ehal_wasi_path_create_directory(void *env, uint32_t fd, uint32_t path, 
 
 static uint32_t remove_path(ehal_instance *inst, uint32_t fd, uint32_t path, uint32_t len,
                             bool rmdir) {
+  wfd *d;
+  const char *hp;
+  uint32_t rc = path_call(inst, fd, path, len, &d, &hp);
+  if (rc) return rc;
+  if (hp) return ehal_hostdir_remove(d->hfd, hp, len, rmdir, vol_of(inst, d)->writable);
   where w;
-  uint32_t rc = walk(inst, fd, path, len, &w);
+  rc = walk(inst, fd, path, len, &w);
   if (rc) return rc;
   if (!w.ino) return WASI_ENOENT;
   if (w.len == 1 && w.name[0] == '.') return rmdir ? WASI_EINVAL : WASI_EISDIR;
@@ -692,9 +811,15 @@ uint32_t ehal_wasi_path_unlink_file(void *env, uint32_t fd, uint32_t path, uint3
 uint32_t ehal_wasi_path_rename(void *env, uint32_t fd, uint32_t opath, uint32_t olen, uint32_t nfd,
                                uint32_t npath, uint32_t nlen) {
   ehal_instance *inst = env;
+  wfd *od, *nd;
+  const char *ohp, *nhp;
+  uint32_t rc = path_call(inst, fd, opath, olen, &od, &ohp);
+  if (rc || (rc = path_call(inst, nfd, npath, nlen, &nd, &nhp))) return rc;
+  if (od->vol != nd->vol) return WASI_EXDEV;
+  if (ohp)
+    return ehal_hostdir_rename(od->hfd, ohp, olen, nd->hfd, nhp, nlen, vol_of(inst, od)->writable);
   where o, n;
-  uint32_t rc = walk(inst, fd, opath, olen, &o);
-  if (rc || (rc = walk(inst, nfd, npath, nlen, &n))) return rc;
+  if ((rc = walk(inst, fd, opath, olen, &o)) || (rc = walk(inst, nfd, npath, nlen, &n))) return rc;
   if (o.v != n.v) return WASI_EXDEV;
   if (!o.ino) return WASI_ENOENT;
   if ((o.len == 1 && o.name[0] == '.') || (n.len == 1 && n.name[0] == '.')) return WASI_EINVAL;
@@ -712,9 +837,13 @@ uint32_t ehal_wasi_path_readlink(void *env, uint32_t fd, uint32_t path, uint32_t
                                  uint32_t buflen, uint32_t used) {
   ehal_instance *inst = env;
   (void)buf, (void)buflen, (void)used;
-  where w;
+  wfd *d;
+  const char *hp;
   ehal_sfs_attr a;
-  uint32_t rc = walk_existing(inst, fd, path, len, &w, &a);
+  uint32_t rc = path_call(inst, fd, path, len, &d, &hp);
+  if (!rc && hp) rc = ehal_hostdir_stat(d->hfd, hp, len, &a);
+  where w;
+  if (!rc && !hp) rc = walk_existing(inst, fd, path, len, &w, &a);
   return rc ? rc : WASI_EINVAL; /* it exists, and nothing is a link */
 }
 
@@ -736,8 +865,15 @@ uint32_t ehal_wasi_path_symlink(void *env, uint32_t opath, uint32_t olen, uint32
   return rc ? rc : WASI_ENOTSUP; /* symbolic links are refused: see the top */
 }
 
+bool ehal_wasi_fs_has(const ehal_instance *inst, bool host) {
+  const struct ehal_wasi_fs *w = inst->wasi_fs;
+  for (uint32_t i = 0; w && i < w->nvols; i++)
+    if ((w->vols[i].hostfd >= 0) == host) return true;
+  return false;
+}
+
 void ehal_wasi_fs_set_quota(ehal_instance *inst, uint64_t bytes) {
-  if (inst->wasi_fs) ehal_store_set_quota(inst->wasi_fs->store, bytes);
+  if (inst->wasi_fs && inst->wasi_fs->store) ehal_store_set_quota(inst->wasi_fs->store, bytes);
 }
 
 bool ehal_wasi_fs_is_file(ehal_instance *inst, uint32_t fd) {
@@ -747,69 +883,102 @@ bool ehal_wasi_fs_is_file(ehal_instance *inst, uint32_t fd) {
 
 /* ---- the instance's volumes ---- */
 
-int ehal_wasi_fs_open(ehal_instance *inst, const char *const *dirs, size_t n, char *err,
-                      size_t errlen) {
-  if (n == 0) return 0;
-  if (n > VOLUMES_MAX) {
-    snprintf(err, errlen, "at most %u sealed directories", VOLUMES_MAX);
-    return -1;
-  }
-  if (!inst->state_dir) {
-    snprintf(err, errlen, "sealed directories need a state directory");
-    return -1;
-  }
-  for (size_t i = 0; i < n; i++) {
-    if (!ehal_sfs_guest_path_ok(dirs[i])) {
+/* Checks the guest paths of every preopen: valid, none twice. */
+static int check_paths(const char *const *dirs, size_t n, const elastic_hal_host_dir *hosts,
+                       size_t nh, char *err, size_t errlen) {
+  for (size_t i = 0; i < n + nh; i++) {
+    const char *g = i < n ? dirs[i] : hosts[i - n].guest_path;
+    if (!g || !ehal_sfs_guest_path_ok(g)) {
       snprintf(err, errlen,
-               "sealed directory '%s': give an absolute guest path such as /data (no '.', "
+               "%s directory '%s': give an absolute guest path such as /data (no '.', "
                "'..', empty or trailing components, at most 200 bytes)",
-               dirs[i]);
+               i < n ? "sealed" : "host", g ? g : "(none)");
       return -1;
     }
     for (size_t j = 0; j < i; j++)
-      if (!strcmp(dirs[i], dirs[j])) {
-        snprintf(err, errlen, "sealed directory '%s' is given twice", dirs[i]);
+      if (!strcmp(g, j < n ? dirs[j] : hosts[j - n].guest_path)) {
+        snprintf(err, errlen, "guest path '%s' is given twice", g);
         return -1;
       }
   }
+  return 0;
+}
+
+/* The next preopen: a directory descriptor over volume v. */
+static void preopen(struct ehal_wasi_fs *w, int hfd) {
+  w->fds[3 + w->nvols] = (wfd){.kind = FD_DIR,
+                               .preopen = true,
+                               .hfd = hfd,
+                               .vol = w->nvols,
+                               .ino = EHAL_SFS_ROOT,
+                               .base = RIGHTS_DIR,
+                               .inh = RIGHTS_DIR | RIGHTS_FILE};
+  w->nvols++;
+}
+
+int ehal_wasi_fs_open(ehal_instance *inst, const char *const *dirs, size_t n,
+                      const elastic_hal_host_dir *hosts, size_t nh, char *err, size_t errlen) {
+  if (n + nh == 0) return 0;
+  if (n + nh > VOLUMES_MAX) {
+    snprintf(err, errlen, "at most %u sealed and host directories", VOLUMES_MAX);
+    return -1;
+  }
+  if (n && !inst->state_dir) {
+    snprintf(err, errlen, "sealed directories need a state directory");
+    return -1;
+  }
+  if (check_paths(dirs, n, hosts, nh, err, errlen)) return -1;
   struct ehal_wasi_fs *w = calloc(1, sizeof *w);
-  if (!w || !(w->fds = calloc(n + 3 > 16 ? n + 3 : 16, sizeof *w->fds))) {
+  uint32_t nfds = n + nh + 3 > 16 ? (uint32_t)(n + nh) + 3 : 16;
+  if (!w || !(w->fds = calloc(nfds, sizeof *w->fds))) {
     free(w);
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  w->nfds = n + 3 > 16 ? (uint32_t)n + 3 : 16;
+  w->nfds = nfds;
   inst->wasi_fs = w;
   ehal_store_limits lim;
   ehal_storage_get_limits(&lim);
   lim.max_bytes_per_workload = ehal_storage_quota(inst);
   ehal_store_err e;
-  if (!(w->store = ehal_store_open(inst->state_dir, inst->workload, NULL, &lim, &e))) {
+  if (n && !(w->store = ehal_store_open(inst->state_dir, inst->workload, NULL, &lim, &e))) {
     snprintf(err, errlen, "sealed directories: %s", e.msg);
     ehal_wasi_fs_close(inst);
     return -1;
   }
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n + nh; i++) {
     volume *v = &w->vols[w->nvols];
-    if (!(v->path = strdup(dirs[i]))) {
+    const char *g = i < n ? dirs[i] : hosts[i - n].guest_path;
+    v->hostfd = -1;
+    if (!(v->path = strdup(g))) {
       snprintf(err, errlen, "out of memory");
       ehal_wasi_fs_close(inst);
       return -1;
     }
-    if (!(v->fs = ehal_sfs_open(w->store, dirs[i], true, &e))) {
+    if (i < n && !(v->fs = ehal_sfs_open(w->store, g, true, &e))) {
+      snprintf(err, errlen, "sealed directory %s: %s", g, e.msg);
       free(v->path);
-      snprintf(err, errlen, "sealed directory %s: %s", dirs[i], e.msg);
+      v->path = NULL;
       ehal_wasi_fs_close(inst);
       return -1;
     }
-    w->fds[3 + w->nvols] = (wfd){.kind = FD_DIR,
-                                 .preopen = true,
-                                 .vol = w->nvols,
-                                 .ino = EHAL_SFS_ROOT,
-                                 .base = RIGHTS_DIR,
-                                 .inh = RIGHTS_DIR | RIGHTS_FILE};
-    ehal_sfs_hold(v->fs, EHAL_SFS_ROOT);
-    w->nvols++;
+    int hfd = -1;
+    if (i >= n) { /* the operator's path: opened as given */
+      const elastic_hal_host_dir *h = &hosts[i - n];
+      v->writable = h->writable;
+      v->hostfd = open(h->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (v->hostfd < 0 || (hfd = fcntl(v->hostfd, F_DUPFD_CLOEXEC, 3)) < 0) {
+        snprintf(err, errlen, "host directory %s: %s", h->host_path, strerror(errno));
+        if (v->hostfd >= 0) close(v->hostfd);
+        free(v->path);
+        v->path = NULL;
+        ehal_wasi_fs_close(inst);
+        return -1;
+      }
+    } else {
+      ehal_sfs_hold(v->fs, EHAL_SFS_ROOT);
+    }
+    preopen(w, hfd);
   }
   return 0;
 }
@@ -818,6 +987,7 @@ int ehal_wasi_fs_sync(ehal_instance *inst, char *err, size_t errlen) {
   struct ehal_wasi_fs *w = inst->wasi_fs;
   int bad = 0;
   for (uint32_t i = 0; w && i < w->nvols; i++) {
+    if (!w->vols[i].fs) continue; /* a host directory */
     int r = ehal_sfs_sync(w->vols[i].fs);
     if (r && !bad++)
       snprintf(err, errlen, "sealed directory %s: cannot write back: %s", w->vols[i].path,
@@ -836,6 +1006,7 @@ void ehal_wasi_fs_close(ehal_instance *inst) {
     dprintf(inst->stderr_fd, "elastic-hal: %s\n", msg);
   for (uint32_t i = 0; i < w->nvols; i++) {
     ehal_sfs_close(w->vols[i].fs);
+    if (w->vols[i].hostfd >= 0) close(w->vols[i].hostfd);
     free(w->vols[i].path);
   }
   ehal_store_close(w->store);

@@ -15,6 +15,7 @@ fsg() { # fsg WORKLOAD DIR ARGS... : run the guest with DIR sealed
 }
 db_of() { echo "$S/storage/w-$(printf %s "$1" | sha256sum | cut -c1-32).db"; }
 
+CAPS=$(wat caps)
 if [[ ! -f $G ]]; then
   echo "not ok 1 - the filesystem guest is built at $G"
   exit 1
@@ -85,6 +86,41 @@ check "export of a sealed directory that does not exist: exit 1, nothing made" \
 runh storage import "$TMP/seed" --workload seeded --state-dir "$S"
 check "import without --dir: usage, exit 2" rc_is 2
 
+# ---- plain host directories (--dir-host): unprotected, read-only by default ----
+H=$TMP/hostdir
+mkdir -p "$H/in/sub" "$H/rw" "$H/outside"
+echo "host text" >"$H/in/a.txt"
+echo "secret of the host" >"$H/outside/secret.txt"
+ln -s "$H/outside/secret.txt" "$H/in/link"
+runh run --state-dir "$S" --dir-host "$H/in:/in" "$G" cat /in/a.txt
+check "--dir-host maps a host directory: the guest reads its file" \
+  eval 'rc_is 0 && out_has "host text" && no_sanitizer'
+runh run --state-dir "$S" --dir-host "$H/in:/in" "$G" put /in/new.txt x
+check "read-only by default: a write fails, nothing appears on the host" \
+  eval 'rc_is 1 && [[ ! -e $H/in/new.txt ]]'
+runh run --state-dir "$S" --dir-host "$H/in:/in" "$G" cat /in/link
+check "a symbolic link in it is never followed" eval 'rc_is 1 && ! out_has "secret of the host"'
+runh run --state-dir "$S" --dir-host "$H/in:/in" "$G" cat /in/../outside/secret.txt
+check "'..' never leaves it" eval 'rc_is 1 && ! out_has "secret of the host"'
+mkfifo "$H/in/fifo"
+runh run --state-dir "$S" --dir-host "$H/in:/in" "$G" cat /in/fifo
+check "a FIFO in it is refused at once, never waited on" eval 'rc_is 1 && [[ $RC != timeout ]]'
+runh run --state-dir "$S" --dir-host "$H/in:/in:rw" "$G" put /in/sub/made.txt by-the-guest
+check ":rw makes it writable: the file is on the host, in the clear" \
+  eval 'rc_is 0 && grep -q by-the-guest "$H/in/sub/made.txt"'
+runh run --state-dir "$S" --dir-host "$H/rw:/data:rw" "$G" conformance /data
+hn_ok=$(grep -c '^ok ' "$TMP/out")
+check "the conformance program on a writable host directory: all but the 16 TiB file ($hn_ok)" \
+  eval '((hn_ok >= 50)) && [[ $(grep -c "^not ok" "$TMP/out") -le 1 ]] && no_sanitizer'
+runh run --state-dir "$S" --dir-host "$H/in:/in" --dir /data "$CAPS" wasi-preview1.host-directories-unprotected
+check "capabilities label a host directory unprotected" eval 'rc_is 1 && no_sanitizer'
+runh run --state-dir "$S" --dir /data "$CAPS" wasi-preview1.host-directories-unprotected
+check "... and say no without one" eval 'rc_is 0 && no_sanitizer'
+runh run --state-dir "$S" --dir-host "$H/in" "$G" ls /in
+check "--dir-host without a guest path: usage, exit 2" eval 'rc_is 2 && err_has "HOST_PATH:GUEST_PATH"'
+runh run --state-dir "$S" --dir-host "$H/in:/x" --dir /x "$G" ls /x
+check "one guest path for two directories: refused" eval 'rc_is 1 && err_has "given twice"'
+
 # ---- tampering ----
 if command -v sqlite3 >/dev/null; then
   cp "$(db_of keep)" "$TMP/keep.db"
@@ -94,6 +130,20 @@ if command -v sqlite3 >/dev/null; then
   fsg keep /data cat /data/secret-name.txt
   check "a chunk's ciphertext changed on disk: the read fails, stderr says integrity error" \
     eval 'rc_is 1 && ! out_has "$marker" && err_has "integrity error" && no_sanitizer'
+  # under a running workload: it reads on, then the tampered chunk is an error, never data
+  fsg live /data fill /data/pattern.bin
+  "$EHAL" run --state-dir "$S" --workload live --dir /data "$G" watch /data/pattern.bin 12 \
+    >"$TMP/wout" 2>"$TMP/werr" &
+  wpid=$!
+  sleep 1.2
+  sqlite3 "$(db_of live)" "UPDATE objects SET data = CASE WHEN substr(data, 1, 1) = X'00' THEN \
+    X'01' ELSE X'00' END || substr(data, 2) WHERE container = (SELECT id FROM containers WHERE \
+    name = char(1)||'fs:/data') AND size = 65536 AND id = (SELECT max(o.id) FROM objects o \
+    JOIN containers c ON o.container = c.id WHERE c.name = char(1)||'fs:/data' AND o.size = 65536)"
+  wait "$wpid"
+  check "tampered under a running workload: rounds read before it, every round after fails, none reads wrong data" \
+    eval 'grep -q "^round 1 ok" "$TMP/wout" && grep -q "^round 12 error" "$TMP/wout" &&
+          ! grep -q WRONG "$TMP/wout" && grep -q "integrity error" "$TMP/werr"'
   cp "$TMP/keep.db" "$(db_of keep)"
   rm -f "$(db_of keep)-wal" "$(db_of keep)-shm"
   sqlite3 "$(db_of keep)" "DELETE FROM objects WHERE id = (SELECT max(o.id) FROM objects o JOIN \

@@ -254,6 +254,9 @@ caps_case elastic-tee-hal clock 1
 caps_case elastic-tee-hal clock.get-timezone 1
 caps_case elastic-tee-hal random 1
 caps_case elastic-tee-hal wasi-preview1 1
+caps_case elastic-tee-hal wasi-preview1.sealed-directories 0
+runh run --state-dir "$STATE" --dir /d "$CAPS" wasi-preview1.sealed-directories
+check "with --dir, has-capability(\"wasi-preview1.sealed-directories\") is 1" eval 'rc_is 1 && no_sanitizer'
 caps_case elastic-tee-hal storage 1
 caps_case elastic-tee-hal unimplemented 0 runt
 caps_case elastic-tee-hal platform.attestation 1

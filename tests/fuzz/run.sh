@@ -91,6 +91,21 @@ else
   say "not ok" "build the fuzz_deploy harness with clang -fsanitize=fuzzer"
   sed 's/^/# /' "$OUT/build-deploy.log" | head -20
 fi
+# the WASI filesystem calls a guest makes on sealed and host directories
+# (the paths, descriptors and iovecs it passes; wasi_fs.c, wasi_hostdir.c,
+# sealfs.c and the store)
+if clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -Iinclude -I"$BUILD/gen" -Isrc/runtime tests/fuzz/fuzz_wasi_fs.c src/wasi/wasi_fs.c src/wasi/wasi_hostdir.c \
+  src/fs/sealfs.c src/storage/store.c src/storage/seal.c src/storage/backend_sqlite.c \
+  src/attest/sealing.c src/util/fileio.c src/util/fsutil.c src/util/hex.c -lsqlite3 -lcrypto \
+  -o "$OUT/fuzz_wasi_fs" 2>"$OUT/build-wasi-fs.log"; then
+  say ok "build the fuzz_wasi_fs harness with clang -fsanitize=fuzzer"
+  mkdir -p "$OUT/corpus-wasi-fs"
+  fuzz wasi_fs 4096 corpus-wasi-fs "no crash, nothing outside guest memory touched"
+else
+  say "not ok" "build the fuzz_wasi_fs harness with clang -fsanitize=fuzzer"
+  sed 's/^/# /' "$OUT/build-wasi-fs.log" | head -20
+fi
 # the checks a guest's SPIR-V passes before a GPU driver sees it
 # (clang++ links the C++ sanitizer runtimes robust.cpp needs; -x c: the rest is C)
 if clang++ -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -9,11 +9,14 @@
  *   writer DIR           for the crash test: forever, rewrite DIR/a and
  *                        DIR/b with the same generation, fsync, print it
  *   verify DIR           a and b hold one generation, whole: print it
+ *   fill PATH / watch PATH ROUNDS   a 256 KiB pattern; read it whole ROUNDS
+ *                        times, 300 ms apart: "round K ok|error E|WRONG"
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,6 +289,37 @@ static int verify(const char *dir) {
   return 0;
 }
 
+/* For tampering under a running workload: fill PATH with a pattern, or
+ * read it whole ROUNDS times, 300 ms apart, saying for each round whether
+ * it read, failed (errno) or read WRONG data (which must never happen). */
+static int pattern_byte(size_t i) { return (int)((i * 131 + i / 4096) & 0xff); }
+
+static int watch(const char *p, int rounds, int fill) {
+  static char buf[256 * 1024];
+  if (fill) {
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (char)pattern_byte(i);
+    return put(p, buf, sizeof buf) ? 1 : 0;
+  }
+  for (int r = 1; r <= rounds; r++) {
+    int fd = open(p, O_RDONLY);
+    size_t n = 0;
+    ssize_t k = 0;
+    while (fd >= 0 && n < sizeof buf && (k = read(fd, buf + n, 65536)) > 0) n += (size_t)k;
+    int e = errno;
+    if (fd >= 0) close(fd);
+    bool right = n == sizeof buf;
+    for (size_t i = 0; right && i < n; i++) right = (uint8_t)buf[i] == pattern_byte(i);
+    if (fd < 0 || k < 0)
+      printf("round %d error %d\n", r, e);
+    else
+      printf("round %d %s\n", r, right ? "ok" : "WRONG");
+    fflush(stdout);
+    struct timespec ts = {0, 300000000};
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 3 && !strcmp(argv[1], "conformance")) {
     conformance(argv[2]);
@@ -308,6 +342,8 @@ int main(int argc, char **argv) {
     closedir(d);
     return 0;
   }
+  if (argc >= 3 && !strcmp(argv[1], "fill")) return watch(argv[2], 0, 1);
+  if (argc >= 4 && !strcmp(argv[1], "watch")) return watch(argv[2], atoi(argv[3]), 0);
   if (argc >= 3 && !strcmp(argv[1], "writer")) return writer(argv[2]);
   if (argc >= 3 && !strcmp(argv[1], "verify")) return verify(argv[2]);
   fprintf(stderr, "usage: fs_guest conformance|put|cat|ls|writer|verify ...\n");

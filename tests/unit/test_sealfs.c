@@ -357,6 +357,15 @@ static void test_tamper(void) {
     }
   }
   TAP_OK(bad == 1, "reading it is EIO with an integrity error, never data; the others read");
+  if (fs) { /* whole chunks go straight to the caller: the same check */
+    static uint8_t all[3 * EHAL_SFS_CHUNK];
+    size_t got = 0, more = 0;
+    int rc1 = ehal_sfs_read(fs, f, 0, all, sizeof all, &got);
+    int rc2 = got < sizeof all ? ehal_sfs_read(fs, f, got, all, sizeof all - got, &more) : 0;
+    TAP_OK(rc1 == 0 && got < sizeof all && got % EHAL_SFS_CHUNK == 0 && rc2 == EHAL_SFS_EIO &&
+               more == 0,
+           "a read of whole chunks stops before the tampered one (%zu bytes), then EIO", got);
+  }
   if (fs) ehal_sfs_close(fs);
   ehal_store_close(s);
   /* delete a chunk row: the container's MAC'd state catches it at once */
