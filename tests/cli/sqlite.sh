@@ -33,7 +33,10 @@ runh run --state-dir "$S" --workload sqlite --dir /data "$GUESTS/fs_guest.wasm" 
 check "the directory holds the database and no journal once idle" \
   eval 'rc_is 0 && out_has app.db && ! out_has app.db-journal'
 
-# kill -9 mid-transaction, then check
+# kill -9 mid-transaction, then check (the database made first, so that a
+# kill before the first commit still leaves one to check)
+sq /data/crash.db crashloop 50 1
+check "a database for the crash runs" eval 'rc_is 0 && out_has "committed 1"'
 crash_ok=0 runs=6 last=""
 for i in $(seq 1 $runs); do
   "$EHAL" run --state-dir "$S" --workload sqlite --dir /data "$G" /data/crash.db crashloop 50 \
